@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Run test binaries, each under a timeout. On a hang the binary first gets
+# SIGQUIT (gort prints a task dump, like Go's goroutine dump), then SIGKILL.
+# Prints each binary's cmocka output, then one closing line:
+#   "tests: N passed, M failed"
+# Honours TEST_TOTAL_SHARDS / TEST_SHARD_INDEX (GoogleTest/Bazel protocol):
+# binaries are dealt round-robin to shards.
+set -uo pipefail
+timeout_s=${TEST_TIMEOUT:-300}
+shards=${TEST_TOTAL_SHARDS:-1}
+index=${TEST_SHARD_INDEX:-0}
+[[ -n ${TEST_SHARD_STATUS_FILE:-} ]] && touch "$TEST_SHARD_STATUS_FILE"
+passed=0 failed=0 i=0
+failed_bins=()
+for bin in "$@"; do
+  if (( i++ % shards != index )); then continue; fi
+  out=$(mktemp)
+  timeout -s QUIT -k 10 "$timeout_s" "$bin" >"$out" 2>&1
+  rc=$?
+  cat "$out"
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]\+\) test(s)\./\1/p' "$out" | tail -1)
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]\+\) test(s), listed below:/\1/p' "$out" | tail -1)
+  p=${p:-0} f=${f:-0}
+  if (( rc != 0 )) && (( f == 0 )); then
+    # Crashed, hung or failed outside cmocka's accounting: count it.
+    f=1
+    if (( rc == 124 || rc == 137 )); then echo "TIMEOUT: $bin after ${timeout_s}s"; fi
+    echo "ERROR: $bin exited with status $rc"
+  fi
+  passed=$((passed + p)) failed=$((failed + f))
+  (( f > 0 )) && failed_bins+=("$bin")
+  rm -f "$out"
+done
+echo
+for b in "${failed_bins[@]}"; do echo "FAILED: $b"; done
+echo "tests: $passed passed, $failed failed"
+(( failed == 0 ))

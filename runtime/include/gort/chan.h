@@ -1,0 +1,73 @@
+/* gort/chan.h - channels, with Go's semantics exactly.
+ *
+ * A channel carries elements of a fixed elem_size (> 0) bytes and has a
+ * capacity (0 = unbuffered: a send completes only when a receiver takes the
+ * value). A waiting peer gets its value by direct hand-off. Closing wakes every
+ * blocked receiver (zero value, ok = false) and every blocked sender (misuse:
+ * "send on closed channel"). Receives on a closed channel drain what is
+ * buffered, then yield zero values with ok = false.
+ *
+ * The nil channel is NULL: send and receive on it block forever (the deadlock
+ * detector sees them), try-variants report GORT_EAGAIN, select never chooses it,
+ * and closing it is misuse ("close of nil channel").
+ *
+ * Ownership: channels are reference counted, because C has no garbage
+ * collector. gort_chan_make returns one reference; give each task that keeps
+ * using the channel its own with gort_chan_retain and let each drop it with
+ * gort_chan_release. Closing and releasing are separate: close is a message to
+ * receivers, release frees memory.
+ *
+ * Concurrency: every call may be made from any number of tasks at once.
+ */
+#ifndef GORT_CHAN_H
+#define GORT_CHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gort_chan gort_chan;
+
+/* Make a channel. Returns GORT_EINVAL for out == NULL, elem_size == 0 or
+ * cap < 0, GORT_ENOMEM when allocation fails (then *out is untouched). */
+int gort_chan_make(gort_chan **out, size_t elem_size, long cap);
+/* Reference counting; NULL is ignored. The last release frees the channel;
+ * no task may be blocked on it then. */
+gort_chan *gort_chan_retain(gort_chan *c);
+void gort_chan_release(gort_chan *c);
+
+/* Block until the value *elem (elem_size bytes, copied) is delivered.
+ * 0; GORT_EINVAL (elem NULL); GORT_ESENDCLOSED (misuse) if the channel is or
+ * becomes closed. */
+int gort_chan_send(gort_chan *c, const void *elem);
+/* Block until a value arrives or the channel is closed and drained.
+ * Returns 0 with a value (ok = true) or GORT_ECLOSED with a zeroed *elem
+ * (ok = false). elem and ok may be NULL to discard them. */
+int gort_chan_recv(gort_chan *c, void *elem, bool *ok);
+/* Non-blocking forms: GORT_EAGAIN when the operation would block. */
+int gort_chan_try_send(gort_chan *c, const void *elem);
+int gort_chan_try_recv(gort_chan *c, void *elem, bool *ok);
+/* Close. GORT_ECLOSECLOSED / GORT_ECLOSENIL are misuse. */
+int gort_chan_close(gort_chan *c);
+
+/* len(c), cap(c), and the element size; 0 for NULL. */
+size_t gort_chan_len(gort_chan *c);
+size_t gort_chan_cap(gort_chan *c);
+size_t gort_chan_elem_size(gort_chan *c);
+/* True once closed (a racy snapshot, like any len). */
+bool gort_chan_is_closed(gort_chan *c);
+
+/* Typed conveniences. T must be a complete type. */
+#define GORT_CHAN_MAKE(out, T, cap) gort_chan_make((out), sizeof(T), (cap))
+#define GORT_CHAN_SEND(c, T, value) gort_chan_send((c), &(T){(value)})
+#define GORT_CHAN_TRY_SEND(c, T, value) gort_chan_try_send((c), &(T){(value)})
+/* for (T v; GORT_CHAN_RANGE(c, &v);) { ... }  -- Go's `for v := range c`. */
+#define GORT_CHAN_RANGE(c, ptr) (gort_chan_recv((c), (ptr), NULL) == 0)
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,83 @@
+/* gort/err.h - error codes, gort_strerror, and the misuse switch.
+ *
+ * Every gort function that can fail returns int: 0 on success or a negative
+ * GORT_E* code. One X-macro table below generates the enum, the messages and
+ * the names, so they can never drift apart.
+ *
+ * Misuse is what Go turns into a panic (send on closed channel, close of
+ * closed channel, negative WaitGroup counter, releasing an unheld
+ * semaphore...). By default gort aborts with Go's message and a task dump,
+ * as Go does. gort_set_misuse_mode(GORT_MISUSE_RETURN) (or the environment
+ * variable GORT_MISUSE=return) makes the offending call return its code and
+ * call the misuse hook instead; that is how tests and the anti-pattern
+ * catalog observe misuse.
+ */
+#ifndef GORT_ERR_H
+#define GORT_ERR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(name, value, message). Messages of misuse codes are Go's panic texts. */
+#define GORT_ERRNO_MAP(X)                                                     \
+  X(OK, 0, "success")                                                         \
+  X(EINVAL, -1, "invalid argument")                                           \
+  X(ENOMEM, -2, "out of memory")                                              \
+  X(EAGAIN, -3, "operation would block")                                      \
+  X(ECLOSED, -4, "channel closed")                                            \
+  X(ETIMEDOUT, -5, "timed out")                                               \
+  X(ECANCELED, -6, "context canceled")                                        \
+  X(EDEADLINE, -7, "context deadline exceeded")                               \
+  X(ETHREAD, -8, "thread creation failed")                                    \
+  X(ESHUTDOWN, -9, "object is stopped")                                       \
+  X(EFULL, -10, "queue is full")                                              \
+  X(EBURST, -11, "rate: Wait(n) exceeds limiter's burst")                     \
+  X(EWOULDEXCEED, -12, "rate: Wait(n) would exceed context deadline")         \
+  X(EIO, -13, "input/output error")                                           \
+  X(EFAILED, -14, "operation failed")                                         \
+  X(ENOTFOUND, -15, "not found")                                              \
+  X(EDEADLOCK, -16, "all tasks are asleep - deadlock!")                       \
+  /* misuse: Go panics on these */                                            \
+  X(ESENDCLOSED, -32, "send on closed channel")                               \
+  X(ECLOSECLOSED, -33, "close of closed channel")                             \
+  X(ECLOSENIL, -34, "close of nil channel")                                   \
+  X(ENEGWG, -35, "sync: negative WaitGroup counter")                          \
+  X(EUNLOCK, -36, "sync: unlock of unlocked mutex")                           \
+  X(ERUNLOCK, -37, "sync: RUnlock of unlocked RWMutex")                       \
+  X(ESEMRELEASE, -38, "semaphore: released more than held")                   \
+  X(EWGREUSE, -39, "sync: WaitGroup is reused before previous Wait has returned") \
+  X(ENEGDELAY, -40, "non-positive interval for NewTicker")
+
+typedef enum {
+#define GORT__ERR_ENUM(name, value, msg) GORT_##name = (value),
+  GORT_ERRNO_MAP(GORT__ERR_ENUM)
+#undef GORT__ERR_ENUM
+} gort_errno;
+
+/* The message for code ("unknown error -N" for an unknown code; never NULL). */
+const char *gort_strerror(int code);
+/* The symbolic name ("GORT_EAGAIN"), or "GORT_UNKNOWN". */
+const char *gort_err_name(int code);
+/* True for the codes that Go would raise as a panic. */
+int gort_is_misuse(int code);
+
+typedef enum {
+  GORT_MISUSE_ABORT = 0,  /* default: print "panic: <msg>", a task dump, abort() */
+  GORT_MISUSE_RETURN = 1, /* call the hook, then return the code to the caller */
+} gort_misuse_mode;
+
+/* Process-wide switch. The environment variable GORT_MISUSE=return|abort
+ * sets the initial mode. Returns the previous mode. */
+gort_misuse_mode gort_set_misuse_mode(gort_misuse_mode mode);
+gort_misuse_mode gort_get_misuse_mode(void);
+
+/* Called (in RETURN mode) with the code and Go's message, from the task that
+ * misused the object, before the call returns. NULL removes the hook. */
+typedef void (*gort_misuse_hook)(int code, const char *message, void *arg);
+void gort_set_misuse_hook(gort_misuse_hook hook, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,11 @@
+/* gort/gort.h - the whole user API. */
+#ifndef GORT_GORT_H
+#define GORT_GORT_H
+#include "gort/err.h"
+#include "gort/task.h"
+#include "gort/chan.h"
+#include "gort/select.h"
+#include "gort/timer.h"
+#include "gort/context.h"
+#include "gort/sync.h"
+#endif

@@ -1,0 +1,113 @@
+/* gort/introspect.h - the runtime's introspection API, for the harness
+ * (leakcheck, bench, deadlock tooling). Not for patterns: they use only the
+ * user API. Everything here is a snapshot: it may be stale when it returns.
+ */
+#ifndef GORT_INTROSPECT_H
+#define GORT_INTROSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "gort/task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  GORT_TASK_RUNNING = 0, /* running or runnable */
+  GORT_TASK_WAITING = 1, /* parked; see wait_reason */
+} gort_task_state;
+
+/* Go's wait reasons, as strings in dumps ("chan send", "select", ...). */
+typedef enum {
+  GORT_WAIT_NONE = 0,
+  GORT_WAIT_CHAN_SEND,
+  GORT_WAIT_CHAN_RECV,
+  GORT_WAIT_CHAN_SEND_NIL,
+  GORT_WAIT_CHAN_RECV_NIL,
+  GORT_WAIT_SELECT,
+  GORT_WAIT_SELECT_NO_CASES,
+  GORT_WAIT_SLEEP,
+  GORT_WAIT_SEMACQUIRE,
+  GORT_WAIT_WAITGROUP,
+  GORT_WAIT_MUTEX,
+  GORT_WAIT_RWMUTEX_R,
+  GORT_WAIT_RWMUTEX_W,
+  GORT_WAIT_COND,
+  GORT_WAIT_IDLE, /* reserved for runtime-internal idle parking */
+  GORT_WAIT__COUNT
+} gort_wait_reason;
+
+const char *gort_wait_reason_string(gort_wait_reason r);
+
+#define GORT_SPAWN_FRAMES 16
+
+typedef struct {
+  uint64_t id;
+  char name[32];        /* "" when unnamed */
+  pid_t tid;            /* OS thread id (thread backend) */
+  bool adopted;         /* a thread gort did not start (e.g. main = task 1) */
+  void *entry;          /* entry function address (NULL for adopted) */
+  uint64_t parent_id;   /* the task that called gort_go (0 for adopted) */
+  const char *file;     /* spawn site: gort_go's caller, from __FILE__ */
+  int line;
+  void *spawn_pc;       /* return address of the gort_go_at call */
+  int spawn_depth;      /* frames in spawn_stack (0 unless spawn traces on) */
+  void *spawn_stack[GORT_SPAWN_FRAMES];
+  gort_task_state state;
+  gort_wait_reason wait_reason;
+  int64_t waiting_since; /* gort_now() when it parked; 0 when running */
+  int64_t spawned_at;
+} gort_task_info;
+
+/* Copy up to max entries into out; returns the number of live tasks (which
+ * may exceed max). Sorted by id. */
+size_t gort_task_snapshot(gort_task_info *out, size_t max);
+
+/* Record a full backtrace at every spawn (costs ~1 us per gort_go). Also
+ * enabled by GORT_TRACEBACK=1 in the environment. */
+void gort_set_spawn_traces(bool on);
+
+typedef struct {
+  uint64_t spawned;       /* gort_go successes */
+  uint64_t exited;
+  uint64_t live;          /* tasks in the registry, adopted threads included */
+  uint64_t peak_live;
+  uint64_t parked;        /* tasks parked now */
+  uint64_t threads_created; /* pthread_create calls that succeeded */
+  uint64_t threads_reused;  /* spawns served by an idle thread */
+  uint64_t threads_idle;    /* idle task threads now */
+  uint64_t timers_pending;
+  uint64_t allocs;        /* allocations made through the runtime allocator */
+  uint64_t frees;
+  uint64_t alloc_bytes;
+} gort_counters;
+
+void gort_get_counters(gort_counters *out);
+void gort_reset_peak_live(void);
+
+/* OS thread ids of the runtime's own helper threads (idle task threads and the
+ * timer thread): copy up to max, return how many there are. */
+size_t gort_runtime_threads(pid_t *out, size_t max);
+
+/* Replaceable allocator, so every byte the runtime takes can be counted or
+ * made to fail. NULLs restore libc's. Set it before creating objects. */
+typedef struct {
+  void *(*malloc)(size_t);
+  void *(*calloc)(size_t, size_t);
+  void (*free)(void *);
+} gort_allocator;
+void gort_set_allocator(const gort_allocator *a);
+
+/* Fault injection for tests: the next n thread creations fail as if the OS
+ * refused (n = 0 turns it off). Spawns served by idle threads are affected
+ * too, so the failure is observable deterministically. */
+void gort_debug_fail_thread_create(int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

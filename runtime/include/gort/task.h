@@ -1,0 +1,70 @@
+/* gort/task.h - tasks (goroutines).
+ *
+ * gort_go(fn, arg) starts a task: the analogue of `go fn(arg)`. Every live
+ * task is in a registry (see gort/introspect.h) with its id, name, entry
+ * function, spawn site, state and wait reason. The thread that first uses
+ * gort (normally main) is task 1; other threads not started by gort are
+ * adopted as tasks the first time they block in gort.
+ *
+ * Backend: one OS thread per task. Threads of finished tasks are kept idle
+ * for a while and reused by later gort_go calls (as Go reuses its Ms), so a
+ * spawn rarely pays for pthread_create. All blocking goes through the
+ * runtime's park/ready, never through raw condition variables, so a later
+ * M:N backend can run the same code.
+ */
+#ifndef GORT_TASK_H
+#define GORT_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef void (*gort_task_fn)(void *arg);
+
+/* Start fn(arg) in a new task. Returns 0, GORT_EINVAL (fn NULL),
+ * GORT_ENOMEM, or GORT_ETHREAD when the OS refuses another thread; on
+ * failure nothing was started and arg is still owned by the caller. */
+#define gort_go(fn, arg) gort_go_at((fn), (arg), NULL, __FILE__, __LINE__)
+/* Same, with a name shown in dumps and leak reports (copied, may be NULL). */
+#define gort_go_named(name, fn, arg) gort_go_at((fn), (arg), (name), __FILE__, __LINE__)
+int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, int line);
+
+/* Id of the calling task (adopting the calling thread if needed). */
+uint64_t gort_task_id(void);
+/* Number of live tasks, including task 1: runtime.NumGoroutine(). */
+int gort_num_tasks(void);
+/* Give up the processor (sched_yield on the thread backend). */
+void gort_yield(void);
+
+/* Stack size for task threads started from now on. Default 256 KiB, or
+ * GORT_STACK_SIZE (bytes, suffix k/m allowed) from the environment. Values
+ * below the platform minimum are raised to it. Returns GORT_EINVAL for 0. */
+int gort_set_stack_size(size_t bytes);
+size_t gort_get_stack_size(void);
+
+/* Write a dump of every live task, in the shape of Go's goroutine dump, to
+ * out. The same dump goes to stderr on SIGQUIT (unless GORT_NO_SIGQUIT is set
+ * in the environment), after which the process exits with status 2. */
+void gort_dump_tasks(FILE *out);
+
+/* Deadlock: when every task is parked, no timer is pending, and no thread
+ * unknown to gort could still wake one, gort reports "all tasks are asleep -
+ * deadlock!" with a task dump. Default: abort(). A handler replaces the
+ * abort; it runs on the last task that parked, which stays parked. */
+typedef void (*gort_deadlock_handler)(void *arg);
+void gort_set_deadlock_handler(gort_deadlock_handler handler, void *arg);
+
+/* Stop the runtime's helper threads (idle task threads, the timer thread)
+ * and wait for them to exit. Safe to call more than once; gort restarts them
+ * on demand. Tests and leak checks call it so that only the caller's own
+ * threads remain. */
+void gort_runtime_quiesce(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
