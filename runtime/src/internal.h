@@ -29,6 +29,7 @@
 #include "gort/introspect.h"
 #include "gort/sync.h"
 #include "gort/task.h"
+#include "gort/timer.h"
 
 typedef struct gort__task gort__task;
 
@@ -84,6 +85,12 @@ gort__task *gort__current(void);
 void gort__park(gort_wait_reason reason, void (*unlock)(void *), void *lock);
 /* Wake t: one park consumes one ready. */
 void gort__ready(gort__task *t);
+
+/* The token underneath park/ready, also used by idle task threads:
+ * wait_token spins up to budget_ns, then sleeps, until give_token; it consumes
+ * the token. */
+void gort__wait_token(_Atomic uint32_t *wake, int64_t budget_ns);
+void gort__give_token(_Atomic uint32_t *wake);
 
 /* Convenience unlock callback for pthread mutexes. */
 void gort__unlock_mutex(void *m);

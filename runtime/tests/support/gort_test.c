@@ -103,3 +103,185 @@ int gort_test_group_teardown(void **state) {
   gort_runtime_quiesce();
   return 0;
 }
+
+/* ---- Additions for the core suites. ---- */
+
+#include <errno.h>
+#include <poll.h>
+
+/* A snapshot of every live task, malloc'ed; *n is the number of entries. */
+static gort_task_info *snapshot_all(size_t *n) {
+  size_t cap = 64;
+  for (;;) {
+    gort_task_info *v = calloc(cap, sizeof *v);
+    if (v == NULL) return NULL;
+    size_t live = gort_task_snapshot(v, cap);
+    if (live <= cap) {
+      *n = live;
+      return v;
+    }
+    free(v);
+    cap = live + 16;
+  }
+}
+
+int gort_test_count_parked(gort_task_fn fn, gort_wait_reason reason) {
+  size_t n = 0;
+  gort_task_info *v = snapshot_all(&n);
+  if (v == NULL) return -1;
+  int count = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (fn != NULL && v[i].entry != (void *)fn) continue;
+    if (v[i].state == GORT_TASK_WAITING && v[i].wait_reason == reason) count++;
+  }
+  free(v);
+  return count;
+}
+
+typedef struct {
+  gort_task_fn fn;
+  gort_wait_reason reason;
+  int n;
+} parked_query;
+
+static bool parked_enough(void *arg) {
+  parked_query *q = arg;
+  return gort_test_count_parked(q->fn, q->reason) >= q->n;
+}
+
+bool gort_test_wait_parked(gort_task_fn fn, gort_wait_reason reason, int n, int timeout_ms) {
+  parked_query q = {fn, reason, n};
+  return gort_test_eventually(parked_enough, &q, timeout_ms);
+}
+
+bool gort_test_task_info(uint64_t id, gort_task_info *out) {
+  size_t n = 0;
+  gort_task_info *v = snapshot_all(&n);
+  if (v == NULL) return false;
+  bool found = false;
+  for (size_t i = 0; i < n && !found; i++) {
+    if (v[i].id == id) {
+      *out = v[i];
+      found = true;
+    }
+  }
+  free(v);
+  return found;
+}
+
+/* Write end of the ready pipe in a child of gort_test_child_run (-1 elsewhere). */
+static int child_ready_fd = -1;
+
+void gort_test_child_ready(void) {
+  if (child_ready_fd < 0) return;
+  char b = 'r';
+  while (write(child_ready_fd, &b, 1) < 0 && errno == EINTR) {
+  }
+}
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool gort_test_child_run(void (*fn)(void *), void *arg, int timeout_ms, int sig_on_ready,
+                         gort_test_child_result *r) {
+  memset(r, 0, sizeof *r);
+  int errp[2], readyp[2];
+  if (pipe(errp) != 0) return false;
+  if (pipe(readyp) != 0) {
+    close(errp[0]);
+    close(errp[1]);
+    return false;
+  }
+  gort_runtime_quiesce();
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    close(errp[0]);
+    close(readyp[0]);
+    dup2(errp[1], STDERR_FILENO);
+    close(errp[1]);
+    child_ready_fd = readyp[1];
+    fn(arg);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(0);
+  }
+  close(errp[1]);
+  close(readyp[1]);
+  int64_t deadline = mono_ms() + timeout_ms;
+  bool err_open = true, ready_open = true, signalled = false;
+  while (err_open) {
+    int64_t left = deadline - mono_ms();
+    if (left <= 0) {
+      kill(pid, SIGKILL);
+      r->timed_out = true;
+      break;
+    }
+    struct pollfd pf[2] = {{errp[0], POLLIN, 0}, {ready_open ? readyp[0] : -1, POLLIN, 0}};
+    int pr = poll(pf, 2, (int)left);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr < 0) break;
+    if (pf[1].revents) {
+      char b;
+      ssize_t got = read(readyp[0], &b, 1);
+      if (got <= 0) ready_open = false;
+      if (got == 1 && sig_on_ready != 0 && !signalled) {
+        kill(pid, sig_on_ready);
+        signalled = true;
+      }
+    }
+    if (pf[0].revents) {
+      char tmp[4096];
+      ssize_t got = read(errp[0], tmp, sizeof tmp);
+      if (got <= 0) {
+        err_open = false;
+      } else {
+        size_t room = sizeof r->err - 1 - r->err_len;
+        size_t take = (size_t)got < room ? (size_t)got : room;
+        memcpy(r->err + r->err_len, tmp, take);
+        r->err_len += take;
+      }
+    }
+  }
+  r->err[r->err_len] = '\0';
+  close(errp[0]);
+  close(readyp[0]);
+  /* stderr closed; the child may still be exiting (or, after a timeout, dying). */
+  while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR) {
+  }
+  return true;
+}
+
+bool gort_test_child_exited(const gort_test_child_result *r, int code) {
+  bool ok = !r->timed_out && WIFEXITED(r->status) && WEXITSTATUS(r->status) == code;
+  if (!ok)
+    fprintf(stderr, "child: expected exit %d; status 0x%x%s, stderr:\n%s\n", code, r->status,
+            r->timed_out ? " (timed out)" : "", r->err);
+  return ok;
+}
+
+bool gort_test_child_signaled(const gort_test_child_result *r, int sig) {
+  bool ok = !r->timed_out && WIFSIGNALED(r->status) && WTERMSIG(r->status) == sig;
+  if (!ok)
+    fprintf(stderr, "child: expected signal %d; status 0x%x%s, stderr:\n%s\n", sig, r->status,
+            r->timed_out ? " (timed out)" : "", r->err);
+  return ok;
+}
+
+double gort_test_stress_scale(void) {
+  const char *s = getenv("GORT_STRESS_SCALE");
+  if (s == NULL || *s == '\0') return 1.0;
+  char *end = NULL;
+  double v = strtod(s, &end);
+  return (end != s && v > 0) ? v : 1.0;
+}
+
+long gort_test_scaled(long n, long min) {
+  long v = (long)((double)n * gort_test_stress_scale());
+  return v < min ? min : v;
+}

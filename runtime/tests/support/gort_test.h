@@ -45,4 +45,47 @@ int gort_test_group_teardown(void **state);
     return cmocka_run_group_tests(tests, gort_test_group_setup, gort_test_group_teardown); \
   }
 
+/* ---- Additions for the core suites (chan, select, task, err, deadlock,
+ * stress). ---- */
+#include <sys/types.h>
+
+#include "gort/introspect.h"
+
+/* Number of live tasks started with entry fn (NULL: any task) that are parked
+ * with wait reason `reason`. */
+int gort_test_count_parked(gort_task_fn fn, gort_wait_reason reason);
+/* Wait up to timeout_ms until at least n tasks with entry fn (NULL: any) are
+ * parked with `reason`. False on timeout. */
+bool gort_test_wait_parked(gort_task_fn fn, gort_wait_reason reason, int n, int timeout_ms);
+/* Copy the snapshot entry of task id into *out; false if it is not live. */
+bool gort_test_task_info(uint64_t id, gort_task_info *out);
+
+/* Result of a child process run by gort_test_child_run. */
+typedef struct {
+  int status;      /* waitpid() status */
+  bool timed_out;  /* the child was killed with SIGKILL after the timeout */
+  size_t err_len;
+  char err[65536]; /* the child's stderr (NUL-terminated, truncated) */
+} gort_test_child_result;
+
+/* Fork a child that runs fn(arg) with stderr captured, then _exit(0) (unless
+ * fn exits or dies first). The parent quiesces the runtime before forking so
+ * that no helper thread holds a runtime lock across fork(). If sig_on_ready is
+ * non-zero, the parent sends that signal once the child has called
+ * gort_test_child_ready(). A child still running after timeout_ms is killed
+ * with SIGKILL (r->timed_out). Returns false if fork/pipe failed. */
+bool gort_test_child_run(void (*fn)(void *), void *arg, int timeout_ms, int sig_on_ready,
+                         gort_test_child_result *r);
+/* In a child of gort_test_child_run: tell the parent we are ready. */
+void gort_test_child_ready(void);
+/* Convenience predicates on a result. */
+bool gort_test_child_exited(const gort_test_child_result *r, int code);
+bool gort_test_child_signaled(const gort_test_child_result *r, int sig);
+
+/* Scale factor for stress tests: GORT_STRESS_SCALE from the environment
+ * (a positive number, default 1). */
+double gort_test_stress_scale(void);
+/* n * gort_test_stress_scale(), at least min. */
+long gort_test_scaled(long n, long min);
+
 #endif

@@ -1,0 +1,237 @@
+/* chan.c - channels: Go's hchan on park/ready.
+ *
+ * See chan_impl.h for the structure's invariants. Every operation takes
+ * c->lock; a blocked task queues a waiter on its own stack and parks; the
+ * peer that completes it copies the element directly between the two tasks'
+ * memory (no intermediate buffer for a waiting peer), marks the waiter, drops
+ * the lock, then readies the task. Nothing touches a waiter after readying it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chan_impl.h"
+
+int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
+  if (!out || elem_size == 0 || cap < 0) return GORT_EINVAL;
+  if ((size_t)cap > (SIZE_MAX - sizeof(gort_chan)) / elem_size) return GORT_EINVAL;
+  gort_chan *c = gort__calloc(1, sizeof *c + (size_t)cap * elem_size);
+  if (!c) return GORT_ENOMEM;
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  /* Spin a little in the kernel-free path before sleeping on the lock: the
+   * critical sections are a few dozen instructions. */
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+  pthread_mutex_init(&c->lock, &attr);
+  pthread_mutexattr_destroy(&attr);
+  c->elem_size = elem_size;
+  c->cap = (size_t)cap;
+  c->buf = (unsigned char *)(c + 1);
+  atomic_init(&c->refs, 1);
+  *out = c;
+  return 0;
+}
+
+gort_chan *gort_chan_retain(gort_chan *c) {
+  if (c) atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+  return c;
+}
+
+void gort_chan_release(gort_chan *c) {
+  if (!c) return;
+  /* acq_rel: the last releaser must see every other holder's writes. */
+  long old = atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel);
+  if (old == 1) {
+    if (c->recvq.head || c->sendq.head)
+      gort__fatal("channel %p freed while tasks are blocked on it", (void *)c);
+    pthread_mutex_destroy(&c->lock);
+    gort__free(c);
+  } else if (old <= 0) {
+    gort__fatal("channel %p released more times than retained", (void *)c);
+  }
+}
+
+/* ---- buffer ring (lock held) ---- */
+
+void gort__chan_buf_put(gort_chan *c, const void *elem) {
+  memcpy(c->buf + c->sendx * c->elem_size, elem, c->elem_size);
+  if (++c->sendx == c->cap) c->sendx = 0;
+  c->count++;
+}
+
+void gort__chan_buf_take(gort_chan *c, void *elem) {
+  unsigned char *slot = c->buf + c->recvx * c->elem_size;
+  if (elem) memcpy(elem, slot, c->elem_size);
+  if (++c->recvx == c->cap) c->recvx = 0;
+  c->count--;
+}
+
+/* ---- hand-off to a waiting peer ---- */
+
+void gort__chan_send_direct(gort_chan *c, gort__waiter *w, const void *elem,
+                            void (*unlock)(void *), void *lockarg) {
+  if (w->elem) memcpy(w->elem, elem, c->elem_size);
+  w->success = true;
+  gort__task *t = w->task;
+  if (w->is_select) t->param = w;
+  unlock(lockarg);
+  gort__ready(t);
+}
+
+void gort__chan_recv_direct(gort_chan *c, gort__waiter *w, void *elem,
+                            void (*unlock)(void *), void *lockarg) {
+  if (c->cap == 0) {
+    if (elem) memcpy(elem, w->elem, c->elem_size);
+  } else {
+    /* Full buffer: take the head, and the sender's value takes its slot, so
+     * FIFO order holds. */
+    unsigned char *slot = c->buf + c->recvx * c->elem_size;
+    if (elem) memcpy(elem, slot, c->elem_size);
+    memcpy(slot, w->elem, c->elem_size);
+    if (++c->recvx == c->cap) c->recvx = 0;
+    c->sendx = c->recvx;
+  }
+  w->success = true;
+  gort__task *t = w->task;
+  if (w->is_select) t->param = w;
+  unlock(lockarg);
+  gort__ready(t);
+}
+
+/* ---- send / receive ---- */
+
+static _Noreturn void block_forever(gort_wait_reason reason) {
+  gort__park(reason, NULL, NULL);
+  gort__fatal("a task blocked forever was woken");
+}
+
+static int chan_send(gort_chan *c, const void *elem, bool block) {
+  if (!c) {
+    if (!block) return GORT_EAGAIN;
+    block_forever(GORT_WAIT_CHAN_SEND_NIL);
+  }
+  if (!elem) return GORT_EINVAL;
+  pthread_mutex_lock(&c->lock);
+  if (c->closed) {
+    pthread_mutex_unlock(&c->lock);
+    return gort__misuse(GORT_ESENDCLOSED);
+  }
+  gort__waiter *w = gort__waitq_dequeue(&c->recvq);
+  if (w) {
+    gort__chan_send_direct(c, w, elem, gort__unlock_mutex, &c->lock);
+    return 0;
+  }
+  if (c->count < c->cap) {
+    gort__chan_buf_put(c, elem);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+  }
+  if (!block) {
+    pthread_mutex_unlock(&c->lock);
+    return GORT_EAGAIN;
+  }
+  gort__waiter me = {.task = gort__current(), .elem = (void *)elem, .chan = c};
+  if (!me.task) {
+    pthread_mutex_unlock(&c->lock);
+    return GORT_ENOMEM;
+  }
+  gort__waitq_push(&c->sendq, &me);
+  gort__park(GORT_WAIT_CHAN_SEND, gort__unlock_mutex, &c->lock);
+  /* Woken by a receiver (success) or by close (failure). */
+  return me.success ? 0 : gort__misuse(GORT_ESENDCLOSED);
+}
+
+static int chan_recv(gort_chan *c, void *elem, bool *ok, bool block) {
+  if (ok) *ok = false;
+  if (!c) {
+    if (!block) return GORT_EAGAIN;
+    block_forever(GORT_WAIT_CHAN_RECV_NIL);
+  }
+  pthread_mutex_lock(&c->lock);
+  if (c->closed && c->count == 0) {
+    pthread_mutex_unlock(&c->lock);
+    if (elem) memset(elem, 0, c->elem_size);
+    return GORT_ECLOSED;
+  }
+  gort__waiter *w = gort__waitq_dequeue(&c->sendq);
+  if (w) {
+    gort__chan_recv_direct(c, w, elem, gort__unlock_mutex, &c->lock);
+    if (ok) *ok = true;
+    return 0;
+  }
+  if (c->count > 0) {
+    gort__chan_buf_take(c, elem);
+    pthread_mutex_unlock(&c->lock);
+    if (ok) *ok = true;
+    return 0;
+  }
+  if (!block) {
+    pthread_mutex_unlock(&c->lock);
+    return GORT_EAGAIN;
+  }
+  gort__waiter me = {.task = gort__current(), .elem = elem, .chan = c};
+  if (!me.task) {
+    pthread_mutex_unlock(&c->lock);
+    return GORT_ENOMEM;
+  }
+  gort__waitq_push(&c->recvq, &me);
+  gort__park(GORT_WAIT_CHAN_RECV, gort__unlock_mutex, &c->lock);
+  if (ok) *ok = me.success;
+  return me.success ? 0 : GORT_ECLOSED; /* close zeroed *elem */
+}
+
+int gort_chan_send(gort_chan *c, const void *elem) { return chan_send(c, elem, true); }
+int gort_chan_try_send(gort_chan *c, const void *elem) { return chan_send(c, elem, false); }
+int gort_chan_recv(gort_chan *c, void *elem, bool *ok) { return chan_recv(c, elem, ok, true); }
+int gort_chan_try_recv(gort_chan *c, void *elem, bool *ok) { return chan_recv(c, elem, ok, false); }
+
+int gort_chan_close(gort_chan *c) {
+  if (!c) return gort__misuse(GORT_ECLOSENIL);
+  pthread_mutex_lock(&c->lock);
+  if (c->closed) {
+    pthread_mutex_unlock(&c->lock);
+    return gort__misuse(GORT_ECLOSECLOSED);
+  }
+  c->closed = true;
+  /* Collect every waiter on a private list (reusing the queue links), then
+   * ready them after unlocking. */
+  gort__waiter *wake = NULL, *w;
+  while ((w = gort__waitq_dequeue(&c->recvq)) != NULL) {
+    if (w->elem) memset(w->elem, 0, c->elem_size);
+    w->success = false;
+    if (w->is_select) w->task->param = w;
+    w->next = wake;
+    wake = w;
+  }
+  while ((w = gort__waitq_dequeue(&c->sendq)) != NULL) {
+    w->success = false;
+    if (w->is_select) w->task->param = w;
+    w->next = wake;
+    wake = w;
+  }
+  pthread_mutex_unlock(&c->lock);
+  while (wake) {
+    w = wake;
+    wake = w->next; /* read before ready: the waiter dies with its frame */
+    gort__ready(w->task);
+  }
+  return 0;
+}
+
+size_t gort_chan_len(gort_chan *c) {
+  if (!c) return 0;
+  pthread_mutex_lock(&c->lock);
+  size_t n = c->count;
+  pthread_mutex_unlock(&c->lock);
+  return n;
+}
+
+size_t gort_chan_cap(gort_chan *c) { return c ? c->cap : 0; }
+size_t gort_chan_elem_size(gort_chan *c) { return c ? c->elem_size : 0; }
+
+bool gort_chan_is_closed(gort_chan *c) {
+  if (!c) return false;
+  pthread_mutex_lock(&c->lock);
+  bool closed = c->closed;
+  pthread_mutex_unlock(&c->lock);
+  return closed;
+}

@@ -1,0 +1,38 @@
+/* chan_impl.h - the channel structure, shared by chan.c and select.c only.
+ *
+ * Invariants (as Go's hchan):
+ *  - At least one of sendq and recvq is empty, except for a task blocked in
+ *    select on both ends of an unbuffered channel.
+ *  - cap > 0: count > 0 implies recvq empty; count < cap implies sendq empty.
+ *  - Once closed, sendq is empty: close woke every sender.
+ * All fields below `lock` are protected by it; elem_size and cap never change.
+ */
+#ifndef GORT_CHAN_IMPL_H
+#define GORT_CHAN_IMPL_H
+
+#include "gort/chan.h"
+#include "internal.h"
+
+struct gort_chan {
+  pthread_mutex_t lock;
+  size_t elem_size;
+  size_t cap;
+  size_t count;        /* elements in buf */
+  size_t sendx, recvx; /* ring indices */
+  bool closed;
+  gort__waitq recvq, sendq;
+  _Atomic long refs;
+  unsigned char *buf;  /* cap * elem_size bytes, right after the struct */
+};
+
+/* Complete a send to the dequeued receiver w (lock held; released here, then
+ * w's task is readied). */
+void gort__chan_send_direct(gort_chan *c, gort__waiter *w, const void *elem,
+                            void (*unlock)(void *), void *lockarg);
+/* Complete a receive from the dequeued sender w (lock held; released here). */
+void gort__chan_recv_direct(gort_chan *c, gort__waiter *w, void *elem,
+                            void (*unlock)(void *), void *lockarg);
+void gort__chan_buf_put(gort_chan *c, const void *elem);
+void gort__chan_buf_take(gort_chan *c, void *elem);
+
+#endif
