@@ -63,9 +63,21 @@ deps:
 	@ci/deps.sh
 
 # ---- tests ------------------------------------------------------------------
+# Sanitizer runtime options: stop at the first report; suppressions, each
+# with its reason, live in ci/*.supp.
+SAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/ci/tsan.supp $(TSAN_OPTIONS)" \
+  ASAN_OPTIONS="detect_leaks=1 abort_on_error=1 $(ASAN_OPTIONS)" \
+  LSAN_OPTIONS="suppressions=$(CURDIR)/ci/lsan.supp $(LSAN_OPTIONS)" \
+  UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1 $(UBSAN_OPTIONS)"
+export SAN
+
 test: deps
 	@$(MAKE) --no-print-directory test-build
-	@TEST_TIMEOUT=$(TEST_TIMEOUT) ci/run-tests.sh $(TEST_BINS)
+	@$(SAN_ENV) TEST_TIMEOUT=$(TEST_TIMEOUT) ci/run-tests.sh $(TEST_BINS)
+
+# The race sweep: every test under ThreadSanitizer.
+race:
+	@$(MAKE) --no-print-directory SAN=thread test
 
 test-build: lib $(TEST_BINS)
 check: test

@@ -115,7 +115,6 @@ static gort__task *adopt(void) {
   t->adopted = true;
   t->tid = gettid_();
   t->spawned_at = gort__nanotime();
-  if (t->tid == getpid()) snprintf(t->name, sizeof t->name, "main");
   tls_task = t;
   atomic_fetch_add(&adopted_alive, 1);
   reg_insert(t);

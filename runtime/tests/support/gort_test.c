@@ -1,4 +1,4 @@
-#include "support/gort_test.h"
+#include "gort_test.h"
 
 #include <signal.h>
 #include <stdio.h>
