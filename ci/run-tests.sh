@@ -3,6 +3,7 @@
 # SIGQUIT (gort prints a task dump, like Go's goroutine dump), then SIGKILL.
 # Prints each binary's cmocka output, then one closing line:
 #   "tests: N passed, M failed"
+# With TEST_RESULTS=file, appends one JSON record per binary (gort.tests/1).
 # Honours TEST_TOTAL_SHARDS / TEST_SHARD_INDEX (GoogleTest/Bazel protocol):
 # binaries are dealt round-robin to shards.
 set -uo pipefail
@@ -15,9 +16,16 @@ failed_bins=()
 for bin in "$@"; do
   if (( i++ % shards != index )); then continue; fi
   out=$(mktemp)
-  timeout -s QUIT -k 10 "$timeout_s" "$bin" >"$out" 2>&1
+  start=$(date +%s.%N)
+  # Line-buffered so cmocka's stdout and stderr interleave in order.
+  timeout -s QUIT -k 10 "$timeout_s" stdbuf -oL -eL "$bin" >"$out" 2>&1
   rc=$?
+  end=$(date +%s.%N)
   cat "$out"
+  if [[ -n ${TEST_RESULTS:-} ]]; then
+    python3 "$(dirname "$0")/cmocka2json.py" "$bin" "$rc" "$(awk "BEGIN{print $end - $start}")" \
+      <"$out" >>"$TEST_RESULTS" || echo "warning: could not record $bin in $TEST_RESULTS"
+  fi
   p=$(sed -n 's/^\[  PASSED  \] \([0-9]\+\) test(s)\./\1/p' "$out" | tail -1)
   f=$(sed -n 's/^\[  FAILED  \] \([0-9]\+\) test(s), listed below:/\1/p' "$out" | tail -1)
   p=${p:-0} f=${f:-0}
