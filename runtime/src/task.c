@@ -34,6 +34,7 @@ typedef struct gort__thread {
   pid_t tid;                     /* written by the thread before any task runs */
   _Atomic(gort__task *) next_task; /* the hand-off slot; EXIT_TASK asks it to exit */
   _Atomic uint32_t wake;         /* token for the hand-off (see park.c) */
+  size_t stack_size;             /* fixed at creation */
   bool in_idle;                  /* idle_lock: on the idle stack */
   struct gort__thread *idle_next; /* idle_lock */
 } gort__thread;
@@ -269,7 +270,14 @@ static gort__thread *idle_pop(void) {
 }
 
 static int start_thread(gort__task *t) {
+  size_t want = gort_get_stack_size();
   gort__thread *th = idle_pop();
+  if (th && th->stack_size < want) {
+    /* Its stack is smaller than gort_set_stack_size now asks: retire it. */
+    atomic_store_explicit(&th->next_task, EXIT_TASK, memory_order_release);
+    gort__give_token(&th->wake);
+    th = NULL;
+  }
   if (th) {
     atomic_store_explicit(&th->next_task, t, memory_order_release);
     gort__give_token(&th->wake);
@@ -279,9 +287,10 @@ static int start_thread(gort__task *t) {
   th = gort__calloc(1, sizeof *th);
   if (!th) return GORT_ENOMEM;
   atomic_store(&th->next_task, t);
+  th->stack_size = want;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, gort_get_stack_size());
+  pthread_attr_setstacksize(&attr, want);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   atomic_fetch_add(&threads_alive, 1);
   int rc = pthread_create(&th->pt, &attr, thread_main, th);
@@ -439,7 +448,10 @@ size_t gort_task_snapshot(gort_task_info *out, size_t max) {
   gort__current();
   size_t n = 0;
   pthread_mutex_lock(&reg_lock);
-  for (gort__task *t = reg_head; t; t = t->reg_next, n++)
+  /* Oldest first, so a short buffer gets the lowest ids (task 1 first). */
+  gort__task *t = reg_head;
+  while (t && t->reg_next) t = t->reg_next;
+  for (; t; t = t->reg_prev, n++)
     if (out && n < max) fill_info(&out[n], t);
   pthread_mutex_unlock(&reg_lock);
   if (out) qsort(out, n < max ? n : max, sizeof *out, cmp_id);
@@ -481,14 +493,16 @@ static void print_symbol(FILE *out, void *pc) {
 static void dump_one(FILE *out, const gort__task *t, int64_t now) {
   gort_task_info i;
   fill_info(&i, t);
+  /* The header keeps Go's exact shape, "goroutine N [reason, T]:" with
+   * "task" for "goroutine", so Go-dump parsers read it; the name follows. */
   fprintf(out, "task %llu", (unsigned long long)i.id);
-  if (i.name[0]) fprintf(out, " \"%s\"", i.name);
   if (i.state == GORT_TASK_WAITING) {
     int64_t ms = (now - i.waiting_since) / GORT_MILLISECOND;
     fprintf(out, " [%s, %lld ms]:\n", gort_wait_reason_string(i.wait_reason), (long long)ms);
   } else {
     fprintf(out, " [running]:\n");
   }
+  if (i.name[0]) fprintf(out, "\tname \"%s\"\n", i.name);
   if (i.adopted) {
     fprintf(out, "\t(%s thread, tid %d)\n", i.tid == getpid() ? "main" : "adopted", (int)i.tid);
     return;
@@ -585,7 +599,38 @@ static void on_sigquit(int sig) {
   _exit(2);
 }
 
+/* fork() copies only the calling thread: in the child, forget every other
+ * task and every idle thread, or a spawn would hand work to a thread that
+ * does not exist. Their records are leaked on purpose (they may be mid-use). */
+static void atfork_prepare(void) {
+  pthread_mutex_lock(&reg_lock);
+  pthread_mutex_lock(&idle_lock);
+}
+
+static void atfork_parent(void) {
+  pthread_mutex_unlock(&idle_lock);
+  pthread_mutex_unlock(&reg_lock);
+}
+
+static void atfork_child(void) {
+  idle_head = NULL;
+  idle_count = 0;
+  gort__task *self = tls_task;
+  if (self) {
+    self->reg_prev = self->reg_next = NULL;
+    self->tid = gettid_();
+  }
+  reg_head = self;
+  atomic_store(&live_count, self ? 1 : 0);
+  atomic_store(&threads_alive, self && !self->adopted ? 1 : 0);
+  atomic_store(&adopted_alive, self && self->adopted ? 1 : 0);
+  atomic_store(&gort__parked_count, 0);
+  pthread_mutex_unlock(&idle_lock);
+  pthread_mutex_unlock(&reg_lock);
+}
+
 __attribute__((constructor)) static void gort__init(void) {
+  pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
   gort__current(); /* the loading thread (main) becomes task 1 */
   if (!getenv("GORT_NO_SIGQUIT")) {
     struct sigaction old;
