@@ -1,0 +1,1 @@
+s/^worker-[123] /worker-N /

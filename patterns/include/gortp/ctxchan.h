@@ -1,0 +1,39 @@
+/* gortp/ctxchan.h - channel operations that give up when a context is done.
+ *
+ * The building block of every pattern below: Go's
+ *
+ *     select { case c <- v: ; case <-ctx.Done(): return ctx.Err() }
+ *
+ * as one call. A NULL ctx means context.Background(): the operation can
+ * only block, never be cancelled. As in Go, when the channel operation and
+ * the cancellation are both ready, either may win (select picks at random);
+ * callers that must not act after cancellation check gort_context_err.
+ */
+#ifndef GORTP_CTXCHAN_H
+#define GORTP_CTXCHAN_H
+
+#include "gort/chan.h"
+#include "gort/context.h"
+#include "gort/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Send *elem on c, or give up when ctx is done.
+ * Returns 0 (sent), the context's error (GORT_ECANCELED/GORT_EDEADLINE; the
+ * value was not sent), or a channel error (GORT_ESENDCLOSED is misuse). */
+int gortp_send_ctx(gort_context *ctx, gort_chan *c, const void *elem);
+
+/* Receive into elem, or give up when ctx is done.
+ * Returns 0 (value received), GORT_ECLOSED (closed and drained; elem zeroed),
+ * or the context's error (nothing was received). elem may be NULL. */
+int gortp_recv_ctx(gort_context *ctx, gort_chan *c, void *elem);
+
+/* The context's error, or 0 for a NULL ctx. */
+int gortp_ctx_err(gort_context *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

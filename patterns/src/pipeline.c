@@ -1,0 +1,275 @@
+/* pipeline.c - int and string pipeline stages (see gortp/pipeline.h).
+ *
+ * Invariants:
+ *  - each stage task holds one reference to ctx, its input and its output,
+ *    and drops them (after closing the output) as its last act;
+ *  - the output is closed exactly once, by the stage task, on every exit
+ *    path, so a downstream `range` always ends;
+ *  - string stages: every char * received is either sent on or freed.
+ */
+#include "gortp/pipeline.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gort/err.h"
+#include "gort/task.h"
+#include "gortp/ctxchan.h"
+
+static gort_context *ctx_retain(gort_context *ctx) { return ctx ? gort_context_retain(ctx) : NULL; }
+static void ctx_release(gort_context *ctx) {
+  if (ctx) gort_context_release(ctx);
+}
+
+/* ---- int stages ---- */
+
+typedef enum { INT_GEN, INT_MAP, INT_FILTER } int_kind;
+
+typedef struct {
+  int_kind kind;
+  gort_context *ctx; /* retained; NULL = Background */
+  gort_chan *in;     /* retained; NULL for INT_GEN */
+  gort_chan *out;    /* the stage's own reference */
+  int *nums;         /* INT_GEN: owned copy */
+  size_t n;
+  int threshold;                /* INT_FILTER */
+  int (*fn)(int n, void *arg); /* INT_MAP */
+  void *arg;
+} int_stage;
+
+static int square_fn(int n, void *arg) {
+  (void)arg;
+  return n * n;
+}
+
+static void int_stage_free(int_stage *s) {
+  gort_chan_release(s->in);
+  gort_chan_release(s->out);
+  ctx_release(s->ctx);
+  free(s->nums);
+  free(s);
+}
+
+static void int_stage_run(void *p) {
+  int_stage *s = p;
+  if (s->kind == INT_GEN) {
+    for (size_t i = 0; i < s->n; i++)
+      if (gortp_send_ctx(s->ctx, s->out, &s->nums[i]) != 0) break;
+  } else {
+    int v;
+    while (gortp_recv_ctx(s->ctx, s->in, &v) == 0) {
+      if (s->kind == INT_FILTER && !(v > s->threshold)) continue;
+      int o = s->kind == INT_MAP ? s->fn(v, s->arg) : v;
+      if (gortp_send_ctx(s->ctx, s->out, &o) != 0) break;
+    }
+  }
+  gort_chan_close(s->out);
+  int_stage_free(s);
+}
+
+/* Make the output channel, hand the stage its references and start it. On
+ * failure everything is undone, including s. */
+static int int_stage_start(int_stage *s, gort_context *ctx, gort_chan *in, gort_chan **out) {
+  if (!out) {
+    free(s->nums);
+    free(s);
+    return GORT_EINVAL;
+  }
+  gort_chan *c;
+  int r = GORT_CHAN_MAKE(&c, int, 0);
+  if (r != 0) {
+    free(s->nums);
+    free(s);
+    return r;
+  }
+  s->ctx = ctx_retain(ctx);
+  s->in = gort_chan_retain(in);
+  s->out = gort_chan_retain(c);
+  r = gort_go_named("pipeline-int", int_stage_run, s);
+  if (r != 0) {
+    int_stage_free(s);
+    gort_chan_release(c);
+    return r;
+  }
+  *out = c;
+  return 0;
+}
+
+int gortp_gen_ints(gort_context *ctx, const int *nums, size_t n, gort_chan **out) {
+  if (n > 0 && !nums) return GORT_EINVAL;
+  int_stage *s = calloc(1, sizeof *s);
+  if (!s) return GORT_ENOMEM;
+  s->kind = INT_GEN;
+  s->n = n;
+  if (n > 0) {
+    s->nums = malloc(n * sizeof *nums);
+    if (!s->nums) {
+      free(s);
+      return GORT_ENOMEM;
+    }
+    memcpy(s->nums, nums, n * sizeof *nums);
+  }
+  return int_stage_start(s, ctx, NULL, out);
+}
+
+int gortp_map_int(gort_context *ctx, gort_chan *in, int (*fn)(int n, void *arg), void *arg,
+                  gort_chan **out) {
+  if (!in || !fn) return GORT_EINVAL;
+  int_stage *s = calloc(1, sizeof *s);
+  if (!s) return GORT_ENOMEM;
+  s->kind = INT_MAP;
+  s->fn = fn;
+  s->arg = arg;
+  return int_stage_start(s, ctx, in, out);
+}
+
+int gortp_square(gort_context *ctx, gort_chan *in, gort_chan **out) {
+  return gortp_map_int(ctx, in, square_fn, NULL, out);
+}
+
+int gortp_filter_above(gort_context *ctx, gort_chan *in, int threshold, gort_chan **out) {
+  if (!in) return GORT_EINVAL;
+  int_stage *s = calloc(1, sizeof *s);
+  if (!s) return GORT_ENOMEM;
+  s->kind = INT_FILTER;
+  s->threshold = threshold;
+  return int_stage_start(s, ctx, in, out);
+}
+
+/* ---- string stages ---- */
+
+typedef enum { STR_GEN, STR_UPPER, STR_PREFIX } str_kind;
+
+typedef struct {
+  str_kind kind;
+  gort_context *ctx; /* retained; NULL = Background */
+  gort_chan *in;     /* retained; NULL for STR_GEN */
+  gort_chan *out;    /* the stage's own reference */
+  char **items;      /* STR_GEN: owned copies, handed out one by one */
+  size_t n;
+  char *prefix; /* STR_PREFIX: owned copy */
+} str_stage;
+
+void gortp_str_drain(gort_chan *c) {
+  char *s;
+  while (gort_chan_recv(c, &s, NULL) == 0) free(s);
+}
+
+static void str_stage_free(str_stage *s) {
+  gort_chan_release(s->in);
+  gort_chan_release(s->out);
+  ctx_release(s->ctx);
+  if (s->items)
+    for (size_t i = 0; i < s->n; i++) free(s->items[i]); /* NULL once handed out */
+  free(s->items);
+  free(s->prefix);
+  free(s);
+}
+
+/* Transform s in its stage; returns the string to send (NULL: dropped, which
+ * happens only when memory runs out). Consumes s. */
+static char *str_transform(str_stage *st, char *s) {
+  if (st->kind == STR_UPPER) {
+    for (char *p = s; *p; p++) *p = (char)toupper((unsigned char)*p);
+    return s;
+  }
+  size_t lp = strlen(st->prefix), ls = strlen(s);
+  char *o = malloc(lp + ls + 1);
+  if (o) {
+    memcpy(o, st->prefix, lp);
+    memcpy(o + lp, s, ls + 1);
+  }
+  free(s);
+  return o;
+}
+
+static void str_stage_run(void *p) {
+  str_stage *st = p;
+  if (st->kind == STR_GEN) {
+    for (size_t i = 0; i < st->n; i++) {
+      if (gortp_send_ctx(st->ctx, st->out, &st->items[i]) != 0) break;
+      st->items[i] = NULL; /* the receiver owns it now */
+    }
+  } else {
+    for (;;) {
+      char *s;
+      int r = gortp_recv_ctx(st->ctx, st->in, &s);
+      if (r == GORT_ECLOSED) break;
+      if (r != 0) { /* cancelled: let upstream finish, freeing what it sends */
+        gortp_str_drain(st->in);
+        break;
+      }
+      char *o = str_transform(st, s);
+      if (!o) continue;
+      if (gortp_send_ctx(st->ctx, st->out, &o) != 0) {
+        free(o);
+        gortp_str_drain(st->in);
+        break;
+      }
+    }
+  }
+  gort_chan_close(st->out);
+  str_stage_free(st);
+}
+
+static int str_stage_start(str_stage *st, gort_context *ctx, gort_chan *in, gort_chan **out) {
+  int r = GORT_EINVAL;
+  gort_chan *c = NULL;
+  if (!out) goto fail;
+  r = GORT_CHAN_MAKE(&c, char *, 0);
+  if (r != 0) goto fail;
+  st->ctx = ctx_retain(ctx);
+  st->in = gort_chan_retain(in);
+  st->out = gort_chan_retain(c);
+  r = gort_go_named("pipeline-str", str_stage_run, st);
+  if (r != 0) goto fail;
+  *out = c;
+  return 0;
+fail:
+  str_stage_free(st);
+  gort_chan_release(c);
+  return r;
+}
+
+int gortp_str_generate(gort_context *ctx, const char *const *items, size_t n, gort_chan **out) {
+  if (n > 0 && !items) return GORT_EINVAL;
+  str_stage *st = calloc(1, sizeof *st);
+  if (!st) return GORT_ENOMEM;
+  st->kind = STR_GEN;
+  st->items = calloc(n ? n : 1, sizeof *st->items);
+  if (!st->items) {
+    free(st);
+    return GORT_ENOMEM;
+  }
+  st->n = n;
+  for (size_t i = 0; i < n; i++) {
+    st->items[i] = strdup(items[i] ? items[i] : "");
+    if (!st->items[i]) {
+      str_stage_free(st);
+      return GORT_ENOMEM;
+    }
+  }
+  return str_stage_start(st, ctx, NULL, out);
+}
+
+int gortp_str_to_upper(gort_context *ctx, gort_chan *in, gort_chan **out) {
+  if (!in) return GORT_EINVAL;
+  str_stage *st = calloc(1, sizeof *st);
+  if (!st) return GORT_ENOMEM;
+  st->kind = STR_UPPER;
+  return str_stage_start(st, ctx, in, out);
+}
+
+int gortp_str_add_prefix(gort_context *ctx, const char *prefix, gort_chan *in, gort_chan **out) {
+  if (!in || !prefix) return GORT_EINVAL;
+  str_stage *st = calloc(1, sizeof *st);
+  if (!st) return GORT_ENOMEM;
+  st->kind = STR_PREFIX;
+  st->prefix = strdup(prefix);
+  if (!st->prefix) {
+    free(st);
+    return GORT_ENOMEM;
+  }
+  return str_stage_start(st, ctx, in, out);
+}
