@@ -1,0 +1,246 @@
+// shim.cc - the one C++ file of bench/: gort_bench.h implemented on Google
+// Benchmark (Debian's libbenchmark-dev 1.7.1). Benchmark bodies stay in C.
+//
+// Invariants:
+//  - a gort_bench is a benchmark::internal::Benchmark* and a gort_bench_state
+//    lives on the stack of the lambda that runs one body on one thread;
+//  - only thread 0 measures the per-op counters (allocations, peak tasks,
+//    peak RSS, thread creations): they are process-wide, so one window per run
+//    covers every thread. Google Benchmark starts and stops all threads of a
+//    run at barriers, so thread 0's window holds everyone's loop;
+//  - the allocation window is open exactly while thread 0's timer runs: it
+//    opens after the loop's first KeepRunning (the timer has started) and at
+//    resume, and closes at pause and when the loop ends (the timer has
+//    stopped). Allocations made by setup outside the loop are not counted, as
+//    in Go, where b.N ops and ResetTimer/StopTimer bound the count.
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "gort/introspect.h"
+#include "gort_bench.h"
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#error "bench/ is never built with sanitizers: they distort every figure"
+#endif
+
+struct gort_bench_state {
+  benchmark::State *s;
+  bool measure;  // thread 0: owns the per-op counters
+  bool started;  // the loop has begun
+  bool timing;   // the allocation window is open
+  uint64_t allocs0, bytes0;  // totals when the window last opened
+  uint64_t allocs, bytes;    // summed over closed windows
+  uint64_t threads_created0;
+  bool rss_reset;  // VmHWM was reset at the start
+};
+
+namespace {
+
+benchmark::internal::Benchmark *B(gort_bench *b) {
+  return reinterpret_cast<benchmark::internal::Benchmark *>(b);
+}
+gort_bench *G(benchmark::internal::Benchmark *b) { return reinterpret_cast<gort_bench *>(b); }
+
+void window_open(gort_bench_state *st) {
+  if (!st->measure || st->timing) return;
+  gort_alloc_totals(&st->allocs0, &st->bytes0);
+  st->timing = true;
+}
+
+void window_close(gort_bench_state *st) {
+  if (!st->measure || !st->timing) return;
+  uint64_t a, b;
+  gort_alloc_totals(&a, &b);
+  st->allocs += a - st->allocs0;
+  st->bytes += b - st->bytes0;
+  st->timing = false;
+}
+
+// Resets the kernel's peak-RSS mark (VmHWM) for this process: writing "5" to
+// /proc/self/clear_refs (Linux >= 4.0). No allocation: plain syscalls.
+bool reset_peak_rss() {
+  int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, "5", 1) == 1;
+  close(fd);
+  return ok;
+}
+
+// VmHWM from /proc/self/status, in bytes; 0 if unreadable.
+double peak_rss_bytes() {
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char *p = strstr(buf, "VmHWM:");
+  if (!p) return 0;
+  return strtod(p + 6, nullptr) * 1024.0;  // reported in kB
+}
+
+void before_loop(gort_bench_state *st) {
+  if (!st->measure) return;
+  gort_reset_peak_live();
+  st->rss_reset = reset_peak_rss();
+  gort_counters c;
+  gort_get_counters(&c);
+  st->threads_created0 = c.threads_created;
+}
+
+void report(gort_bench_state *st) {
+  benchmark::State &s = *st->s;
+  if (!st->measure || !st->started || s.error_occurred()) return;
+  window_close(st);
+  double ops = static_cast<double>(s.iterations()) * s.threads();
+  if (ops <= 0) return;
+  gort_counters c;
+  gort_get_counters(&c);
+  s.counters["allocs_per_op"] = benchmark::Counter(st->allocs / ops);
+  s.counters["bytes_per_op"] = benchmark::Counter(st->bytes / ops);
+  s.counters["peak_tasks"] = benchmark::Counter(static_cast<double>(c.peak_live));
+  s.counters["peak_rss_bytes"] =
+      benchmark::Counter(peak_rss_bytes(), benchmark::Counter::kDefaults,
+                         benchmark::Counter::kIs1024);
+  s.counters["threads_created_per_op"] =
+      benchmark::Counter((c.threads_created - st->threads_created0) / ops);
+}
+
+void run_body(benchmark::State &s, gort_bench_fn fn, void *arg) {
+  gort_bench_state st{};
+  st.s = &s;
+  st.measure = s.thread_index() == 0;
+  fn(&st, arg);
+  report(&st);
+}
+
+}  // namespace
+
+extern "C" {
+
+gort_bench *gort_bench_register(const char *name, gort_bench_fn fn, void *arg) {
+  auto *b = benchmark::RegisterBenchmark(
+      name, [fn, arg](benchmark::State &s) { run_body(s, fn, arg); });
+  b->UseRealTime();
+  return G(b);
+}
+
+gort_bench *gort_bench_args(gort_bench *b, const int64_t *values, size_t n) {
+  return G(B(b)->Args(std::vector<int64_t>(values, values + n)));
+}
+
+gort_bench *gort_bench_args_product2(gort_bench *b, const int64_t *xs, size_t nx,
+                                     const int64_t *ys, size_t ny) {
+  return G(B(b)->ArgsProduct({std::vector<int64_t>(xs, xs + nx), std::vector<int64_t>(ys, ys + ny)}));
+}
+
+gort_bench *gort_bench_range_of(gort_bench *b, int64_t lo, int64_t hi) {
+  return G(B(b)->Range(lo, hi));
+}
+
+gort_bench *gort_bench_arg_names(gort_bench *b, const char *const *names, size_t n) {
+  return G(B(b)->ArgNames(std::vector<std::string>(names, names + n)));
+}
+
+gort_bench *gort_bench_threads(gort_bench *b, int n) { return G(B(b)->Threads(n)); }
+
+gort_bench *gort_bench_min_time(gort_bench *b, double seconds) {
+  return G(B(b)->MinTime(seconds));
+}
+
+gort_bench *gort_bench_iterations(gort_bench *b, int64_t n) { return G(B(b)->Iterations(n)); }
+
+bool gort_bench_keep_running(gort_bench_state *st) {
+  if (__builtin_expect(!st->started, 0)) {
+    before_loop(st);
+    st->started = true;
+    bool more = st->s->KeepRunning();
+    if (more) window_open(st);
+    return more;
+  }
+  if (__builtin_expect(st->s->KeepRunning(), 1)) return true;
+  window_close(st);
+  return false;
+}
+
+int64_t gort_bench_begin(gort_bench_state *st) {
+  benchmark::State &s = *st->s;
+  before_loop(st);
+  st->started = true;
+  if (!s.KeepRunningBatch(s.max_iterations)) return 0;
+  window_open(st);
+  return s.max_iterations;
+}
+
+void gort_bench_end(gort_bench_state *st) {
+  window_close(st);
+  // The batch of gort_bench_begin took every iteration: this call finds none
+  // left, stops the timer and returns false.
+  while (st->s->KeepRunningBatch(st->s->max_iterations)) {
+  }
+}
+
+int64_t gort_bench_range(gort_bench_state *st, size_t i) {
+  // Google Benchmark keeps no public count of arguments: callers pass only
+  // indices they registered (range() asserts in debug builds).
+  return st->s->range(i);
+}
+
+int gort_bench_thread_count(gort_bench_state *st) { return st->s->threads(); }
+int gort_bench_thread_index(gort_bench_state *st) { return st->s->thread_index(); }
+int64_t gort_bench_iterations_done(gort_bench_state *st) { return st->s->iterations(); }
+
+void gort_bench_pause(gort_bench_state *st) {
+  st->s->PauseTiming();
+  window_close(st);
+}
+
+void gort_bench_resume(gort_bench_state *st) {
+  window_open(st);
+  st->s->ResumeTiming();
+}
+
+void gort_bench_counter(gort_bench_state *st, const char *name, double value,
+                        gort_bench_counter_kind kind) {
+  benchmark::Counter::Flags f = benchmark::Counter::kDefaults;
+  if (kind == GORT_BENCH_COUNTER_PER_OP) f = benchmark::Counter::kAvgIterations;
+  if (kind == GORT_BENCH_COUNTER_RATE) f = benchmark::Counter::kIsRate;
+  st->s->counters[name] = benchmark::Counter(value, f);
+}
+
+void gort_bench_set_items_processed(gort_bench_state *st, int64_t items) {
+  st->s->SetItemsProcessed(items);
+}
+
+void gort_bench_label(gort_bench_state *st, const char *label) { st->s->SetLabel(label); }
+
+void gort_bench_skip_with_error(gort_bench_state *st, const char *msg) {
+  window_close(st);
+  st->s->SkipWithError(msg);
+}
+
+bool gort_bench_error_occurred(gort_bench_state *st) { return st->s->error_occurred(); }
+
+void gort_bench_add_context(const char *key, const char *value) {
+  benchmark::AddCustomContext(key, value);
+}
+
+int gort_bench_main(int argc, char **argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
+}  // extern "C"
