@@ -59,7 +59,7 @@ struct gort__task {
   void *spawn_stack[GORT_SPAWN_FRAMES];
   int64_t spawned_at;
   bool adopted;
-  pid_t tid;
+  _Atomic pid_t tid; /* set when a thread starts running the task */
   struct gort__thread *thread; /* NULL for adopted threads */
 
   /* Park state. wake: 0 = no token, 1 = token (ready called), 2 = sleeping

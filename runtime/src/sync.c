@@ -145,7 +145,8 @@ static void waitgroup_go_main(void *p) {
   gort_waitgroup_done(rec.wg);
 }
 
-int gort_waitgroup_go(gort_waitgroup *wg, void (*fn)(void *), void *arg) {
+int gort_waitgroup_go_at(gort_waitgroup *wg, void (*fn)(void *), void *arg, const char *file,
+                         int line) {
   if (wg == NULL || fn == NULL) return GORT_EINVAL;
   waitgroup_go_rec *rec = gort__malloc(sizeof *rec);
   if (rec == NULL) return GORT_ENOMEM;
@@ -157,7 +158,7 @@ int gort_waitgroup_go(gort_waitgroup *wg, void (*fn)(void *), void *arg) {
     gort__free(rec);
     return rc;
   }
-  rc = gort_go_at(waitgroup_go_main, rec, NULL, __FILE__, __LINE__);
+  rc = gort_go_at(waitgroup_go_main, rec, NULL, file, line);
   if (rc != 0) {
     gort__free(rec);
     gort_waitgroup_add(wg, -1); /* cannot go negative: our +1 is still in */

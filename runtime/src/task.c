@@ -114,13 +114,13 @@ static gort__task *adopt(void) {
   if (!t) return NULL;
   t->id = atomic_fetch_add(&next_id, 1);
   t->adopted = true;
-  t->tid = gettid_();
+  atomic_store_explicit(&t->tid, gettid_(), memory_order_relaxed);
   t->spawned_at = gort__nanotime();
   tls_task = t;
   atomic_fetch_add(&adopted_alive, 1);
   reg_insert(t);
   /* The main thread's record lives until exit; others go with their thread. */
-  if (t->tid != getpid()) {
+  if (atomic_load_explicit(&t->tid, memory_order_relaxed) != getpid()) {
     pthread_once(&adopted_key_once, make_adopted_key);
     pthread_setspecific(adopted_key, t);
   }
@@ -184,7 +184,7 @@ void gort_set_deadlock_handler(gort_deadlock_handler handler, void *arg) {
 /* ---- task threads ---- */
 
 static void run_task(gort__thread *th, gort__task *t) {
-  t->tid = th->tid;
+  atomic_store_explicit(&t->tid, th->tid, memory_order_relaxed);
   tls_task = t;
   t->fn(t->arg);
   tls_task = NULL;
@@ -310,7 +310,7 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
   while (fail > 0) {
     if (atomic_compare_exchange_weak(&fail_thread_creates, &fail, fail - 1)) return GORT_ETHREAD;
   }
-  gort__task *parent = gort__current();
+  gort__task *parent = tls_task; /* no adoption: a spawn never blocks (task.h) */
   gort__task *t = gort__malloc(sizeof *t);
   if (!t) return GORT_ENOMEM;
   memset(t, 0, sizeof *t);
@@ -420,7 +420,7 @@ static void fill_info(gort_task_info *o, const gort__task *t) {
   memset(o, 0, sizeof *o);
   o->id = t->id;
   memcpy(o->name, t->name, sizeof o->name);
-  o->tid = t->tid;
+  o->tid = atomic_load_explicit(&t->tid, memory_order_relaxed);
   o->adopted = t->adopted;
   o->entry = t->fn ? *(void **)(void *)&t->fn : NULL;
   o->parent_id = t->parent_id;
@@ -618,7 +618,7 @@ static void atfork_child(void) {
   gort__task *self = tls_task;
   if (self) {
     self->reg_prev = self->reg_next = NULL;
-    self->tid = gettid_();
+    atomic_store_explicit(&self->tid, gettid_(), memory_order_relaxed);
   }
   reg_head = self;
   atomic_store(&live_count, self ? 1 : 0);

@@ -47,7 +47,9 @@ int gort_waitgroup_done(gort_waitgroup *wg);
 int gort_waitgroup_wait(gort_waitgroup *wg);
 /* Go 1.25's wg.Go: Add(1), then run fn(arg) in a new task that calls Done.
  * On spawn failure the Add is undone and the error returned. */
-int gort_waitgroup_go(gort_waitgroup *wg, void (*fn)(void *), void *arg);
+#define gort_waitgroup_go(wg, fn, arg) gort_waitgroup_go_at((wg), (fn), (arg), __FILE__, __LINE__)
+int gort_waitgroup_go_at(gort_waitgroup *wg, void (*fn)(void *), void *arg, const char *file,
+                         int line);
 void gort_waitgroup_destroy(gort_waitgroup *wg);
 
 /* ---- Mutex ---- */
