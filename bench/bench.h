@@ -55,5 +55,6 @@ void gb_run_parallel(gort_bench_state *st, int procs, void (*body)(gb_pb *pb, vo
 void gb_register_seed(bool quick);
 void gb_register_sweep(bool quick);
 void gb_register_micro(bool quick);
+void gb_register_xsync(bool quick);
 
 #endif

@@ -68,7 +68,7 @@ $(BENCH_BIN): $(BENCH_OBJS) $(LIBGORT_A)
 
 bench-quick: bench-build
 	@mkdir -p $(BENCH_OUT)
-	$(BENCH_BIN) --gort_quick --benchmark_repetitions=3 \
+	$(BENCH_BIN) --gort_quick --benchmark_repetitions=3 --benchmark_display_aggregates_only=true \
 	  --benchmark_out=$(BENCH_OUT)/bench.json --benchmark_out_format=json $(BENCH_ARGS)
 	@if [ "$(BENCH_QUICK_GO)" = 1 ] && command -v go >/dev/null; then \
 	  echo "bench-quick: Go's seed pair, Serial and ParallelFloor (bench/go)"; \

@@ -7,6 +7,7 @@
  * ParallelFloor and a few micro benchmarks).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
@@ -54,5 +55,6 @@ int main(int argc, char **argv) {
   gb_register_seed(quick);
   gb_register_sweep(quick);
   gb_register_micro(quick);
+  gb_register_xsync(quick);
   return gort_bench_main(argc, argv);
 }

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""table.py - print gort's (and Go's) benchmark JSON as seed 003's table.
+
+    table.py bench.json [bench-go.json]
+
+For each benchmark the figure is the median over repetitions (the
+"_median" aggregate, or the median of the iteration entries when there is
+none). First the seed's table for gort, in the seed's shape:
+
+    | Benchmark | ops/sec | ns/op | allocs/op | B/op |
+
+then, with Go's file, the same for Go, the rows side by side (gort / Go),
+and the ratios the issue asks for: naive/pool for each side, WorkerPool /
+ParallelFloor, NaiveSpawn / NaiveSpawnPthread, and WorkerPool's allocs/op
+along numTasks. Targets are shown beside the ratios; nothing is asserted.
+"""
+import json
+import statistics
+import sys
+
+SEED_ROWS = ["NaiveSpawn", "WorkerPool", "Serial", "ParallelFloor"]
+SUFFIX = "/real_time"
+
+
+def load(path):
+    with open(path) as f:
+        data = json.load(f)
+    rows = {}   # display name -> dict(ns, allocs, bytes, error)
+    iters = {}  # run_name -> list of iteration entries
+    order = []
+    for b in data.get("benchmarks", []):
+        run = b.get("run_name", b["name"])
+        base = run[: -len(SUFFIX)] if run.endswith(SUFFIX) else run
+        if base not in order:
+            order.append(base)
+        if b.get("error_occurred"):
+            rows[base] = {"error": b.get("error_message", "error")}
+            continue
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                rows[base] = pick(b)
+            continue
+        iters.setdefault(base, []).append(b)
+    for base, entries in iters.items():
+        if base in rows:
+            continue
+        med = {}
+        for key in ("real_time", "allocs_per_op", "bytes_per_op"):
+            vals = [e[key] for e in entries if isinstance(e.get(key), (int, float))]
+            med[key] = statistics.median(vals) if vals else None
+        rows[base] = pick(med)
+    return data.get("context", {}), order, rows
+
+
+def pick(b):
+    return {"ns": b.get("real_time"), "allocs": b.get("allocs_per_op"),
+            "bytes": b.get("bytes_per_op")}
+
+
+def num(v, digits=0):
+    if v is None:
+        return "-"
+    if digits == 0:
+        return f"{v:,.0f}"
+    return f"{v:,.{digits}f}"
+
+
+def ops_per_sec(ns):
+    return num(1e9 / ns) if ns else "-"
+
+
+def seed_table(title, order, rows):
+    print(f"\n{title}")
+    print("| Benchmark | ops/sec | ns/op | allocs/op | B/op |")
+    print("|---|---|---|---|---|")
+    for name in order:
+        r = rows.get(name)
+        if r is None:
+            continue
+        if "error" in r:
+            print(f"| {name} | error: {r['error']} | | | |")
+            continue
+        small = r["ns"] is not None and r["ns"] < 100
+        print(f"| {name} | {ops_per_sec(r['ns'])} | {num(r['ns'], 1 if small else 0)} | "
+              f"{num(r['allocs'], 1 if r['allocs'] and r['allocs'] < 100 else 0)} | "
+              f"{num(r['bytes'])} |")
+
+
+def ratio(rows, a, b):
+    ra, rb = rows.get(a), rows.get(b)
+    if not ra or not rb or "error" in ra or "error" in rb or not ra["ns"] or not rb["ns"]:
+        return None
+    return ra["ns"] / rb["ns"]
+
+
+def fmt_ratio(x):
+    return "-" if x is None else f"{x:.2f}"
+
+
+def side_by_side(order, gort, go):
+    print("\ngort vs Go (medians)")
+    print("| Benchmark | gort ns/op | Go ns/op | gort/Go | gort allocs/op | Go allocs/op "
+          "| gort B/op | Go B/op |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in order:
+        g, o = gort.get(name), go.get(name)
+        if not g or not o:
+            continue
+        if "error" in g or "error" in o:
+            err = g.get("error") or o.get("error")
+            print(f"| {name} | error: {err} | | | | | | |")
+            continue
+        r = g["ns"] / o["ns"] if g["ns"] and o["ns"] else None
+        print(f"| {name} | {num(g['ns'], 1 if g['ns'] < 100 else 0)} | "
+              f"{num(o['ns'], 1 if o['ns'] < 100 else 0)} | {fmt_ratio(r)} | "
+              f"{num(g['allocs'], 1)} | {num(o['allocs'], 1)} | {num(g['bytes'])} | "
+              f"{num(o['bytes'])} |")
+
+
+def ratios(gort, go):
+    print("\nratios (medians; targets are measured, never asserted)")
+    print("| ratio | gort | Go | target (gort) |")
+    print("|---|---|---|---|")
+    rows = [
+        ("NaiveSpawn / WorkerPool", "NaiveSpawn", "WorkerPool", "seed: ~6.3 (8 cores)"),
+        ("WorkerPool / ParallelFloor", "WorkerPool", "ParallelFloor", "<= 1.10"),
+        ("WorkerPoolCores / ParallelFloor", "WorkerPoolCores", "ParallelFloor", ""),
+        ("NaiveSpawn / NaiveSpawnPthread", "NaiveSpawn", "NaiveSpawnPthread", "<= 1.15"),
+        ("Serial / ParallelFloor", "Serial", "ParallelFloor", "(the machine's speed-up)"),
+    ]
+    for label, a, b, target in rows:
+        ga = ratio(gort, a, b)
+        oa = ratio(go, a, b) if go else None
+        if ga is None and oa is None:
+            continue
+        print(f"| {label} | {fmt_ratio(ga)} | {fmt_ratio(oa)} | {target} |")
+    sweep = [n for n in gort if n.startswith("WorkerPoolSweep/") and n.endswith("/load:1000")]
+    if sweep:
+        print("\nallocs/op along numTasks (load 1000): WorkerPool should stay constant, "
+              "NaiveSpawn grow")
+        print("| tasks | gort pool | gort naive | Go pool | Go naive |")
+        print("|---|---|---|---|---|")
+        for name in sweep:
+            tasks = name.split("/")[1]
+            naive = name.replace("WorkerPoolSweep", "NaiveSpawnSweep")
+            cells = []
+            for side in (gort, go or {}):
+                for n in (name, naive):
+                    r = side.get(n)
+                    cells.append("-" if not r else ("error" if "error" in r else num(r["allocs"], 1)))
+            print(f"| {tasks} | " + " | ".join(cells) + " |")
+
+
+def main(argv):
+    if len(argv) not in (2, 3):
+        sys.exit("usage: table.py bench.json [bench-go.json]")
+    ctx, order, gort = load(argv[1])
+    seed_first = [n for n in SEED_ROWS if n in gort] + [n for n in order if n not in SEED_ROWS]
+    backend = ctx.get("gort_backend", "?")
+    seed_table(f"gort ({backend} backend, {ctx.get('num_cpus', '?')} CPUs), "
+               f"medians of {argv[1]}", seed_first, gort)
+    go = None
+    if len(argv) == 3:
+        gctx, gorder, go = load(argv[2])
+        gfirst = [n for n in SEED_ROWS if n in go] + [n for n in gorder if n not in SEED_ROWS]
+        seed_table(f"Go ({gctx.get('go_version', 'go')}, GOMAXPROCS={gctx.get('gomaxprocs', '?')}),"
+                   f" medians of {argv[2]}", gfirst, go)
+        side_by_side(seed_first, gort, go)
+    ratios(gort, go)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
