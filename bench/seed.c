@@ -148,7 +148,8 @@ static void bm_serial(gort_bench_state *st, void *arg) {
  * gen (acquire), runs its static share of the tasks and increments `done`
  * (release); member 0 runs its own share and spins until done == size - 1
  * (acquire). Nobody sleeps between ops: on this VM waking a sleeping thread
- * costs 70-100 us, which would dwarf a 2.5 ms op's share of it.
+ * costs 70-100 us, which would dwarf a 2.5 ms op's share of it. Waiting
+ * spins, then yields (floor_spin), so a busy machine is not made worse.
  */
 
 typedef struct {
@@ -163,6 +164,19 @@ typedef struct {
   int member;
 } floor_member;
 
+/* Wait a little: pause for the first FLOOR_SPINS rounds, then sched_yield.
+ * On an idle core yield returns at once (so the floor stays a pure spin);
+ * on a shared, busy machine it hands the core to whoever is runnable instead
+ * of burning the time slice a preempted team member needs. */
+#define FLOOR_SPINS 4096
+static void floor_spin(unsigned *spins) {
+  if (++*spins < FLOOR_SPINS) {
+    gb_cpu_relax();
+  } else {
+    sched_yield();
+  }
+}
+
 static void floor_share(const floor_team *t, int member) {
   long lo = member * t->tasks / t->size, hi = (member + 1) * t->tasks / t->size;
   for (long j = lo; j < hi; j++) gb_keep(gb_do_task(t->load));
@@ -172,13 +186,15 @@ static void *floor_main(void *arg) {
   floor_member *m = arg;
   floor_team *t = m->team;
   long seen = 0;
+  unsigned spins = 0;
   for (;;) {
     long g = atomic_load_explicit(&t->gen, memory_order_acquire);
     if (g == -1) return NULL;
     if (g == seen) {
-      gb_cpu_relax();
+      floor_spin(&spins);
       continue;
     }
+    spins = 0;
     seen = g;
     floor_share(t, m->member);
     atomic_fetch_add_explicit(&t->done, 1, memory_order_release);
@@ -189,7 +205,8 @@ static void floor_run(floor_team *t) {
   atomic_store_explicit(&t->done, 0, memory_order_relaxed);
   atomic_fetch_add_explicit(&t->gen, 1, memory_order_release);
   floor_share(t, 0);
-  while (atomic_load_explicit(&t->done, memory_order_acquire) != t->size - 1) gb_cpu_relax();
+  unsigned spins = 0;
+  while (atomic_load_explicit(&t->done, memory_order_acquire) != t->size - 1) floor_spin(&spins);
 }
 
 static void bm_parallel_floor(gort_bench_state *st, void *arg) {

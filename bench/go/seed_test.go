@@ -68,7 +68,7 @@ func BenchmarkWorkerPool(b *testing.B) {
 // Every body below calls doTask exactly as the seed's pair does, as a
 // statement whose result is dropped, so that each Go row does the same work
 // per task as the seed's. What Go 1.19 makes of that call (measured with
-// `go test -c` and `go tool objdump`, see bench/go/README.md): doTask is
+// `go test -c` and `go tool objdump`; `make bench-disasm`): doTask is
 // inlined and `sum` is deleted as dead, but the counting loop stays:
 //     INCQ AX; CMPQ $0x3e8, AX; JL   -- n iterations, ~1 cycle each.
 // gort's C doTask keeps its sum (bench/dotask.h); its loop is also ~1 cycle
@@ -111,14 +111,21 @@ func newFloorTeam(size, tasks, load int) *floorTeam {
 		go func() {
 			defer t.wg.Done()
 			seen := int64(0)
+			spins := 0
 			for {
 				g := t.gen.Load()
 				if g == -1 {
 					return
 				}
 				if g == seen {
-					continue // spin: a parked member costs a wake-up per op
+					// Spin: a parked member costs a wake-up per op.
+					// After a while, yield as gort's floor does.
+					if spins++; spins > 4096 {
+						runtime.Gosched()
+					}
+					continue
 				}
+				spins = 0
 				seen = g
 				share(m, size, tasks, load)
 				t.done.Add(1)
@@ -132,7 +139,10 @@ func (t *floorTeam) run(tasks, load int) {
 	t.done.Store(0)
 	t.gen.Add(1)
 	share(0, t.size, tasks, load)
-	for t.done.Load() != int64(t.size-1) {
+	for spins := 0; t.done.Load() != int64(t.size-1); spins++ {
+		if spins > 4096 {
+			runtime.Gosched()
+		}
 	}
 }
 
