@@ -1,0 +1,1 @@
+s/^worker [0-4] /worker N /
