@@ -1,0 +1,77 @@
+# patterns/http.mk - patB's part of the patterns layer: the patterns that need
+# libmicrohttpd and libcurl (graceful shutdown, HTTP batch checker), the
+# anti-pattern catalog (patterns/antipatterns/) and the tests that exec
+# example or catalog binaries. See .notes/patterns-build.md for the contract
+# with patterns/patterns.mk (which is included after this file and excludes
+# every path listed in PATTERNS_HTTP_SRCS from its globs).
+#
+# Everything here is on runtime's public headers only; objects are compiled
+# by patterns.mk's `$(O)/patterns/%.o` rule (PATTERNS_CPPFLAGS: no
+# runtime/src on the include path).
+
+PATTERNS_HTTP_LDLIBS := -lmicrohttpd -lcurl
+
+PATTERNS_HTTP_SRCS := \
+  patterns/src/shutdown_server.c patterns/src/shutdown_signal.c patterns/src/httpcheck.c \
+  patterns/tests/test_shutdown.c patterns/tests/test_httpcheck.c \
+  patterns/tests/test_antipatterns.c \
+  patterns/examples/shutdown_server.c patterns/examples/httpcheck_batch.c
+
+PATTERNS_HTTP_LIB := $(O)/libgort_patterns_http.a
+PATTERNS_HTTP_OBJS := $(patsubst %.c,$(O)/%.o,$(filter patterns/src/%,$(PATTERNS_HTTP_SRCS)))
+
+$(PATTERNS_HTTP_LIB): $(PATTERNS_HTTP_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# ---- examples ----------------------------------------------------------------
+PATTERNS_HTTP_EXAMPLE_BINS := $(O)/examples/shutdown_server $(O)/examples/httpcheck_batch
+
+$(PATTERNS_HTTP_EXAMPLE_BINS): $(O)/examples/%: patterns/examples/%.c $(PATTERNS_HTTP_LIB) $(LIBGORT_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(PATTERNS_CPPFLAGS) $(GORT_CFLAGS) $< $(PATTERNS_HTTP_LIB) $(LIBGORT_A) \
+	  $(GORT_LDFLAGS) $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
+
+examples: $(PATTERNS_HTTP_EXAMPLE_BINS)
+
+# ---- the anti-pattern catalog: one driver, `antipattern <name> [--fixed]` ----
+ANTIPATTERN_SRCS := $(sort $(wildcard patterns/antipatterns/*.c))
+ANTIPATTERN_OBJS := $(ANTIPATTERN_SRCS:%.c=$(O)/%.o)
+ANTIPATTERN_BIN := $(O)/bin/antipattern
+
+$(ANTIPATTERN_BIN): $(ANTIPATTERN_OBJS) $(PATTERNS_HTTP_LIB) $(LIBGORT_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ANTIPATTERN_OBJS) $(PATTERNS_HTTP_LIB) $(LIBGORT_A) \
+	  $(GORT_LDFLAGS) $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
+
+antipatterns: $(ANTIPATTERN_BIN)
+ifneq ($(ANTIPATTERN_SRCS),)
+examples: $(ANTIPATTERN_BIN)
+endif
+.PHONY: antipatterns
+
+# ---- tests -------------------------------------------------------------------
+# Tests that exec a binary get its absolute path at compile time.
+PATTERNS_HTTP_TEST_BINS := $(O)/tests/patterns/test_shutdown $(O)/tests/patterns/test_httpcheck
+ifneq ($(ANTIPATTERN_SRCS),)
+PATTERNS_HTTP_TEST_BINS += $(O)/tests/patterns/test_antipatterns
+endif
+
+$(O)/tests/patterns/test_shutdown: $(O)/examples/shutdown_server
+$(O)/tests/patterns/test_shutdown: TEST_EXTRA_CPPFLAGS = \
+  -DSHUTDOWN_SERVER_BIN='"$(abspath $(O)/examples/shutdown_server)"'
+$(O)/tests/patterns/test_antipatterns: $(ANTIPATTERN_BIN)
+$(O)/tests/patterns/test_antipatterns: TEST_EXTRA_CPPFLAGS = \
+  -DANTIPATTERN_BIN='"$(abspath $(ANTIPATTERN_BIN))"'
+
+$(PATTERNS_HTTP_TEST_BINS): $(O)/tests/patterns/%: patterns/tests/%.c $(TEST_SUPPORT_OBJS) \
+    $(PATTERNS_HTTP_LIB) $(LIBGORT_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(PATTERNS_CPPFLAGS) -Iruntime/tests $(TEST_EXTRA_CPPFLAGS) $(GORT_CFLAGS) $< \
+	  $(TEST_SUPPORT_OBJS) $(PATTERNS_HTTP_LIB) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka \
+	  $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
+
+TEST_BINS += $(PATTERNS_HTTP_TEST_BINS)
+test-build: $(PATTERNS_HTTP_TEST_BINS)
+
+-include $(PATTERNS_HTTP_OBJS:.o=.d) $(ANTIPATTERN_OBJS:.o=.d)

@@ -1,0 +1,396 @@
+/* test_shutdown.c - graceful shutdown (seed 000 "Graceful Shutdown", seed
+ * 004 "Pattern 6" and "Challenge 4").
+ *
+ * In-process: the server module (handlers in gort tasks, stop accepting,
+ * wait for in-flight requests, force at the deadline, 503 when the queue is
+ * full). Out of process: the example program, sent real requests and a real
+ * SIGTERM (or SIGINT) while slow requests are in flight.
+ *
+ * Every test checks that the tasks, threads and fds it created are gone.
+ */
+#include "ptest.h"
+
+#include "httptest.h"
+
+#include "gortp/httpcheck.h"
+#include "gortp/shutdown.h"
+
+/* ---- per-test resource accounting ---- */
+
+typedef struct {
+  int fds, threads;
+} baseline;
+
+static baseline take_baseline(void) {
+  gort_runtime_quiesce();
+  return (baseline){httptest_fds(), httptest_threads()};
+}
+
+static void assert_back_to(baseline b) {
+  assert_true(ptest_tasks_settle(1));
+  gort_runtime_quiesce();
+  assert_int_equal(httptest_fds(), b.fds);
+  assert_int_equal(httptest_threads(), b.threads);
+}
+
+static int setup(void **state) {
+  (void)state;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  curl_global_cleanup();
+  return 0;
+}
+
+/* ---- an in-process server ---- */
+
+typedef struct {
+  gort_chan *started; /* buffered: one int per request a handler takes */
+  gort_chan *gate;    /* /gate blocks until this is closed */
+} handler_env;
+
+static int sleep_ctx(gort_context *ctx, gort_duration d) {
+  gort_timer *t;
+  if (gort_timer_new(&t, d) != 0) return GORT_ENOMEM;
+  gort_select_case cases[2] = {gort_case_recv(gort_timer_chan(t), NULL),
+                               gort_case_recv(gort_context_done(ctx), NULL)};
+  int rc = gort_select(cases, 2) == 0 ? 0 : gort_context_err(ctx);
+  gort_timer_free(t);
+  return rc;
+}
+
+static void handle(gort_context *ctx, const gortp_http_request *req, gortp_http_response *resp,
+                   void *arg) {
+  handler_env *env = arg;
+  if (env && env->started) GORT_CHAN_SEND(env->started, int, 1);
+  if (strcmp(req->path, "/slow") == 0) {
+    const char *ms = gortp_http_arg(req, "ms");
+    int rc = sleep_ctx(ctx, (ms ? atol(ms) : 300) * GORT_MILLISECOND);
+    if (rc != 0) {
+      gortp_http_reply(resp, 503, "%s\n", gort_strerror(rc));
+      return;
+    }
+  } else if (strcmp(req->path, "/gate") == 0) {
+    gort_chan_recv(env->gate, NULL, NULL);
+  }
+  gortp_http_reply(resp, 200, "OK %s\n", req->path);
+}
+
+static gortp_server *start_server(handler_env *env, int workers, int queue) {
+  gortp_server *srv = NULL;
+  gortp_server_options o = {.workers = workers, .queue = queue, .handler = handle,
+                            .handler_arg = env};
+  assert_int_equal(gortp_server_start(&srv, &o), 0);
+  assert_true(gortp_server_port(srv) > 0);
+  return srv;
+}
+
+static void url_of(char *buf, size_t len, gortp_server *srv, const char *path) {
+  snprintf(buf, len, "http://127.0.0.1:%u%s", (unsigned)gortp_server_port(srv), path);
+}
+
+static void shutdown_server_serves_requests(void **state) {
+  (void)state;
+  baseline b = take_baseline();
+  gortp_server *srv = start_server(NULL, 4, 16);
+  char url[128];
+  url_of(url, sizeof url, srv, "/hello?x=1");
+  long status = 0;
+  size_t len = 0;
+  char why[128];
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(gortp_http_get(NULL, url, &status, &len, why, sizeof why), 0);
+    assert_int_equal(status, 200);
+    assert_int_equal(len, strlen("OK /hello\n"));
+  }
+  gortp_server_free(srv);
+  assert_back_to(b);
+}
+
+struct shutdown_call {
+  gortp_server *srv;
+  gort_context *ctx;
+  gort_chan *rc; /* buffered, 1 int */
+};
+
+static void shutdown_task(void *arg) {
+  struct shutdown_call *c = arg;
+  GORT_CHAN_SEND(c->rc, int, gortp_server_shutdown(c->srv, c->ctx));
+}
+
+/* Slow requests in flight when the shutdown begins all complete with 200; a
+ * new connection is refused meanwhile; shutdown returns 0. */
+static void shutdown_server_waits_for_inflight(void **state) {
+  (void)state;
+  baseline b = take_baseline();
+  handler_env env = {0};
+  GORT_CHAN_MAKE(&env.started, int, 16);
+  gortp_server *srv = start_server(&env, 8, 16);
+  unsigned port = gortp_server_port(srv);
+  char urls[4][128];
+  const char *u[4];
+  for (int i = 0; i < 4; i++) {
+    url_of(urls[i], sizeof urls[i], srv, "/slow?ms=300");
+    u[i] = urls[i];
+  }
+  httptest_gets g;
+  httptest_gets_start(&g, u, 4);
+  /* Drive the clients until all four requests are in handlers. */
+  int started = 0;
+  int64_t t0 = gort_now();
+  while (started < 4 && httptest_ms_since(t0) < 5000) {
+    httptest_gets_step(&g, -1, 10);
+    while (gort_chan_try_recv(env.started, NULL, NULL) == 0) started++;
+  }
+  assert_int_equal(started, 4);
+  assert_int_equal(gortp_server_inflight(srv), 4);
+
+  assert_int_equal(gortp_server_stop_accepting(srv), 0);
+  assert_true(httptest_connect_refused(port));
+
+  struct shutdown_call call = {srv, NULL, NULL};
+  assert_int_equal(gort_context_with_timeout(gort_context_background(), 5 * GORT_SECOND,
+                                             &call.ctx), 0);
+  GORT_CHAN_MAKE(&call.rc, int, 1);
+  int64_t t1 = gort_now();
+  assert_int_equal(gort_go(shutdown_task, &call), 0);
+  assert_true(httptest_gets_finish(&g, 5000));
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(g.result[i], CURLE_OK);
+    assert_int_equal(g.status[i], 200);
+    assert_string_equal(g.body[i], "OK /slow\n");
+  }
+  int rc = -1;
+  gort_chan_recv(call.rc, &rc, NULL);
+  assert_int_equal(rc, 0);
+  assert_true(httptest_ms_since(t1) < 5000);
+  assert_int_equal(gortp_server_inflight(srv), 0);
+  httptest_gets_cleanup(&g);
+  gortp_server_free(srv);
+  gort_context_free(call.ctx);
+  gort_chan_release(call.rc);
+  gort_chan_release(env.started);
+  assert_back_to(b);
+}
+
+/* A request that outlives the deadline is cut short: shutdown cancels the
+ * handlers' context and returns the deadline error, within the deadline plus
+ * scheduling slack. */
+static void shutdown_server_forces_at_deadline(void **state) {
+  (void)state;
+  baseline b = take_baseline();
+  handler_env env = {0};
+  GORT_CHAN_MAKE(&env.started, int, 16);
+  gortp_server *srv = start_server(&env, 4, 16);
+  char url[128];
+  url_of(url, sizeof url, srv, "/slow?ms=20000");
+  const char *u[1] = {url};
+  httptest_gets g;
+  httptest_gets_start(&g, u, 1);
+  int64_t t0 = gort_now();
+  while (gort_chan_try_recv(env.started, NULL, NULL) != 0 && httptest_ms_since(t0) < 5000)
+    httptest_gets_step(&g, -1, 10);
+  assert_int_equal(gortp_server_inflight(srv), 1);
+
+  struct shutdown_call call = {srv, NULL, NULL};
+  assert_int_equal(gort_context_with_timeout(gort_context_background(), 200 * GORT_MILLISECOND,
+                                             &call.ctx), 0);
+  GORT_CHAN_MAKE(&call.rc, int, 1);
+  int64_t t1 = gort_now();
+  assert_int_equal(gort_go(shutdown_task, &call), 0);
+  assert_true(httptest_gets_finish(&g, 5000));
+  int rc = 0;
+  gort_chan_recv(call.rc, &rc, NULL);
+  int64_t took = httptest_ms_since(t1);
+  assert_int_equal(rc, GORT_EDEADLINE);
+  assert_true(took >= 150 && took < 3000);
+  assert_true(g.result[0] != CURLE_OK || g.status[0] != 200); /* not completed */
+  httptest_gets_cleanup(&g);
+  gortp_server_free(srv);
+  gort_context_free(call.ctx);
+  gort_chan_release(call.rc);
+  gort_chan_release(env.started);
+  assert_back_to(b);
+}
+
+/* Backpressure: with one handler busy and no queue, a request is refused
+ * with 503 at once instead of piling up. */
+static void shutdown_server_busy_answers_503(void **state) {
+  (void)state;
+  baseline b = take_baseline();
+  handler_env env = {0};
+  GORT_CHAN_MAKE(&env.started, int, 16);
+  GORT_CHAN_MAKE(&env.gate, char, 0);
+  gortp_server *srv = start_server(&env, 1, 0);
+  char url[128], busy_url[128];
+  url_of(url, sizeof url, srv, "/gate");
+  url_of(busy_url, sizeof busy_url, srv, "/");
+  const char *u[1] = {url};
+  httptest_gets g;
+  httptest_gets_start(&g, u, 1);
+  int64_t t0 = gort_now();
+  while (gort_chan_try_recv(env.started, NULL, NULL) != 0 && httptest_ms_since(t0) < 5000)
+    httptest_gets_step(&g, -1, 10);
+
+  long status = 0;
+  char why[128];
+  assert_int_equal(gortp_http_get(NULL, busy_url, &status, NULL, why, sizeof why), 0);
+  assert_int_equal(status, 503);
+
+  gort_chan_close(env.gate);
+  assert_true(httptest_gets_finish(&g, 5000));
+  assert_int_equal(g.status[0], 200);
+  httptest_gets_cleanup(&g);
+  gortp_server_free(srv);
+  gort_chan_release(env.gate);
+  gort_chan_release(env.started);
+  assert_back_to(b);
+}
+
+/* ---- the example program, with real signals ---- */
+
+static int start_example(httptest_child *c, const char *deadline_ms, unsigned *port) {
+  char *argv[] = {SHUTDOWN_SERVER_BIN, "-v", "--tick-ms", "20", "--deadline-ms",
+                  (char *)deadline_ms, NULL};
+  assert_true(httptest_child_start(c, argv));
+  assert_true(httptest_child_wait_output(c, "\n", 1, 5000));
+  assert_int_equal(sscanf(c->out, "listening on http://127.0.0.1:%u", port), 1);
+  /* The background worker runs before anything else is asked of it. */
+  assert_true(httptest_child_wait_output(c, "Background work tick\n", 1, 5000));
+  return 0;
+}
+
+/* Drive the clients and read the child until its output has n needles. */
+static bool drive_until(httptest_gets *g, httptest_child *c, const char *needle, int n,
+                        int timeout_ms) {
+  int64_t t0 = gort_now();
+  for (;;) {
+    httptest_child_read(c);
+    if (httptest_count(c->out, needle) >= n) return true;
+    if (c->eof || httptest_ms_since(t0) > timeout_ms) return false;
+    httptest_gets_step(g, c->fd, 20);
+  }
+}
+
+/* Lines of want appear in out in this order. */
+static bool in_order(const char *out, const char *const *want, int n) {
+  const char *p = out;
+  for (int i = 0; i < n; i++) {
+    p = strstr(p, want[i]);
+    if (!p) {
+      fprintf(stderr, "missing (in order): %s\noutput:\n%s\n", want[i], out);
+      return false;
+    }
+    p += strlen(want[i]);
+  }
+  return true;
+}
+
+static void shutdown_example_sigterm_completes_inflight(void **state) {
+  (void)state;
+  baseline b = take_baseline();
+  httptest_child c;
+  unsigned port = 0;
+  start_example(&c, "5000", &port);
+
+  char urls[6][128];
+  const char *u[6];
+  for (int i = 0; i < 6; i++) {
+    snprintf(urls[i], sizeof urls[i], "http://127.0.0.1:%u%s", port,
+             i < 4 ? "/slow?ms=400" : "/");
+    u[i] = urls[i];
+  }
+  httptest_gets g;
+  httptest_gets_start(&g, u, 6);
+  /* Every slow request is in a handler before the signal is sent. */
+  assert_true(drive_until(&g, &c, "handling GET /slow\n", 4, 5000));
+  int64_t t0 = gort_now();
+  assert_int_equal(kill(c.pid, SIGTERM), 0);
+  /* The worker's goodbye comes after the listener was closed. */
+  assert_true(drive_until(&g, &c, "Worker shutting down...\n", 1, 5000));
+  assert_true(httptest_connect_refused(port));
+
+  assert_true(httptest_gets_finish(&g, 5000));
+  for (int i = 0; i < 6; i++) {
+    assert_int_equal(g.result[i], CURLE_OK);
+    assert_int_equal(g.status[i], 200);
+    assert_string_equal(g.body[i], "OK\n");
+  }
+  int status = httptest_child_finish(&c, 5000);
+  int64_t took = httptest_ms_since(t0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_true(took < 5000); /* within the deadline */
+  static const char *const want[] = {"listening on http://127.0.0.1:", "Background work tick\n",
+                                     "\nShutdown signal received...\n",
+                                     "Worker shutting down...\n",
+                                     "Graceful shutdown complete\n"};
+  assert_true(in_order(c.out, want, 5));
+  assert_null(strstr(c.out, "timed out"));
+  httptest_gets_cleanup(&g);
+  assert_back_to(b);
+}
+
+static void shutdown_example_deadline_forces_exit(void **state) {
+  (void)state;
+  baseline b = take_baseline();
+  httptest_child c;
+  unsigned port = 0;
+  start_example(&c, "300", &port);
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/slow?ms=20000", port);
+  const char *u[1] = {url};
+  httptest_gets g;
+  httptest_gets_start(&g, u, 1);
+  assert_true(drive_until(&g, &c, "handling GET /slow\n", 1, 5000));
+  int64_t t0 = gort_now();
+  assert_int_equal(kill(c.pid, SIGTERM), 0);
+  assert_true(httptest_gets_finish(&g, 5000));
+  assert_true(g.result[0] != CURLE_OK || g.status[0] != 200);
+  int status = httptest_child_finish(&c, 5000);
+  int64_t took = httptest_ms_since(t0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 1);
+  assert_true(took >= 250 && took < 3000);
+  static const char *const want[] = {"\nShutdown signal received...\n",
+                                     "Shutdown timed out, forcing exit\n"};
+  assert_true(in_order(c.out, want, 2));
+  httptest_gets_cleanup(&g);
+  assert_back_to(b);
+}
+
+static void shutdown_example_sigint_when_idle(void **state) {
+  (void)state;
+  baseline b = take_baseline();
+  httptest_child c;
+  unsigned port = 0;
+  start_example(&c, "5000", &port);
+  assert_int_equal(kill(c.pid, SIGINT), 0);
+  int status = httptest_child_finish(&c, 5000);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  static const char *const want[] = {"\nShutdown signal received...\n",
+                                     "Worker shutting down...\n",
+                                     "Graceful shutdown complete\n"};
+  assert_true(in_order(c.out, want, 3));
+  assert_true(httptest_connect_refused(port));
+  assert_back_to(b);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(shutdown_server_serves_requests, setup, teardown),
+      cmocka_unit_test_setup_teardown(shutdown_server_waits_for_inflight, setup, teardown),
+      cmocka_unit_test_setup_teardown(shutdown_server_forces_at_deadline, setup, teardown),
+      cmocka_unit_test_setup_teardown(shutdown_server_busy_answers_503, setup, teardown),
+      cmocka_unit_test_setup_teardown(shutdown_example_sigterm_completes_inflight, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(shutdown_example_deadline_forces_exit, setup, teardown),
+      cmocka_unit_test_setup_teardown(shutdown_example_sigint_when_idle, setup, teardown),
+  };
+  httptest_warm_up();
+  return cmocka_run_group_tests(tests, gort_test_group_setup, gort_test_group_teardown);
+}
