@@ -38,4 +38,20 @@ static inline int ptest_count_waiting(gort_wait_reason r) {
   return k;
 }
 
+typedef struct {
+  gort_wait_reason r;
+  int n;
+} ptest_reason_arg_;
+
+static inline bool ptest_reason_reached_(void *p) {
+  ptest_reason_arg_ *a = p;
+  return ptest_count_waiting(a->r) >= a->n;
+}
+
+/* Wait (up to 5 s) until at least n tasks are parked with reason r. */
+static inline bool ptest_waiting(gort_wait_reason r, int n) {
+  ptest_reason_arg_ a = {r, n};
+  return gort_test_eventually(ptest_reason_reached_, &a, 5000);
+}
+
 #endif
