@@ -47,7 +47,8 @@ extern "C" {
   X(ERUNLOCK, -37, "sync: RUnlock of unlocked RWMutex")                       \
   X(ESEMRELEASE, -38, "semaphore: released more than held")                   \
   X(EWGREUSE, -39, "sync: WaitGroup is reused before previous Wait has returned") \
-  X(ENEGDELAY, -40, "non-positive interval for NewTicker")
+  X(ENEGDELAY, -40, "non-positive interval for NewTicker")                    \
+  X(EGROUPLIMIT, -41, "errgroup: modify limit while goroutines in the group are still active")
 
 typedef enum {
 #define GORT__ERR_ENUM(name, value, msg) GORT_##name = (value),

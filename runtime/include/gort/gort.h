@@ -8,4 +8,9 @@
 #include "gort/timer.h"
 #include "gort/context.h"
 #include "gort/sync.h"
+#include "gort/errgroup.h"
+#include "gort/semaphore.h"
+#include "gort/rate.h"
+#include "gort/singleflight.h"
+#include "gort/pool.h"
 #endif
