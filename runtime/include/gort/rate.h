@@ -17,7 +17,9 @@
  * time explicitly, as Go's AllowN(t, n) / ReserveN(t, n) do; the others read
  * the limiter's clock, which is gort_now unless replaced with
  * gort_limiter_set_clock (a fake clock makes tests exact and instant: its
- * `after` gives wait the channel to sleep on).
+ * `after` gives wait the channel to sleep on). wait compares a context's
+ * deadline (a gort_now() time) with the limiter's clock, so a fake clock
+ * used with deadlines should run close to gort_now().
  *
  * Ownership: gort_limiter_new allocates, gort_limiter_free frees (nobody may
  * be in wait then). Reservations are caller-owned values; they refer to
