@@ -11,6 +11,9 @@ timeout_s=${TEST_TIMEOUT:-300}
 shards=${TEST_TOTAL_SHARDS:-1}
 index=${TEST_SHARD_INDEX:-0}
 [[ -n ${TEST_SHARD_STATUS_FILE:-} ]] && touch "$TEST_SHARD_STATUS_FILE"
+# stdbuf works by preloading a library; ASan insists on coming first in the
+# link order unless told that this preload is fine.
+export ASAN_OPTIONS="verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 passed=0 failed=0 i=0
 failed_bins=()
 for bin in "$@"; do
