@@ -55,10 +55,21 @@ LEAKCHECK_TEST_SRCS := $(sort $(wildcard leakcheck/tests/test_*.c))
 LEAKCHECK_TEST_BINS := $(LEAKCHECK_TEST_SRCS:leakcheck/tests/%.c=$(O)/tests/leakcheck/%)
 TEST_BINS += $(LEAKCHECK_TEST_BINS)
 
+# A cmocka program that uses the integration as a user would; test_lc_cmocka
+# runs it.
+LEAKCHECK_HELPER := $(O)/tests/leakcheck-helpers/helper_cmocka_group
+$(LEAKCHECK_HELPER): leakcheck/tests/helper_cmocka_group.c $(LEAKCHECK_A) $(LIBGORT_A) \
+                     $(LEAKCHECK_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(GORT_CPPFLAGS) $(GORT_CFLAGS) $< $(LEAKCHECK_A) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka \
+	  $(GORT_LIBS) -o $@
+$(O)/tests/leakcheck/test_lc_cmocka: $(LEAKCHECK_HELPER)
+
 $(O)/tests/leakcheck/%: leakcheck/tests/%.c $(TEST_SUPPORT_OBJS) $(LIBGORT_A) $(LEAKCHECK_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(GORT_CPPFLAGS) -Iruntime/tests -Ileakcheck/src $(GORT_CFLAGS) \
-	  -DLEAKCHECK_GOLDEN_DIR='"$(CURDIR)/leakcheck/tests/golden"' $< \
+	  -DLEAKCHECK_GOLDEN_DIR='"$(CURDIR)/leakcheck/tests/golden"' \
+	  -DLEAKCHECK_HELPER='"$(abspath $(LEAKCHECK_HELPER))"' $< \
 	  $(TEST_SUPPORT_OBJS) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka $(GORT_LIBS) -o $@
 
 # ---- calibration ---------------------------------------------------------------

@@ -6,7 +6,11 @@
  * the user's state back in (group state if the group setup made one, else
  * the test's own initial_state, which is cmocka's rule), takes the baseline
  * and runs the test's own setup; our teardown runs the test's own teardown,
- * then verifies none against the baseline.
+ * then verifies none against the baseline. When the test has no teardown of
+ * its own, the check runs at the end of the test function instead (same
+ * window, nothing runs in between), so that cmocka counts a leak as a failed
+ * test rather than a fixture error; a test that failed or skipped is
+ * still checked, in our teardown.
  *
  * cmocka gives every test the group state instead of its initial_state when
  * the group setup leaves one, which would hide our records; so the group
@@ -25,6 +29,7 @@
 typedef struct {
   const struct CMUnitTest *test; /* the caller's entry */
   gort_leakcheck_snapshot *baseline;
+  bool checked; /* this run of the test has been checked */
 } lc_rec;
 
 static struct {
@@ -53,6 +58,7 @@ static int check_against(gort_leakcheck_snapshot *base, const char *name) {
 static int rec_setup(void **state) {
   lc_rec *rec = *state;
   current = rec;
+  rec->checked = false;
   *state = group.state ? group.state : rec->test->initial_state;
   gort_leakcheck_set_test_name(rec->test->name);
   gort_leakcheck_snapshot_free(rec->baseline);
@@ -61,10 +67,19 @@ static int rec_setup(void **state) {
   return rec->test->setup_func ? rec->test->setup_func(state) : 0;
 }
 
+static void rec_test(void **state) {
+  lc_rec *rec = current;
+  rec->test->test_func(state);
+  if (rec->test->teardown_func) return;
+  rec->checked = true;
+  if (check_against(rec->baseline, rec->test->name) != 0)
+    fail_msg("leakcheck: %s leaked (report above)", rec->test->name);
+}
+
 static int rec_teardown(void **state) {
   lc_rec *rec = current;
   int rc = rec->test->teardown_func ? rec->test->teardown_func(state) : 0;
-  if (check_against(rec->baseline, rec->test->name) != 0) rc = -1;
+  if (!rec->checked && check_against(rec->baseline, rec->test->name) != 0) rc = -1;
   gort_leakcheck_snapshot_free(rec->baseline);
   rec->baseline = NULL;
   gort_leakcheck_set_test_name(NULL);
@@ -101,6 +116,7 @@ int gort_leakcheck_cmocka_run_group(const char *group_name, const struct CMUnitT
     w[i] = tests[i];
     if (!tests[i].name || !tests[i].test_func) continue;
     recs[i].test = &tests[i];
+    w[i].test_func = rec_test;
     w[i].setup_func = rec_setup;
     w[i].teardown_func = rec_teardown;
     w[i].initial_state = &recs[i];

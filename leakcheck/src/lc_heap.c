@@ -131,10 +131,10 @@ static bool parse_lsan_frame(const char *line, gort_leakcheck_frame *fr) {
   if (*p == '(') {
     char mod[256];
     gort__lc_copy(mod, sizeof mod, p + 1);
+    char *close = strchr(mod, ')'); /* "(/path/obj+0x2ff32) (BuildId: ...)" */
+    if (close) *close = '\0';
     char *plus = strrchr(mod, '+');
     if (plus) *plus = '\0';
-    char *close = strchr(mod, ')');
-    if (close) *close = '\0';
     gort__lc_copy(fr->object, sizeof fr->object, base_name(mod));
   } else if (*p) {
     split_file_line(p, fr->file, sizeof fr->file, &fr->line);
