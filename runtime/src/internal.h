@@ -114,6 +114,11 @@ void *gort__malloc(size_t n);
 void *gort__calloc(size_t n, size_t size);
 void gort__free(void *p);
 
+/* Report a deadlock if every task is parked, no timer is pending and no
+ * unknown thread exists. Called after a park published its waiter, after a
+ * task exits, and after the timer thread fired its last pending timer. */
+void gort__deadlock_check(void);
+
 /* Registry counters used by the deadlock detector and introspection. */
 void gort__timers_pending_add(int delta);
 int64_t gort__timers_pending(void);

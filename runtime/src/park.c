@@ -26,7 +26,6 @@
 #include "internal.h"
 
 extern _Atomic int64_t gort__parked_count;
-void gort__deadlock_check(void);
 
 static int64_t spin_ns = -1;
 

@@ -191,6 +191,8 @@ static void run_task(gort__thread *th, gort__task *t) {
   reg_remove(t);
   atomic_fetch_add(&exited_count, 1);
   gort__free(t);
+  /* The last running task may be this one (Go checks when an M exits too). */
+  gort__deadlock_check();
 }
 
 /* Wait on the idle stack for the next task. NULL: time to exit (timed out

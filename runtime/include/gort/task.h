@@ -54,7 +54,9 @@ void gort_dump_tasks(FILE *out);
 /* Deadlock: when every task is parked, no timer is pending, and no thread
  * unknown to gort could still wake one, gort reports "all tasks are asleep -
  * deadlock!" with a task dump. Default: abort(). A handler replaces the
- * abort; it runs on the last task that parked, which stays parked. */
+ * abort; it runs on the thread that saw the last task park (or the last
+ * running task exit, or the last timer fire), and is called once per
+ * deadlock: a later ready re-arms it. */
 typedef void (*gort_deadlock_handler)(void *arg);
 void gort_set_deadlock_handler(gort_deadlock_handler handler, void *arg);
 
