@@ -20,14 +20,14 @@ typedef struct {
 } producer_arg;
 
 static void producer(void *p) {
-  producer_arg *a = p;
-  for (int i = 0; i < a->n; i++) {
+  producer_arg a = *(producer_arg *)p; /* main may be gone after the close */
+  for (int i = 0; i < a.n; i++) {
     item it = {{0}};
-    snprintf(it.s, sizeof it.s, "%s", a->items[i]);
-    gort_chan_send(a->out, &it);
+    snprintf(it.s, sizeof it.s, "%s", a.items[i]);
+    gort_chan_send(a.out, &it);
   }
-  gort_chan_close(a->out); /* defer close(out) */
-  gort_chan_release(a->out);
+  gort_chan_close(a.out); /* defer close(out) */
+  gort_chan_release(a.out);
 }
 
 static void worker(const void *in, void *out, size_t id, void *arg) {
