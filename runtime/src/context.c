@@ -1,0 +1,362 @@
+/* runtime/src/context.c - Go's context package: a tree of cancelable contexts.
+ *
+ * Kinds: BACKGROUND (static: Background and TODO), CANCEL (with_cancel, and
+ * with_deadline when the parent's deadline is earlier), TIMER (with_deadline,
+ * with_timeout) and VALUE (with_value). CANCEL and TIMER are "cancelable".
+ *
+ * Invariants:
+ *  - A cancelable context has its done channel from birth. err goes from 0 to
+ *    nonzero once, under its mu, in the critical section that also sets cause
+ *    and closes done; err and cause never change again. So done closed =>
+ *    err set, and err read under mu => done already closed.
+ *  - c->cparent is the nearest cancelable ancestor (NULL if none); a VALUE
+ *    context's done, err and cause are its cparent's. c is on cparent's
+ *    children list (c->linked) from its creation until cparent's cancellation
+ *    detaches the list, c's own cancellation unlinks it, or c is destroyed;
+ *    so a long-lived parent keeps no dead children. A child of a cancelled
+ *    parent is never linked: it is born cancelled with the parent's err/cause.
+ *  - References: the creator's one, one per gort_context_retain, one held by
+ *    each child on its parent (c->parent). cparent is kept alive through the
+ *    parent chain. Destruction happens when the count drops to zero; it never
+ *    cancels (a context that is destroyed uncancelled has no observer left).
+ *  - A context on a children list may have reached zero and be waiting for
+ *    the list's lock to unlink itself: a canceller walking the list takes a
+ *    reference only if the count is still nonzero (try_retain) and skips the
+ *    context otherwise (it is being destroyed; nobody can observe it).
+ *  - A TIMER context's timer is started only under mu while err == 0, so no
+ *    start follows the cancellation; the canceller stops it afterwards, with
+ *    no context lock held (gort__timer_stop waits for a running fire, and the
+ *    fire takes mu). Destruction stops it too, so a deadline fire never runs
+ *    on freed memory; the fire itself takes no reference.
+ *
+ * Lock order: a context's mu -> its done channel's lock, and mu -> the timer
+ * heap lock (gort__timer_start). No two context locks are ever held at once:
+ * linking, unlinking and detaching a child take only the parent's mu (which
+ * protects the links), and a cancellation releases c->mu before it cancels
+ * c's children, one at a time from a worklist. The worklist keeps deep trees
+ * off the C stack (the deadline fire runs on the timer thread).
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "gort/context.h"
+#include "internal.h"
+
+typedef enum { CTX_BACKGROUND, CTX_CANCEL, CTX_TIMER, CTX_VALUE } ctx_kind;
+
+struct gort_context {
+  /* Immutable after creation. */
+  ctx_kind kind;
+  gort_context *parent;  /* holds a reference; NULL for Background/TODO */
+  gort_context *cparent; /* nearest cancelable ancestor, or NULL */
+  const void *key;       /* VALUE */
+  void *value;
+  gort_chan *done;       /* cancelable: elem size 1, cap 0; closed on cancel */
+  int64_t deadline;      /* TIMER */
+
+  _Atomic long refs;
+
+  /* Cancelable contexts. */
+  pthread_mutex_t mu;
+  int err;                 /* mu */
+  int cause;               /* mu */
+  gort_context *children;  /* mu: head of the list of linked children */
+
+  /* Links on cparent's children list: protected by cparent->mu. */
+  gort_context *sib_prev, *sib_next;
+  bool linked;
+  /* Worklist link, written under cparent->mu by the canceller that detached
+   * this context and then used only by it. */
+  gort_context *cancel_next;
+
+  gort__timer_entry timer; /* TIMER: fires the deadline */
+};
+
+static gort_context background_ctx = {.kind = CTX_BACKGROUND, .refs = 1};
+static gort_context todo_ctx = {.kind = CTX_BACKGROUND, .refs = 1};
+
+gort_context *gort_context_background(void) { return &background_ctx; }
+gort_context *gort_context_todo(void) { return &todo_ctx; }
+
+static bool cancelable(const gort_context *c) {
+  return c->kind == CTX_CANCEL || c->kind == CTX_TIMER;
+}
+
+/* c itself if cancelable, else its nearest cancelable ancestor. */
+static gort_context *cancel_ctx_of(gort_context *c) { return cancelable(c) ? c : c->cparent; }
+
+/* ---- references -------------------------------------------------------- */
+
+static bool try_retain(gort_context *c) {
+  long n = atomic_load_explicit(&c->refs, memory_order_relaxed);
+  while (n > 0)
+    if (atomic_compare_exchange_weak_explicit(&c->refs, &n, n + 1, memory_order_relaxed,
+                                              memory_order_relaxed))
+      return true;
+  return false;
+}
+
+/* Requires no lock. Remove c from cparent's children list if it is there. */
+static void unlink_from_parent(gort_context *c) {
+  gort_context *p = c->cparent;
+  if (!p) return;
+  pthread_mutex_lock(&p->mu);
+  if (c->linked) {
+    if (c->sib_prev)
+      c->sib_prev->sib_next = c->sib_next;
+    else
+      p->children = c->sib_next;
+    if (c->sib_next) c->sib_next->sib_prev = c->sib_prev;
+    c->sib_prev = c->sib_next = NULL;
+    c->linked = false;
+  }
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* Requires no lock. Frees c, whose count is zero; returns its parent, whose
+ * reference the caller must now drop. */
+static gort_context *ctx_destroy(gort_context *c) {
+  if (c->kind == CTX_TIMER) gort__timer_stop(&c->timer);
+  if (cancelable(c)) {
+    unlink_from_parent(c);
+    gort_chan_release(c->done);
+    pthread_mutex_destroy(&c->mu);
+  }
+  gort_context *parent = c->parent;
+  gort__free(c);
+  return parent;
+}
+
+static void ctx_release(gort_context *c) {
+  /* A loop, not recursion: a long chain may be freed at once. */
+  while (c && c->kind != CTX_BACKGROUND) {
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1) return;
+    c = ctx_destroy(c);
+  }
+}
+
+gort_context *gort_context_retain(gort_context *c) {
+  if (c && c->kind != CTX_BACKGROUND) atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+  return c;
+}
+
+void gort_context_release(gort_context *c) { ctx_release(c); }
+
+/* ---- cancellation ------------------------------------------------------ */
+
+/* Requires no lock. Moves c to the cancelled state unless it is there
+ * already; pushes c's live children (each with a reference taken) on *work.
+ * Returns true when this call made the transition. */
+static bool cancel_one(gort_context *c, int err, int cause, gort_context **work) {
+  pthread_mutex_lock(&c->mu);
+  if (c->err != 0) {
+    pthread_mutex_unlock(&c->mu);
+    return false;
+  }
+  c->err = err;
+  c->cause = cause;
+  (void)gort_chan_close(c->done); /* never closed before: err was 0 */
+  for (gort_context *ch = c->children, *next; ch; ch = next) {
+    next = ch->sib_next;
+    ch->sib_prev = ch->sib_next = NULL;
+    ch->linked = false;
+    if (try_retain(ch)) {
+      ch->cancel_next = *work;
+      *work = ch;
+    }
+  }
+  c->children = NULL;
+  pthread_mutex_unlock(&c->mu);
+  return true;
+}
+
+/* Requires no lock. Cancel c and all its descendants with err and cause. */
+static void ctx_cancel(gort_context *c, int err, int cause) {
+  gort_context *work = NULL;
+  if (!cancel_one(c, err, cause, &work)) return;
+  unlink_from_parent(c);
+  if (c->kind == CTX_TIMER) gort__timer_stop(&c->timer);
+  /* c may be freed from here on (a child's release can drop the last
+   * reference when c's fire runs on the timer thread): touch only work. */
+  while (work) {
+    gort_context *ch = work;
+    work = ch->cancel_next;
+    /* ch was unlinked by its parent's cancel_one; no unlink needed. */
+    if (cancel_one(ch, err, cause, &work) && ch->kind == CTX_TIMER) gort__timer_stop(&ch->timer);
+    ctx_release(ch);
+  }
+}
+
+void gort_context_cancel(gort_context *c) {
+  if (c && cancelable(c)) ctx_cancel(c, GORT_ECANCELED, GORT_ECANCELED);
+}
+
+void gort_context_cancel_cause(gort_context *c, int cause) {
+  if (c && cancelable(c)) ctx_cancel(c, GORT_ECANCELED, cause != 0 ? cause : GORT_ECANCELED);
+}
+
+void gort_context_free(gort_context *c) {
+  if (!c || c->kind == CTX_BACKGROUND) return;
+  gort_context_cancel(c);
+  ctx_release(c);
+}
+
+static void deadline_fire(gort__timer_entry *e, int64_t now) {
+  (void)now;
+  gort_context *c = e->arg;
+  ctx_cancel(c, GORT_EDEADLINE, GORT_EDEADLINE);
+}
+
+/* ---- creation ---------------------------------------------------------- */
+
+/* A context of kind under parent, not yet visible to anyone; takes a
+ * reference on parent. NULL when out of memory (nothing left behind). */
+static gort_context *ctx_alloc(gort_context *parent, ctx_kind kind) {
+  gort_context *c = gort__calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->kind = kind;
+  atomic_init(&c->refs, 1);
+  c->parent = parent;
+  c->cparent = cancel_ctx_of(parent);
+  if (cancelable(c)) {
+    if (gort_chan_make(&c->done, 1, 0) != 0) {
+      gort__free(c);
+      return NULL;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    gort__timer_entry_init(&c->timer, deadline_fire, c);
+  }
+  gort_context_retain(parent);
+  return c;
+}
+
+/* Requires no lock; c not yet visible. */
+static void born_cancelled(gort_context *c, int err, int cause) {
+  pthread_mutex_lock(&c->mu); /* not needed for exclusion; states the rule */
+  c->err = err;
+  c->cause = cause;
+  (void)gort_chan_close(c->done);
+  pthread_mutex_unlock(&c->mu);
+}
+
+/* Go's propagateCancel: link cancelable c under its cparent, or, if that is
+ * already cancelled, cancel c with its err and cause. expired: c's own
+ * deadline has passed (the parent's err still wins, as in Go). Returns true
+ * when c was linked (it is live). */
+static bool propagate_cancel(gort_context *c, bool expired) {
+  gort_context *p = c->cparent;
+  int perr = 0, pcause = 0;
+  if (p) {
+    pthread_mutex_lock(&p->mu);
+    perr = p->err;
+    pcause = p->cause;
+    if (perr == 0 && !expired) {
+      c->sib_prev = NULL;
+      c->sib_next = p->children;
+      if (p->children) p->children->sib_prev = c;
+      p->children = c;
+      c->linked = true;
+    }
+    pthread_mutex_unlock(&p->mu);
+  }
+  if (perr != 0) {
+    born_cancelled(c, perr, pcause);
+    return false;
+  }
+  if (expired) {
+    born_cancelled(c, GORT_EDEADLINE, GORT_EDEADLINE);
+    return false;
+  }
+  return true;
+}
+
+int gort_context_with_cancel(gort_context *parent, gort_context **out) {
+  if (!parent || !out) return GORT_EINVAL;
+  gort_context *c = ctx_alloc(parent, CTX_CANCEL);
+  if (!c) return GORT_ENOMEM;
+  propagate_cancel(c, false);
+  *out = c;
+  return 0;
+}
+
+int gort_context_with_deadline(gort_context *parent, int64_t deadline, gort_context **out) {
+  if (!parent || !out) return GORT_EINVAL;
+  int64_t cur;
+  if (gort_context_deadline(parent, &cur) && cur < deadline)
+    return gort_context_with_cancel(parent, out); /* the parent's deadline wins */
+  gort_context *c = ctx_alloc(parent, CTX_TIMER);
+  if (!c) return GORT_ENOMEM;
+  c->deadline = deadline;
+  if (propagate_cancel(c, deadline <= gort__nanotime())) {
+    int rc = 0;
+    pthread_mutex_lock(&c->mu);
+    if (c->err == 0) rc = gort__timer_start(&c->timer, deadline, 0);
+    pthread_mutex_unlock(&c->mu);
+    if (rc != 0) {
+      /* Undo: nobody else holds c, so cancel unlinks it and release frees. */
+      ctx_cancel(c, GORT_ECANCELED, GORT_ECANCELED);
+      ctx_release(c);
+      return rc;
+    }
+  }
+  *out = c;
+  return 0;
+}
+
+int gort_context_with_timeout(gort_context *parent, gort_duration timeout, gort_context **out) {
+  int64_t now = gort__nanotime();
+  int64_t deadline = timeout > 0 && now > INT64_MAX - timeout ? INT64_MAX : now + timeout;
+  return gort_context_with_deadline(parent, deadline, out);
+}
+
+int gort_context_with_value(gort_context *parent, const void *key, void *value,
+                            gort_context **out) {
+  if (!parent || !out || !key) return GORT_EINVAL;
+  gort_context *c = ctx_alloc(parent, CTX_VALUE);
+  if (!c) return GORT_ENOMEM;
+  c->key = key;
+  c->value = value;
+  *out = c;
+  return 0;
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+gort_chan *gort_context_done(gort_context *c) {
+  gort_context *cc = c ? cancel_ctx_of(c) : NULL;
+  return cc ? cc->done : NULL;
+}
+
+int gort_context_err(gort_context *c) {
+  gort_context *cc = c ? cancel_ctx_of(c) : NULL;
+  if (!cc) return 0;
+  pthread_mutex_lock(&cc->mu);
+  int err = cc->err;
+  pthread_mutex_unlock(&cc->mu);
+  return err;
+}
+
+int gort_context_cause(gort_context *c) {
+  gort_context *cc = c ? cancel_ctx_of(c) : NULL;
+  if (!cc) return 0;
+  pthread_mutex_lock(&cc->mu);
+  int cause = cc->cause;
+  pthread_mutex_unlock(&cc->mu);
+  return cause;
+}
+
+bool gort_context_deadline(gort_context *c, int64_t *deadline) {
+  for (; c; c = c->parent) {
+    if (c->kind == CTX_TIMER) {
+      if (deadline) *deadline = c->deadline;
+      return true;
+    }
+  }
+  return false;
+}
+
+void *gort_context_value(gort_context *c, const void *key) {
+  for (; c; c = c->parent)
+    if (c->kind == CTX_VALUE && c->key == key) return c->value;
+  return NULL;
+}
