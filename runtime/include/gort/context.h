@@ -39,7 +39,8 @@ typedef struct gort_context gort_context;
 gort_context *gort_context_background(void);
 gort_context *gort_context_todo(void);
 
-/* All return 0, GORT_EINVAL (parent or out NULL) or GORT_ENOMEM. A child
+/* All return 0, GORT_EINVAL (parent or out NULL; with_value: key NULL, where
+ * Go panics "nil key") or GORT_ENOMEM. A child
  * of an already-cancelled parent is born cancelled with the parent's err and
  * cause. */
 int gort_context_with_cancel(gort_context *parent, gort_context **out);
