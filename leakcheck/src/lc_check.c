@@ -495,11 +495,15 @@ static void add_task(gort_leakcheck_report *r, const gort_leakcheck_opts *o,
     pc = t->spawn_pc;
     if (pc && gort__lc_symbolize(&pc, 1, false, fr, LC_MAX_FRAMES) > 0)
       gort__lc_copy(f->site_function, sizeof f->site_function, fr[0].function);
-    /* spawn_stack[0] is gort_go_at itself. */
+    /* The spawn stack starts inside gort_go_at (under a sanitizer, inside
+     * its backtrace interceptor first): show it from gort_go_at's caller. */
     if (t->spawn_depth > 1) {
-      size_t n = gort__lc_symbolize(t->spawn_stack + 1, (size_t)t->spawn_depth - 1, false, fr,
+      size_t n = gort__lc_symbolize(t->spawn_stack, (size_t)t->spawn_depth, false, fr,
                                     LC_MAX_FRAMES);
-      gort__lc_finding_set_frames(f, fr, trim_at_main(fr, n));
+      size_t start = 1;
+      for (size_t i = 0; i < n && i < 6; i++)
+        if (strcmp(fr[i].function, "gort_go_at") == 0) start = i + 1;
+      if (start < n) gort__lc_finding_set_frames(f, fr + start, trim_at_main(fr + start, n - start));
     }
     free(fr);
   }

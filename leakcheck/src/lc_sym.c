@@ -3,7 +3,8 @@
  *
  * Each loaded object's function symbols are read once from its file
  * (.symtab when the file is not stripped, else .dynsym), sorted by address
- * and cached for the life of the process under sym_lock. Runtime address =
+ * and cached for the life of the process under sym_lock; dladdr is only the
+ * fallback for objects whose file cannot be read. Runtime address =
  * load bias (dl_iterate_phdr's dlpi_addr) + symbol value. Static functions,
  * which dladdr cannot name, are found this way as long as the binary keeps
  * its .symtab (gort builds with -g and does not strip).
@@ -255,8 +256,11 @@ bool gort__lc_function_name(const void *pc, char *name, size_t size) {
     lc_obj *o = get_obj(&w);
     bool ok = o && obj_lookup(o, (uintptr_t)pc, name, size);
     pthread_mutex_unlock(&sym_lock);
-    if (ok) return true;
+    if (ok || (o && o->n)) return ok;
   }
+  /* Only for an object whose file we could not read: dladdr names the
+   * nearest exported symbol below pc, which for a static function is the
+   * wrong one, so it is the last resort. */
   Dl_info info;
   if (dladdr(pc, &info) && info.dli_sname) {
     gort__lc_copy(name, size, info.dli_sname);

@@ -5,6 +5,7 @@
  * few retries, as goleak's own tests do, so they report quickly. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,10 +306,27 @@ static void snapshot_as_baseline(void **state) {
 
 /* ---- threads ---- */
 
-static void *raw_reader(void *arg) {
-  int fd = *(int *)arg;
-  char c;
-  while (read(fd, &c, 1) < 0) {
+/* ThreadSanitizer holds a signal back while the thread sits in a call it
+ * does not treat as blocking (a futex wait, say), so stacks taken by signal
+ * are best-effort there. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#ifndef UNDER_TSAN
+#define UNDER_TSAN 0
+#endif
+
+static atomic_bool poller_stop;
+
+static void *raw_poller(void *arg) {
+  (void)arg;
+  while (!atomic_load(&poller_stop)) {
+    struct timespec ts = {0, 500000};
+    nanosleep(&ts, NULL);
   }
   return NULL;
 }
@@ -318,36 +336,41 @@ static void find_foreign_thread(void **state) {
   gort_leakcheck_opts o;
   fast_opts(&o);
   o.layers = GORT_LEAKCHECK_THREADS;
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
+  atomic_store(&poller_stop, false);
   pthread_t t;
-  assert_int_equal(pthread_create(&t, NULL, raw_reader, &fds[0]), 0);
-  pthread_setname_np(t, "lc-raw-reader");
+  assert_int_equal(pthread_create(&t, NULL, raw_poller, NULL), 0);
+  pthread_setname_np(t, "lc-raw-poller");
   gort_leakcheck_report *r = NULL;
-  assert_int_equal(gort_leakcheck_find(&o, &r), GORT_EFAILED);
-  assert_int_equal(gort_leakcheck_report_count_kind(r, GORT_LEAK_THREAD), 1);
-  const gort_leakcheck_finding *f = gort_leakcheck_report_finding(r, 0);
-  assert_string_equal(f->name, "lc-raw-reader");
-  assert_true(f->tid > 0);
-  /* Its stack, taken by interrupting it: read() called by raw_reader. */
-  assert_true(f->n_frames > 0);
-  assert_string_equal(f->top_function, "raw_reader");
-  assert_string_equal(f->site_function, "raw_reader");
+  int rc = gort_leakcheck_find(&o, &r);
+  gort_leakcheck_finding f;
+  memset(&f, 0, sizeof f);
+  size_t threads = gort_leakcheck_report_count_kind(r, GORT_LEAK_THREAD);
+  if (r) f = *gort_leakcheck_report_finding(r, 0);
+  f.frames = NULL;
   gort_leakcheck_report_free(r);
-
-  fast_opts(&o);
-  o.layers = GORT_LEAKCHECK_THREADS;
-  assert_int_equal(gort_leakcheck_ignore_name(&o, "lc-raw-*"), 0);
-  assert_int_equal(gort_leakcheck_find(&o, NULL), 0);
-  fast_opts(&o);
-  o.layers = GORT_LEAKCHECK_THREADS;
-  assert_int_equal(gort_leakcheck_ignore_top_function(&o, "raw_reader"), 0);
-  assert_int_equal(gort_leakcheck_find(&o, NULL), 0);
-
-  assert_int_equal(write(fds[1], "x", 1), 1);
+  gort_leakcheck_opts by_name, by_top;
+  fast_opts(&by_name);
+  by_name.layers = GORT_LEAKCHECK_THREADS;
+  assert_int_equal(gort_leakcheck_ignore_name(&by_name, "lc-raw-*"), 0);
+  int rc_name = gort_leakcheck_find(&by_name, NULL);
+  fast_opts(&by_top);
+  by_top.layers = GORT_LEAKCHECK_THREADS;
+  assert_int_equal(gort_leakcheck_ignore_top_function(&by_top, "raw_poller"), 0);
+  int rc_top = gort_leakcheck_find(&by_top, NULL);
+  /* Undo the leak before asserting, so a failure here cannot spill over. */
+  atomic_store(&poller_stop, true);
   pthread_join(t, NULL);
-  close(fds[0]);
-  close(fds[1]);
+
+  assert_int_equal(rc, GORT_EFAILED);
+  assert_int_equal(threads, 1);
+  assert_string_equal(f.name, "lc-raw-poller");
+  assert_true(f.tid > 0);
+  /* Its stack, taken by interrupting it: nanosleep called by raw_poller. */
+  assert_true(f.n_frames > 0);
+  assert_string_equal(f.top_function, "raw_poller");
+  assert_string_equal(f.site_function, "raw_poller");
+  assert_int_equal(rc_name, 0);
+  assert_int_equal(rc_top, 0);
   assert_int_equal(gort_leakcheck_find(NULL, NULL), 0);
 }
 
@@ -371,18 +394,24 @@ static void find_adopted_thread(void **state) {
   gort_leakcheck_opts o;
   fast_opts(&o);
   gort_leakcheck_report *r = NULL;
-  assert_int_equal(gort_leakcheck_find(&o, &r), GORT_EFAILED);
-  /* A task (it is parked in gort), not also a thread. */
-  assert_int_equal(gort_leakcheck_report_count(r), 1);
-  const gort_leakcheck_finding *f = gort_leakcheck_report_finding(r, 0);
-  assert_int_equal(f->kind, GORT_LEAK_TASK);
-  assert_string_equal(f->state, "chan receive");
-  assert_non_null(strstr(f->detail, "adopted"));
-  assert_string_equal(f->site_function, "adopted_reader");
+  int rc = gort_leakcheck_find(&o, &r);
+  size_t n = gort_leakcheck_report_count(r);
+  gort_leakcheck_finding f;
+  memset(&f, 0, sizeof f);
+  if (r) f = *gort_leakcheck_report_finding(r, 0);
+  f.frames = NULL;
   gort_leakcheck_report_free(r);
   gort_chan_close(a.ch);
   pthread_join(t, NULL);
   gort_chan_release(a.ch);
+
+  assert_int_equal(rc, GORT_EFAILED);
+  /* A task (it is parked in gort), not also a thread. */
+  assert_int_equal(n, 1);
+  assert_int_equal(f.kind, GORT_LEAK_TASK);
+  assert_string_equal(f.state, "chan receive");
+  assert_non_null(strstr(f.detail, "adopted"));
+  if (!UNDER_TSAN) assert_string_equal(f.site_function, "adopted_reader");
   assert_int_equal(gort_leakcheck_find(NULL, NULL), 0);
 }
 
