@@ -29,8 +29,8 @@ PATTERNS_HTTP_EXAMPLE_BINS := $(O)/examples/shutdown_server $(O)/examples/httpch
 
 $(PATTERNS_HTTP_EXAMPLE_BINS): $(O)/examples/%: patterns/examples/%.c $(PATTERNS_HTTP_LIB) $(LIBGORT_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(PATTERNS_CPPFLAGS) $(GORT_CFLAGS) $< $(PATTERNS_HTTP_LIB) $(LIBGORT_A) \
-	  $(GORT_LDFLAGS) $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
+	$(CC) $(PATTERNS_CPPFLAGS) $(GORT_CFLAGS) -MMD -MP -MF $@.d $< $(PATTERNS_HTTP_LIB) \
+	  $(LIBGORT_A) $(GORT_LDFLAGS) $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
 
 examples: $(PATTERNS_HTTP_EXAMPLE_BINS)
 
@@ -38,40 +38,41 @@ examples: $(PATTERNS_HTTP_EXAMPLE_BINS)
 ANTIPATTERN_SRCS := $(sort $(wildcard patterns/antipatterns/*.c))
 ANTIPATTERN_OBJS := $(ANTIPATTERN_SRCS:%.c=$(O)/%.o)
 ANTIPATTERN_BIN := $(O)/bin/antipattern
+# The catalog also uses the service module, which patterns.mk archives
+# (PATTERNS_LIB is defined after this file is read: name it literally).
+ANTIPATTERN_LIBS := $(PATTERNS_HTTP_LIB) $(O)/libgort_patterns.a $(LIBGORT_A)
 
-$(ANTIPATTERN_BIN): $(ANTIPATTERN_OBJS) $(PATTERNS_HTTP_LIB) $(LIBGORT_A)
+$(ANTIPATTERN_BIN): $(ANTIPATTERN_OBJS) $(ANTIPATTERN_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ANTIPATTERN_OBJS) $(PATTERNS_HTTP_LIB) $(LIBGORT_A) \
+	$(CC) $(ANTIPATTERN_OBJS) $(ANTIPATTERN_LIBS) \
 	  $(GORT_LDFLAGS) $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
 
 antipatterns: $(ANTIPATTERN_BIN)
-ifneq ($(ANTIPATTERN_SRCS),)
 examples: $(ANTIPATTERN_BIN)
-endif
 .PHONY: antipatterns
 
 # ---- tests -------------------------------------------------------------------
 # Tests that exec a binary get its absolute path at compile time.
-PATTERNS_HTTP_TEST_BINS := $(O)/tests/patterns/test_shutdown $(O)/tests/patterns/test_httpcheck
-ifneq ($(ANTIPATTERN_SRCS),)
-PATTERNS_HTTP_TEST_BINS += $(O)/tests/patterns/test_antipatterns
-endif
+PATTERNS_HTTP_TEST_BINS := $(O)/tests/patterns/test_shutdown $(O)/tests/patterns/test_httpcheck \
+  $(O)/tests/patterns/test_antipatterns
 
 $(O)/tests/patterns/test_shutdown: $(O)/examples/shutdown_server
 $(O)/tests/patterns/test_shutdown: TEST_EXTRA_CPPFLAGS = \
   -DSHUTDOWN_SERVER_BIN='"$(abspath $(O)/examples/shutdown_server)"'
 $(O)/tests/patterns/test_antipatterns: $(ANTIPATTERN_BIN)
 $(O)/tests/patterns/test_antipatterns: TEST_EXTRA_CPPFLAGS = \
-  -DANTIPATTERN_BIN='"$(abspath $(ANTIPATTERN_BIN))"'
+  -DANTIPATTERN_BIN='"$(abspath $(ANTIPATTERN_BIN))"' \
+  -DANTIPATTERN_README='"$(abspath patterns/antipatterns/README.md)"'
 
 $(PATTERNS_HTTP_TEST_BINS): $(O)/tests/patterns/%: patterns/tests/%.c $(TEST_SUPPORT_OBJS) \
     $(PATTERNS_HTTP_LIB) $(LIBGORT_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(PATTERNS_CPPFLAGS) -Iruntime/tests $(TEST_EXTRA_CPPFLAGS) $(GORT_CFLAGS) $< \
-	  $(TEST_SUPPORT_OBJS) $(PATTERNS_HTTP_LIB) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka \
+	$(CC) $(PATTERNS_CPPFLAGS) -Iruntime/tests $(TEST_EXTRA_CPPFLAGS) $(GORT_CFLAGS) \
+	  -MMD -MP -MF $@.d $< $(TEST_SUPPORT_OBJS) $(PATTERNS_HTTP_LIB) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka \
 	  $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
 
 TEST_BINS += $(PATTERNS_HTTP_TEST_BINS)
 test-build: $(PATTERNS_HTTP_TEST_BINS)
 
--include $(PATTERNS_HTTP_OBJS:.o=.d) $(ANTIPATTERN_OBJS:.o=.d)
+-include $(PATTERNS_HTTP_OBJS:.o=.d) $(ANTIPATTERN_OBJS:.o=.d) \
+  $(PATTERNS_HTTP_TEST_BINS:=.d) $(PATTERNS_HTTP_EXAMPLE_BINS:=.d)

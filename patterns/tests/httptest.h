@@ -87,7 +87,10 @@ typedef struct {
   char out[32768];
 } httptest_child;
 
-static inline bool httptest_child_start(httptest_child *c, char *const argv[]) {
+/* Start argv[0] (a path) with argv; env (may be NULL) is one more
+ * "NAME=value" for the child's environment. */
+static inline bool httptest_child_start_env(httptest_child *c, char *const argv[],
+                                            const char *env) {
   memset(c, 0, sizeof *c);
   c->fd = -1;
   int p[2];
@@ -99,6 +102,7 @@ static inline bool httptest_child_start(httptest_child *c, char *const argv[]) {
   if (c->pid == 0) {
     dup2(p[1], STDOUT_FILENO);
     dup2(p[1], STDERR_FILENO);
+    if (env) putenv((char *)env);
     execv(argv[0], argv);
     _exit(127);
   }
@@ -106,6 +110,10 @@ static inline bool httptest_child_start(httptest_child *c, char *const argv[]) {
   c->fd = p[0];
   fcntl(c->fd, F_SETFL, O_NONBLOCK);
   return true;
+}
+
+static inline bool httptest_child_start(httptest_child *c, char *const argv[]) {
+  return httptest_child_start_env(c, argv, NULL);
 }
 
 /* Read what is available now. */

@@ -225,6 +225,9 @@ static void shutdown_server_busy_answers_503(void **state) {
   GORT_CHAN_MAKE(&env.started, int, 16);
   GORT_CHAN_MAKE(&env.gate, char, 0);
   gortp_server *srv = start_server(&env, 1, 0);
+  /* With no queue, a request is taken only by a handler idle at that moment:
+   * let the one handler task reach its receive first. */
+  assert_true(ptest_parked(1));
   char url[128], busy_url[128];
   url_of(url, sizeof url, srv, "/gate");
   url_of(busy_url, sizeof busy_url, srv, "/");

@@ -83,7 +83,9 @@ typedef struct {
   const char *host;   /* numeric IPv4 address; NULL: "127.0.0.1" */
   uint16_t port;      /* 0: an ephemeral port (see gortp_server_port) */
   int workers;        /* handler tasks; <= 0: 8 */
-  int queue;          /* requests waiting for a handler; < 0: 64. Beyond: 503 */
+  int queue;          /* requests waiting for a handler; < 0: 64. Beyond: 503.
+                       * 0: a request is taken only by a handler that is idle
+                       * (waiting) at that moment */
   gortp_http_handler handler;
   void *handler_arg;
 } gortp_server_options;

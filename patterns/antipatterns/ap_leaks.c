@@ -1,0 +1,532 @@
+/* ap_leaks.c - mistakes that leave a task (or a timer) behind forever.
+ *
+ * Each bad run leaves its leak in place and reports it (the driver then
+ * exits without unwinding it); each fixed run must end with no task and no
+ * timer left.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "antipattern.h"
+#include "gort/gort.h"
+
+static int expensive_computation(void) { return 42; }
+
+/* Send *elem on c unless ctx is done first: 0 or the ctx's error. */
+static int send_ctx(gort_context *ctx, gort_chan *c, const void *elem) {
+  gort_select_case cases[2] = {gort_case_send(c, elem),
+                               gort_case_recv(gort_context_done(ctx), NULL)};
+  return gort_select(cases, 2) == 0 ? 0 : gort_context_err(ctx);
+}
+
+/* A task's last act: close c and drop the task's own reference to it. */
+static void close_and_release(gort_chan *c) {
+  gort_chan_close(c);
+  gort_chan_release(c);
+}
+
+/* ---- leaky_send: seed 000 "Goroutine Leaks" leaky(), seed 003 "1." ----
+ * The sender blocks forever on an unbuffered channel nobody reads once the
+ * caller has returned early. */
+
+static void leaky_sender(void *arg) {
+  gort_chan *ch = arg;
+  GORT_CHAN_SEND(ch, int, expensive_computation()); /* blocks forever */
+  gort_chan_release(ch);
+}
+
+static gort_chan *leaky(void) {
+  gort_chan *ch;
+  GORT_CHAN_MAKE(&ch, int, 0);
+  gort_go(leaky_sender, gort_chan_retain(ch));
+  return ch;
+}
+
+static void leaky_send_bad(ap_out *o) {
+  gort_chan *ch = leaky();
+  gort_chan_release(ch); /* the caller timed out and went away */
+  ap_leak_verdict(o);
+}
+
+/* safe(ctx): the send gives up when ctx is done, and the channel is closed. */
+struct safe_arg {
+  gort_context *ctx; /* the task's reference */
+  gort_chan *ch;     /* the task's reference */
+};
+
+static void safe_sender(void *arg) {
+  struct safe_arg *s = arg;
+  int result = expensive_computation();
+  send_ctx(s->ctx, s->ch, &result);
+  gort_context_release(s->ctx);
+  close_and_release(s->ch); /* defer close(ch) */
+  free(s);
+}
+
+static gort_chan *safe(gort_context *ctx) {
+  gort_chan *ch;
+  GORT_CHAN_MAKE(&ch, int, 0);
+  struct safe_arg *s = malloc(sizeof *s);
+  *s = (struct safe_arg){gort_context_retain(ctx), gort_chan_retain(ch)};
+  gort_go(safe_sender, s);
+  return ch;
+}
+
+static void leaky_send_fixed(ap_out *o) {
+  gort_context *ctx;
+  gort_context_with_cancel(gort_context_background(), &ctx);
+  gort_chan *ch = safe(ctx);
+  gort_context_free(ctx); /* the caller gives up: cancel */
+  gort_chan_release(ch);
+  ap_set(o, "clean: the sender returned when the context was cancelled");
+}
+
+const ap_entry ap_leaky_send = {
+    "leaky_send", "000 Common Pitfalls: Goroutine Leaks; 003 Common Mistakes 1",
+    "a task sends on an unbuffered channel that nobody reads after the caller returns early",
+    AP_VERDICT, "leak: 1 task blocked in chan send", leaky_send_bad, leaky_send_fixed};
+
+/* ---- forever_loop: seed 001 "Goroutine leak - no way to stop" ----
+ * for { process(); time.Sleep(time.Second) } has no exit path. */
+
+static atomic_int processed;
+static void process(void) { atomic_fetch_add(&processed, 1); }
+
+static void forever(void *arg) {
+  (void)arg;
+  for (;;) {
+    process();
+    gort_sleep(GORT_SECOND);
+  }
+}
+
+static void forever_loop_bad(ap_out *o) {
+  gort_go(forever, NULL);
+  ap_leak_verdict(o);
+}
+
+struct ticking {
+  gort_context *ctx;  /* the task's reference */
+  gort_chan *ticked;  /* cap 1: "processed at least once" */
+  gort_chan *stopped; /* the task's reference; closed on exit */
+};
+
+static void ticking_worker(void *arg) {
+  struct ticking *t = arg;
+  gort_ticker *ticker;
+  gort_ticker_new(&ticker, 10 * GORT_MILLISECOND);
+  for (;;) {
+    gort_select_case cases[2] = {gort_case_recv(gort_ticker_chan(ticker), NULL),
+                                 gort_case_recv(gort_context_done(t->ctx), NULL)};
+    if (gort_select(cases, 2) != 0) break; /* case <-ctx.Done(): return */
+    process();
+    GORT_CHAN_TRY_SEND(t->ticked, char, 1);
+  }
+  gort_ticker_free(ticker); /* defer ticker.Stop() */
+  gort_context_release(t->ctx);
+  close_and_release(t->stopped);
+}
+
+static void forever_loop_fixed(ap_out *o) {
+  struct ticking t;
+  gort_context *ctx;
+  gort_context_with_cancel(gort_context_background(), &ctx);
+  GORT_CHAN_MAKE(&t.ticked, char, 1);
+  GORT_CHAN_MAKE(&t.stopped, char, 0);
+  t.ctx = gort_context_retain(ctx);
+  gort_chan_retain(t.stopped);
+  gort_go(ticking_worker, &t);
+  gort_chan_recv(t.ticked, NULL, NULL);
+  gort_context_free(ctx);
+  gort_chan_recv(t.stopped, NULL, NULL);
+  gort_chan_release(t.stopped);
+  gort_chan_release(t.ticked);
+  ap_set(o, "clean: the ticker loop returned on cancel");
+}
+
+const ap_entry ap_forever_loop = {
+    "forever_loop", "001 Anti-Patterns: Goroutine leak - no way to stop",
+    "a background loop (work, sleep, repeat) with no way to stop it", AP_VERDICT,
+    "leak: 1 task blocked in sleep", forever_loop_bad, forever_loop_fixed};
+
+/* ---- recv_no_exit: seed 004 "Challenge 2: Goroutine Leaks" ----
+ * for { val := <-ch } : no exit when ch is never closed (and a busy loop of
+ * zero values if it ever is, since the ok flag is ignored). */
+
+static void print_loop(void *arg) {
+  gort_chan *ch = arg;
+  for (;;) {
+    int val;
+    gort_chan_recv(ch, &val, NULL);
+    (void)val; /* fmt.Println(val) */
+  }
+}
+
+static void recv_no_exit_bad(ap_out *o) {
+  gort_chan *ch;
+  GORT_CHAN_MAKE(&ch, int, 0);
+  gort_go(print_loop, gort_chan_retain(ch));
+  for (int i = 0; i < 3; i++) GORT_CHAN_SEND(ch, int, i);
+  gort_chan_release(ch); /* the producer is done, but never closes */
+  ap_leak_verdict(o);
+}
+
+struct ranging {
+  gort_chan *ch;   /* the task's reference */
+  gort_chan *done; /* the task's reference; closed on exit */
+};
+
+static void range_loop(void *arg) {
+  struct ranging *r = arg;
+  for (int val; GORT_CHAN_RANGE(r->ch, &val);) (void)val;
+  gort_chan_release(r->ch);
+  close_and_release(r->done);
+}
+
+static void recv_no_exit_fixed(ap_out *o) {
+  struct ranging r;
+  GORT_CHAN_MAKE(&r.ch, int, 0);
+  GORT_CHAN_MAKE(&r.done, char, 0);
+  gort_chan_retain(r.ch);
+  gort_chan_retain(r.done);
+  gort_go(range_loop, &r);
+  for (int i = 0; i < 3; i++) GORT_CHAN_SEND(r.ch, int, i);
+  gort_chan_close(r.ch);
+  gort_chan_recv(r.done, NULL, NULL);
+  gort_chan_release(r.ch);
+  gort_chan_release(r.done);
+  ap_set(o, "clean: the range loop ended when the channel was closed");
+}
+
+const ap_entry ap_recv_no_exit = {
+    "recv_no_exit", "004 Challenge 2: Goroutine Leaks",
+    "a receive loop with no exit path on a channel that is never closed", AP_VERDICT,
+    "leak: 1 task blocked in chan receive", recv_no_exit_bad, recv_no_exit_fixed};
+
+/* ---- forgotten_close: seed 004 "Pitfall 2: Unclosed Channel" ----
+ * The producer never closes, so the consumer's range never ends. */
+
+struct producer_arg {
+  gort_chan *ch; /* the task's reference */
+  bool close_it;
+};
+
+static void producer(void *arg) {
+  struct producer_arg *p = arg;
+  for (int i = 0; i < 100; i++) GORT_CHAN_SEND(p->ch, int, i);
+  if (p->close_it) gort_chan_close(p->ch); /* the fix: defer close(ch) */
+  gort_chan_release(p->ch);
+  free(p);
+}
+
+static gort_chan *start_producer(bool close_it) {
+  gort_chan *ch;
+  GORT_CHAN_MAKE(&ch, int, 0);
+  struct producer_arg *p = malloc(sizeof *p);
+  *p = (struct producer_arg){gort_chan_retain(ch), close_it};
+  gort_go(producer, p);
+  return ch;
+}
+
+struct consumer_arg {
+  gort_chan *in;  /* the task's reference */
+  gort_chan *sum; /* cap 1; the task's reference */
+};
+
+static void consumer(void *arg) {
+  struct consumer_arg *c = arg;
+  int sum = 0;
+  for (int v; GORT_CHAN_RANGE(c->in, &v);) sum += v;
+  GORT_CHAN_SEND(c->sum, int, sum);
+  gort_chan_release(c->in);
+  gort_chan_release(c->sum);
+  free(c);
+}
+
+static gort_chan *start_consumer(gort_chan *in) {
+  gort_chan *sum;
+  GORT_CHAN_MAKE(&sum, int, 1);
+  struct consumer_arg *c = malloc(sizeof *c);
+  *c = (struct consumer_arg){gort_chan_retain(in), gort_chan_retain(sum)};
+  gort_go(consumer, c);
+  return sum;
+}
+
+static void forgotten_close_bad(ap_out *o) {
+  gort_chan *ch = start_producer(false);
+  gort_chan *sum = start_consumer(ch);
+  gort_chan_release(ch);
+  gort_chan_release(sum);
+  ap_settle(2); /* the producer has sent its 100 values and returned */
+  ap_leak_verdict(o);
+}
+
+static void forgotten_close_fixed(ap_out *o) {
+  gort_chan *ch = start_producer(true);
+  gort_chan *sum = start_consumer(ch);
+  gort_chan_release(ch);
+  int total = -1;
+  gort_chan_recv(sum, &total, NULL);
+  gort_chan_release(sum);
+  ap_set(o, "clean: the range ended after 100 values (sum %d)", total);
+}
+
+const ap_entry ap_forgotten_close = {
+    "forgotten_close", "004 Pitfall 2: Unclosed Channel Causes Goroutine Leak",
+    "the producer never closes its channel, so the consumer's range never ends", AP_VERDICT,
+    "leak: 1 task blocked in chan receive", forgotten_close_bad, forgotten_close_fixed};
+
+/* ---- select_eval_blocks: seed 002 "The Done Channel Pattern: common
+ * mistake" ----
+ * `case result <- request():` evaluates request() (5 s) before the select
+ * can see `done`, so closing done after the timeout cancels nothing. */
+
+static const char *request(void) {
+  gort_sleep(2 * GORT_SECOND); /* simulate an expensive operation */
+  return "Hello, World!";
+}
+
+struct sub {
+  gort_chan *result; /* the task's reference */
+  gort_chan *done;   /* the task's reference */
+};
+
+static void sub_request(void *arg) {
+  struct sub *s = arg;
+  const char *r = request(); /* evaluated before the select */
+  gort_select_case cases[2] = {gort_case_send(s->result, &r), gort_case_recv(s->done, NULL)};
+  if (gort_select(cases, 2) == 0)
+    printf("request completed\n");
+  else
+    printf("request canceled\n");
+  gort_chan_release(s->result);
+  gort_chan_release(s->done);
+  free(s);
+}
+
+/* select { case r := <-result: ...; case <-time.After(d): "request timeout" } */
+static bool wait_result(gort_chan *result, gort_duration d) {
+  gort_chan *after;
+  gort_after(d, &after);
+  const char *r = NULL;
+  gort_select_case cases[2] = {gort_case_recv(result, &r), gort_case_recv(after, NULL)};
+  bool got = gort_select(cases, 2) == 0;
+  gort_chan_release(after);
+  if (got)
+    printf("result:  %s\n", r);
+  else
+    printf("request timeout\n");
+  return got;
+}
+
+static void select_eval_blocks_bad(ap_out *o) {
+  gort_chan *result, *done;
+  GORT_CHAN_MAKE(&result, const char *, 0);
+  GORT_CHAN_MAKE(&done, char, 0);
+  struct sub *s = malloc(sizeof *s);
+  *s = (struct sub){gort_chan_retain(result), gort_chan_retain(done)};
+  gort_go(sub_request, s);
+  wait_result(result, 100 * GORT_MILLISECOND);
+  gort_chan_close(done); /* cleanup: too late, request() is still running */
+  gort_chan_release(result);
+  gort_chan_release(done);
+  ap_leak_verdict(o);
+}
+
+/* The context-aware request: gives up when ctx is done, and stops its timer
+ * (a time.After here would stay pending for the full 2 s). */
+static int request_ctx(gort_context *ctx, const char **out) {
+  gort_timer *t;
+  gort_timer_new(&t, 2 * GORT_SECOND);
+  gort_select_case cases[2] = {gort_case_recv(gort_timer_chan(t), NULL),
+                               gort_case_recv(gort_context_done(ctx), NULL)};
+  int rc = gort_select(cases, 2) == 0 ? 0 : gort_context_err(ctx);
+  gort_timer_free(t);
+  if (rc == 0) *out = "Hello, World!";
+  return rc;
+}
+
+struct sub_ctx {
+  gort_context *ctx; /* the task's reference */
+  gort_chan *result; /* cap 1, so the send never blocks; the task's reference */
+  gort_chan *exited; /* the task's reference; closed on exit */
+};
+
+static void sub_request_ctx(void *arg) {
+  struct sub_ctx *s = arg;
+  const char *r = NULL;
+  if (request_ctx(s->ctx, &r) != 0)
+    printf("request error:  %s\n", gort_strerror(gort_context_err(s->ctx)));
+  else
+    gort_chan_send(s->result, &r); /* buffered: never blocks */
+  gort_context_release(s->ctx);
+  gort_chan_release(s->result);
+  close_and_release(s->exited);
+  free(s);
+}
+
+static void select_eval_blocks_fixed(ap_out *o) {
+  gort_context *ctx;
+  gort_context_with_cancel(gort_context_background(), &ctx);
+  gort_chan *result, *exited;
+  GORT_CHAN_MAKE(&result, const char *, 1);
+  GORT_CHAN_MAKE(&exited, char, 0);
+  struct sub_ctx *s = malloc(sizeof *s);
+  *s = (struct sub_ctx){gort_context_retain(ctx), gort_chan_retain(result),
+                        gort_chan_retain(exited)};
+  gort_go(sub_request_ctx, s);
+  wait_result(result, 100 * GORT_MILLISECOND);
+  gort_context_free(ctx);               /* cancel now; don't defer */
+  gort_chan_recv(exited, NULL, NULL);   /* instead of sleeping 100 ms and hoping */
+  gort_chan_release(exited);
+  gort_chan_release(result);
+  ap_set(o, "clean: request() returned on cancel");
+}
+
+const ap_entry ap_select_eval_blocks = {
+    "select_eval_blocks", "002 The Done Channel Pattern: common mistake",
+    "`case result <- request():` runs request() before the select, so done cannot stop it",
+    AP_VERDICT, "leak: 1 task blocked in sleep", select_eval_blocks_bad,
+    select_eval_blocks_fixed};
+
+/* ---- time_after_loop: seed 003 "The Select Statement" note, seed 004
+ * "Pitfall 4: time.After Leak in Select" ----
+ * Each time.After in a loop starts a timer that lives until it fires. */
+
+static void time_after_loop_bad(ap_out *o) {
+  gort_chan *ch;
+  GORT_CHAN_MAKE(&ch, int, 1000);
+  for (int i = 0; i < 1000; i++) GORT_CHAN_SEND(ch, int, i);
+  for (int i = 0; i < 1000; i++) {
+    gort_chan *after;
+    gort_after(5 * GORT_SECOND, &after);
+    int v;
+    gort_select_case cases[2] = {gort_case_recv(ch, &v), gort_case_recv(after, NULL)};
+    gort_select(cases, 2);
+    gort_chan_release(after); /* the timer keeps its own reference until it fires */
+  }
+  gort_chan_release(ch);
+  ap_set(o, "leak: %lld timers pending", (long long)ap_timers_pending());
+  o->leaked = true;
+}
+
+static void time_after_loop_fixed(ap_out *o) {
+  gort_chan *ch;
+  GORT_CHAN_MAKE(&ch, int, 1000);
+  for (int i = 0; i < 1000; i++) GORT_CHAN_SEND(ch, int, i);
+  gort_context *ctx; /* one deadline for the whole loop, released at the end */
+  gort_context_with_timeout(gort_context_background(), 5 * GORT_SECOND, &ctx);
+  int got = 0;
+  for (int i = 0; i < 1000; i++) {
+    int v;
+    gort_select_case cases[2] = {gort_case_recv(ch, &v),
+                                 gort_case_recv(gort_context_done(ctx), NULL)};
+    if (gort_select(cases, 2) == 0) got++;
+  }
+  gort_context_free(ctx);
+  gort_chan_release(ch);
+  ap_set(o, "clean: %d receives under one deadline, no timer left", got);
+}
+
+const ap_entry ap_time_after_loop = {
+    "time_after_loop", "003 The Select Statement (note); 004 Pitfall 4: time.After Leak",
+    "time.After in a loop's select: every iteration leaves a timer pending until it fires",
+    AP_VERDICT, "leak: 1000 timers pending", time_after_loop_bad, time_after_loop_fixed};
+
+/* ---- missing_cancel: seed 003 "Context Cancellation" (always defer
+ * cancel()), seed 002 ("cancel now; don't defer") ----
+ * A WithTimeout context that is never cancelled keeps its timer (and, in C,
+ * its memory) until the deadline. */
+
+static int quick_request(gort_context *ctx) { return gort_context_err(ctx); }
+
+static void missing_cancel_bad(ap_out *o) {
+  for (int i = 0; i < 100; i++) {
+    gort_context *ctx;
+    gort_context_with_timeout(gort_context_background(), 60 * GORT_SECOND, &ctx);
+    quick_request(ctx);
+    /* no cancel: the context lives on for a minute */
+  }
+  ap_set(o, "leak: %lld timers pending", (long long)ap_timers_pending());
+  o->leaked = true;
+}
+
+static void missing_cancel_fixed(ap_out *o) {
+  for (int i = 0; i < 100; i++) {
+    gort_context *ctx;
+    gort_context_with_timeout(gort_context_background(), 60 * GORT_SECOND, &ctx);
+    quick_request(ctx);
+    gort_context_free(ctx); /* defer cancel() */
+  }
+  ap_set(o, "clean: 100 requests, every context cancelled, no timer left");
+}
+
+const ap_entry ap_missing_cancel = {
+    "missing_cancel", "003 Context Cancellation (always defer cancel()); 002 Done channel",
+    "a WithTimeout context is never cancelled: its timer and memory live until the deadline",
+    AP_VERDICT, "leak: 100 timers pending", missing_cancel_bad, missing_cancel_fixed};
+
+/* ---- ignores_cancel: seed 004 troubleshooting "Graceful shutdown failure:
+ * goroutines not responding to context cancellation" ---- */
+
+struct busy {
+  gort_context *ctx; /* the task's reference */
+  gort_chan *exited; /* the task's reference; closed on exit */
+  bool checks_ctx;
+};
+
+static void busy_worker(void *arg) {
+  struct busy *b = arg;
+  for (;;) {
+    if (b->checks_ctx) {
+      gort_select_case cases[1] = {gort_case_recv(gort_context_done(b->ctx), NULL)};
+      if (gort_select_try(cases, 1) == 0) break;
+    }
+    gort_sleep(5 * GORT_MILLISECOND); /* a unit of work */
+  }
+  gort_context_release(b->ctx);
+  close_and_release(b->exited);
+  free(b);
+}
+
+/* Cancel, then wait for the worker up to 100 ms: true if it stopped. */
+static bool shutdown_worker(bool checks_ctx) {
+  gort_context *ctx;
+  gort_context_with_cancel(gort_context_background(), &ctx);
+  gort_chan *exited;
+  GORT_CHAN_MAKE(&exited, char, 0);
+  struct busy *b = malloc(sizeof *b);
+  *b = (struct busy){gort_context_retain(ctx), gort_chan_retain(exited), checks_ctx};
+  gort_go(busy_worker, b);
+  gort_context_free(ctx); /* shutdown: cancel */
+  gort_context *deadline;
+  gort_context_with_timeout(gort_context_background(), 100 * GORT_MILLISECOND, &deadline);
+  gort_select_case cases[2] = {gort_case_recv(exited, NULL),
+                               gort_case_recv(gort_context_done(deadline), NULL)};
+  bool stopped = gort_select(cases, 2) == 0;
+  gort_context_free(deadline);
+  gort_chan_release(exited);
+  return stopped;
+}
+
+static void ignores_cancel_bad(ap_out *o) {
+  if (shutdown_worker(false))
+    ap_set(o, "clean: the worker stopped");
+  else
+    ap_set(o, "timeout: 1 task ignored cancellation past the shutdown deadline");
+  o->leaked = true;
+}
+
+static void ignores_cancel_fixed(ap_out *o) {
+  if (shutdown_worker(true))
+    ap_set(o, "clean: the worker returned on cancel, before the deadline");
+  else
+    ap_set(o, "timeout: 1 task ignored cancellation past the shutdown deadline");
+}
+
+const ap_entry ap_ignores_cancel = {
+    "ignores_cancel", "004 Error Troubleshooting: Graceful shutdown failure",
+    "a long-running loop never checks ctx.Done(), so a shutdown cannot stop it", AP_VERDICT,
+    "timeout: 1 task ignored cancellation past the shutdown deadline", ignores_cancel_bad,
+    ignores_cancel_fixed};
