@@ -110,6 +110,11 @@ def convert(lines, extra_context):
             continue
         pending_fail = None
     context["gomaxprocs"] = procs or 1
+    try:
+        with open("/proc/loadavg") as f:
+            context["load_avg_at_conversion"] = [float(x) for x in f.read().split()[:3]]
+    except OSError:
+        pass
     context.update(extra_context)
 
     benchmarks = []

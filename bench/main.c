@@ -2,9 +2,13 @@
  * the JSON context block, and hands over to Google Benchmark.
  *
  * Flags: Google Benchmark's own (--benchmark_filter, --benchmark_format,
- * --benchmark_out, --benchmark_repetitions, ...), plus --gort_quick, which
- * registers only the bench-quick set (the seed's pair, Serial,
- * ParallelFloor and a few micro benchmarks).
+ * --benchmark_out, --benchmark_repetitions, ...), plus
+ *   --gort_quick           register only the bench-quick set (the seed's pair,
+ *                          Serial, ParallelFloor and a few micro benchmarks);
+ *   --gort_fail_spawns=N   make gort's next N thread creations fail, as if the
+ *                          OS refused them (gort_debug_fail_thread_create): a
+ *                          check that a refused spawn ends a run with
+ *                          skip-with-error, as at 100k tasks on a small box.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +16,7 @@
 
 #include "bench.h"
 #include "gort/gort.h"
+#include "gort/introspect.h"
 
 /* bench.mk passes these; a build by hand gets "unknown". */
 #ifndef GORT_BENCH_CC
@@ -33,6 +38,10 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--gort_quick") == 0) {
       quick = true;
+      continue;
+    }
+    if (strncmp(argv[i], "--gort_fail_spawns=", 19) == 0) {
+      gort_debug_fail_thread_create(atoi(argv[i] + 19));
       continue;
     }
     argv[kept++] = argv[i];

@@ -15,6 +15,7 @@
 //    in Go, where b.N ops and ResetTimer/StopTimer bound the count.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -39,6 +40,7 @@ struct gort_bench_state {
   bool timing;   // the allocation window is open
   uint64_t allocs0, bytes0;  // totals when the window last opened
   uint64_t allocs, bytes;    // summed over closed windows
+  int64_t cpu0, cpu;         // process CPU time (ns): at open, summed
   uint64_t threads_created0;
   bool rss_reset;  // VmHWM was reset at the start
 };
@@ -50,14 +52,23 @@ benchmark::internal::Benchmark *B(gort_bench *b) {
 }
 gort_bench *G(benchmark::internal::Benchmark *b) { return reinterpret_cast<gort_bench *>(b); }
 
+// CPU time consumed by every thread of the process, in ns.
+int64_t process_cpu_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 void window_open(gort_bench_state *st) {
   if (!st->measure || st->timing) return;
   gort_alloc_totals(&st->allocs0, &st->bytes0);
+  st->cpu0 = process_cpu_ns();
   st->timing = true;
 }
 
 void window_close(gort_bench_state *st) {
   if (!st->measure || !st->timing) return;
+  st->cpu += process_cpu_ns() - st->cpu0;
   uint64_t a, b;
   gort_alloc_totals(&a, &b);
   st->allocs += a - st->allocs0;
@@ -114,6 +125,7 @@ void report(gort_bench_state *st) {
                          benchmark::Counter::kIs1024);
   s.counters["threads_created_per_op"] =
       benchmark::Counter((c.threads_created - st->threads_created0) / ops);
+  s.counters["process_cpu_ns_per_op"] = benchmark::Counter(st->cpu / ops);
 }
 
 void run_body(benchmark::State &s, gort_bench_fn fn, void *arg) {

@@ -31,6 +31,10 @@
  *                   refuses the reset it is the process's peak so far)
  *   threads_created_per_op  pthread_create calls gort made per op (the rest
  *                   of its spawns were served by idle threads)
+ *   process_cpu_ns_per_op   CPU time of all the process's threads while the
+ *                   timer runs, per op: with real time it tells work from
+ *                   waiting and spinning (a 2-core op that keeps both cores
+ *                   busy shows ~2x its real time)
  *
  * Concurrency: registration and gort_bench_main run on the main thread before
  * and around the runs; the gort_bench_state calls are made by the thread that
