@@ -39,6 +39,9 @@ bench-nosan:
 	@if [ -n "$(SAN)" ]; then \
 	  echo "bench: refusing to build benchmarks with SAN=$(SAN): sanitizers distort every figure. Run without SAN." >&2; \
 	  exit 2; fi
+	@if ! echo '#include <benchmark/benchmark.h>' | $(CXX) -x c++ -fsyntax-only - 2>/dev/null; then \
+	  echo "bench: Google Benchmark's headers are missing: run 'make deps' (libbenchmark-dev)" >&2; \
+	  exit 2; fi
 
 bench-build: bench-nosan
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
@@ -66,7 +69,7 @@ $(BENCH_O)/shim.o: bench/shim.cc bench/include/gort_bench.h | bench-nosan
 $(BENCH_BIN): $(BENCH_OBJS) $(LIBGORT_A)
 	$(CXX) -o $@ $(BENCH_OBJS) $(LIBGORT_A) $(GORT_LDFLAGS) -lbenchmark $(GORT_LIBS)
 
-bench-quick: deps
+bench-quick: bench-nosan
 	@$(MAKE) --no-print-directory bench-build
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_BIN) --gort_quick --benchmark_repetitions=3 --benchmark_display_aggregates_only=true \
@@ -84,7 +87,7 @@ bench-quick: deps
 # elsewhere on a shared machine spreads over every benchmark instead of
 # landing on a few: Google Benchmark shuffles its repetitions; Go's test
 # binary is built once and run BENCH_REPS times with -test.count=1.
-bench: deps
+bench: bench-nosan
 	@$(MAKE) --no-print-directory bench-build
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_BIN) --benchmark_repetitions=$(BENCH_REPS) --benchmark_enable_random_interleaving=true \

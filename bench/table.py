@@ -118,9 +118,6 @@ def side_by_side(order, gort, go):
 
 
 def ratios(gort, go):
-    print("\nratios (medians; targets are measured, never asserted)")
-    print("| ratio | gort | Go | target (gort) |")
-    print("|---|---|---|---|")
     rows = [
         ("NaiveSpawn / WorkerPool", "NaiveSpawn", "WorkerPool", "seed: ~6.3 (8 cores)"),
         ("WorkerPool / ParallelFloor", "WorkerPool", "ParallelFloor", "<= 1.10"),
@@ -128,12 +125,18 @@ def ratios(gort, go):
         ("NaiveSpawn / NaiveSpawnPthread", "NaiveSpawn", "NaiveSpawnPthread", "<= 1.15"),
         ("Serial / ParallelFloor", "Serial", "ParallelFloor", "(the machine's speed-up)"),
     ]
+    lines = []
     for label, a, b, target in rows:
         ga = ratio(gort, a, b)
         oa = ratio(go, a, b) if go else None
         if ga is None and oa is None:
             continue
-        print(f"| {label} | {fmt_ratio(ga)} | {fmt_ratio(oa)} | {target} |")
+        lines.append(f"| {label} | {fmt_ratio(ga)} | {fmt_ratio(oa)} | {target} |")
+    if lines:
+        print("\nratios (medians; targets are measured, never asserted)")
+        print("| ratio | gort | Go | target (gort) |")
+        print("|---|---|---|---|")
+        print("\n".join(lines))
     sweep = [n for n in gort if n.startswith("WorkerPoolSweep/") and n.endswith("/load:1000")]
     if sweep:
         print("\nallocs/op along numTasks (load 1000): WorkerPool should stay constant, "
