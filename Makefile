@@ -31,8 +31,10 @@ TEST_SUPPORT_SRCS := $(sort $(wildcard runtime/tests/support/*.c))
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/%.o)
 RUNTIME_TEST_SRCS := $(sort $(wildcard runtime/tests/test_*.c))
 RUNTIME_TEST_BINS := $(RUNTIME_TEST_SRCS:runtime/tests/%.c=$(O)/tests/runtime/%)
-# Layers append their test binaries to TEST_BINS.
+# Layers append their test binaries to TEST_BINS in their fragments, included
+# here so that the rules below see the complete list.
 TEST_BINS := $(RUNTIME_TEST_BINS)
+-include $(sort $(wildcard */*.mk))
 
 .PHONY: all lib deps test check bench bench-quick race valgrind leakcheck \
         leakcheck-calibrate report gate ci install clean examples format
@@ -97,5 +99,4 @@ format:
 clean:
 	rm -rf build reports/out
 
--include $(RUNTIME_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)
--include $(sort $(wildcard */*.mk))
+-include $(RUNTIME_OBJS:.o=.d) $(patsubst %.o,%.d,$(filter %.o,$(TEST_SUPPORT_OBJS)))

@@ -100,6 +100,8 @@ void gort__park(gort_wait_reason reason, void (*unlock)(void *), void *lock) {
 extern _Atomic bool gort__deadlock_reported;
 
 void gort__ready(gort__task *t) {
+  /* Runnable from now on: snapshots must not show a stale wait reason. */
+  atomic_store_explicit(&t->state, GORT_TASK_RUNNING, memory_order_relaxed);
   atomic_fetch_sub(&gort__parked_count, 1);
   /* A task runs again: a later all-asleep state is a new deadlock. */
   if (atomic_load_explicit(&gort__deadlock_reported, memory_order_relaxed))

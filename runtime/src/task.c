@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,45 +485,65 @@ const char *gort_wait_reason_string(gort_wait_reason r) {
 
 /* ---- dumps ---- */
 
-static void print_symbol(FILE *out, void *pc) {
-  Dl_info info;
-  if (pc && dladdr(pc, &info) && info.dli_sname)
-    fprintf(out, "%s+0x%lx", info.dli_sname, (unsigned long)((char *)pc - (char *)info.dli_saddr));
-  else
-    fprintf(out, "%p", pc);
+/* Dumps format each line into a stack buffer and hand it to a sink: a FILE,
+ * or (from the SIGQUIT handler) a raw fd, since stdio may allocate and is not
+ * async-signal-safe. */
+typedef struct {
+  FILE *file;
+  int fd;
+} dump_sink;
+
+__attribute__((format(printf, 2, 3))) static void emit(const dump_sink *s, const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+  if (s->file) {
+    fwrite(line, 1, len, s->file);
+    return;
+  }
+  for (size_t off = 0; off < len;) {
+    ssize_t w = write(s->fd, line + off, len - off);
+    if (w <= 0) return;
+    off += (size_t)w;
+  }
 }
 
-static void dump_one(FILE *out, const gort__task *t, int64_t now) {
+static void emit_symbol(const dump_sink *s, const char *prefix, void *pc, const char *suffix) {
+  Dl_info info;
+  if (pc && dladdr(pc, &info) && info.dli_sname)
+    emit(s, "%s%s+0x%lx%s", prefix, info.dli_sname,
+         (unsigned long)((char *)pc - (char *)info.dli_saddr), suffix);
+  else
+    emit(s, "%s%p%s", prefix, pc, suffix);
+}
+
+static void dump_one(const dump_sink *s, const gort__task *t, int64_t now) {
   gort_task_info i;
   fill_info(&i, t);
   /* The header keeps Go's exact shape, "goroutine N [reason, T]:" with
    * "task" for "goroutine", so Go-dump parsers read it; the name follows. */
-  fprintf(out, "task %llu", (unsigned long long)i.id);
-  if (i.state == GORT_TASK_WAITING) {
-    int64_t ms = (now - i.waiting_since) / GORT_MILLISECOND;
-    fprintf(out, " [%s, %lld ms]:\n", gort_wait_reason_string(i.wait_reason), (long long)ms);
-  } else {
-    fprintf(out, " [running]:\n");
-  }
-  if (i.name[0]) fprintf(out, "\tname \"%s\"\n", i.name);
+  if (i.state == GORT_TASK_WAITING)
+    emit(s, "task %llu [%s, %lld ms]:\n", (unsigned long long)i.id,
+         gort_wait_reason_string(i.wait_reason), (long long)((now - i.waiting_since) / GORT_MILLISECOND));
+  else
+    emit(s, "task %llu [running]:\n", (unsigned long long)i.id);
+  if (i.name[0]) emit(s, "\tname \"%s\"\n", i.name);
   if (i.adopted) {
-    fprintf(out, "\t(%s thread, tid %d)\n", i.tid == getpid() ? "main" : "adopted", (int)i.tid);
+    emit(s, "\t(%s thread, tid %d)\n", i.tid == getpid() ? "main" : "adopted", (int)i.tid);
     return;
   }
-  fputc('\t', out);
-  print_symbol(out, i.entry);
-  fprintf(out, "(%p), tid %d\n", t->arg, (int)i.tid);
-  fprintf(out, "created by task %llu at ", (unsigned long long)i.parent_id);
-  print_symbol(out, i.spawn_pc);
-  fprintf(out, "\n\t%s:%d\n", i.file ? i.file : "?", i.line);
-  for (int k = 1; k < i.spawn_depth; k++) {
-    fputc('\t', out);
-    print_symbol(out, i.spawn_stack[k]);
-    fputc('\n', out);
-  }
+  emit_symbol(s, "\t", i.entry, "");
+  emit(s, "(%p), tid %d\n", t->arg, (int)i.tid);
+  emit_symbol(s, "created by ", i.spawn_pc, "");
+  emit(s, " in task %llu\n\t%s:%d\n", (unsigned long long)i.parent_id, i.file ? i.file : "?", i.line);
+  for (int k = 1; k < i.spawn_depth; k++) emit_symbol(s, "\t", i.spawn_stack[k], "\n");
 }
 
-void gort_dump_tasks(FILE *out) {
+static void dump_all(const dump_sink *s) {
   int64_t now = gort__nanotime();
   /* A dump may come from a signal handler or a fatal path that interrupted a
    * registry operation: do not wait forever for the lock. */
@@ -534,15 +555,20 @@ void gort_dump_tasks(FILE *out) {
       nanosleep(&ts, NULL);
     }
   }
-  if (!locked) fprintf(out, "(registry busy; dump may be inconsistent)\n");
+  if (!locked) emit(s, "(registry busy; dump may be inconsistent)\n");
   /* Oldest first, as Go lists goroutine 1 first: walk to the tail. */
   gort__task *t = reg_head;
   while (t && t->reg_next) t = t->reg_next;
   for (; t; t = t->reg_prev) {
-    dump_one(out, t, now);
-    fputc('\n', out);
+    dump_one(s, t, now);
+    emit(s, "\n");
   }
   if (locked) pthread_mutex_unlock(&reg_lock);
+}
+
+void gort_dump_tasks(FILE *out) {
+  dump_sink s = {out, -1};
+  dump_all(&s);
   fflush(out);
 }
 
@@ -559,6 +585,19 @@ static long proc_threads(void) {
   return n;
 }
 
+/* Threads a sanitizer runtime starts on its own (TSan's background thread):
+ * they never wake a task, so they must not veto a deadlock verdict. */
+#if defined(__SANITIZE_THREAD__)
+#define SANITIZER_THREADS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SANITIZER_THREADS 1
+#endif
+#endif
+#ifndef SANITIZER_THREADS
+#define SANITIZER_THREADS 0
+#endif
+
 static bool all_asleep(void) {
   return atomic_load(&gort__parked_count) >= atomic_load(&live_count) &&
          atomic_load(&timers_pending) <= 0;
@@ -571,7 +610,7 @@ void gort__deadlock_check(void) {
   if (!all_asleep()) return;
   for (int attempt = 0; attempt < 20; attempt++) {
     long known = (long)atomic_load(&threads_alive) + (long)atomic_load(&adopted_alive) +
-                 (gort__timer_thread_tid() ? 1 : 0);
+                 (gort__timer_thread_tid() ? 1 : 0) + SANITIZER_THREADS;
     long actual = proc_threads();
     if (!all_asleep()) return;
     if (actual >= 0 && actual <= known) {
@@ -596,8 +635,9 @@ void gort__deadlock_check(void) {
 
 static void on_sigquit(int sig) {
   (void)sig;
-  fprintf(stderr, "SIGQUIT: quit\n\n");
-  gort_dump_tasks(stderr);
+  dump_sink s = {NULL, STDERR_FILENO};
+  emit(&s, "SIGQUIT: quit\n\n");
+  dump_all(&s);
   _exit(2);
 }
 
