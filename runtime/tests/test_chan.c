@@ -496,8 +496,7 @@ static void do_close_nil(void *arg) {
 /* A sender blocked when another task closes the channel dies too. */
 static void blocked_sender(void *arg) { gort_chan_send((gort_chan *)arg, &(int){1}); }
 
-static void do_close_under_blocked_sender(void *arg) {
-  (void)arg;
+GORT_TEST_SCENARIO(close_under_blocked_sender) {
   gort_chan *c = NULL;
   if (gort_chan_make(&c, sizeof(int), 0) != 0) return;
   if (gort_go(blocked_sender, c) != 0) return;
@@ -522,7 +521,7 @@ static void chan_misuse_abort_blocked_sender(void **state) {
   (void)state;
   gort_test_child_result *r = malloc(sizeof *r);
   assert_non_null(r);
-  assert_true(gort_test_child_run(do_close_under_blocked_sender, NULL, 20000, 0, r));
+  assert_true(gort_test_exec_run("close_under_blocked_sender", 20000, 0, r));
   bool ok = gort_test_child_signaled(r, SIGABRT) && strstr(r->err, "send on closed channel");
   if (!ok) fprintf(stderr, "stderr:\n%s\n", r->err);
   free(r);
@@ -589,11 +588,13 @@ static void nil_op(void *arg) {
   atomic_store(&na->returned, 1);
 }
 
-/* In a child: the parked task can never be woken, so it must not be started
- * in the test process. Exit codes tell which check failed. */
-static void nil_child(void *arg) {
-  static nil_arg na;
-  na.send = arg != NULL;
+/* In another process (fork + exec): the parked task can never be woken, so it
+ * must not be started in the test process. Exit codes tell which check
+ * failed. */
+static nil_arg na;
+
+static void nil_child(bool send) {
+  na.send = send;
   gort_wait_reason want = na.send ? GORT_WAIT_CHAN_SEND_NIL : GORT_WAIT_CHAN_RECV_NIL;
   if (gort_go(nil_op, &na) != 0) _exit(10);
   if (!gort_test_wait_parked(nil_op, want, 1, WAIT_MS)) _exit(11);
@@ -606,10 +607,13 @@ static void nil_child(void *arg) {
   _exit(0);
 }
 
+GORT_TEST_SCENARIO(nil_send_child) { nil_child(true); }
+GORT_TEST_SCENARIO(nil_recv_child) { nil_child(false); }
+
 static void check_nil_child(bool send, const char *reason) {
   gort_test_child_result *r = malloc(sizeof *r);
   assert_non_null(r);
-  assert_true(gort_test_child_run(nil_child, send ? (void *)1 : NULL, 20000, 0, r));
+  assert_true(gort_test_exec_run(send ? "nil_send_child" : "nil_recv_child", 20000, 0, r));
   bool ok = gort_test_child_exited(r, 0) && strstr(r->err, reason) != NULL;
   if (!ok) fprintf(stderr, "want \"%s\" in:\n%s\n", reason, r->err);
   free(r);

@@ -87,8 +87,11 @@ static bool only_caller_left(void *unused) {
   return gort_num_tasks() <= 1;
 }
 
+static void run_scenario_if_asked(void); /* below, with the scenario helpers */
+
 int gort_test_group_setup(void **state) {
   (void)state;
+  run_scenario_if_asked(); /* only in a process started by gort_test_exec_run */
   return 0;
 }
 
@@ -185,6 +188,53 @@ static int64_t mono_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Parent side of a child: read its stderr until EOF or timeout (then SIGKILL),
+ * send sig_on_ready when it reports ready, reap it. Closes both fds. */
+static void collect_child(pid_t pid, int err_fd, int ready_fd, int timeout_ms, int sig_on_ready,
+                          gort_test_child_result *r) {
+  int64_t deadline = mono_ms() + timeout_ms;
+  bool err_open = true, ready_open = true, signalled = false;
+  while (err_open) {
+    int64_t left = deadline - mono_ms();
+    if (left <= 0) {
+      kill(pid, SIGKILL);
+      r->timed_out = true;
+      break;
+    }
+    struct pollfd pf[2] = {{err_fd, POLLIN, 0}, {ready_open ? ready_fd : -1, POLLIN, 0}};
+    int pr = poll(pf, 2, (int)left);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr < 0) break;
+    if (pf[1].revents) {
+      char b;
+      ssize_t got = read(ready_fd, &b, 1);
+      if (got <= 0) ready_open = false;
+      if (got == 1 && sig_on_ready != 0 && !signalled) {
+        kill(pid, sig_on_ready);
+        signalled = true;
+      }
+    }
+    if (pf[0].revents) {
+      char tmp[4096];
+      ssize_t got = read(err_fd, tmp, sizeof tmp);
+      if (got <= 0) {
+        err_open = false;
+      } else {
+        size_t room = sizeof r->err - 1 - r->err_len;
+        size_t take = (size_t)got < room ? (size_t)got : room;
+        memcpy(r->err + r->err_len, tmp, take);
+        r->err_len += take;
+      }
+    }
+  }
+  r->err[r->err_len] = '\0';
+  close(err_fd);
+  close(ready_fd);
+  /* stderr closed; the child may still be exiting (or, after a timeout, dying). */
+  while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR) {
+  }
+}
+
 bool gort_test_child_run(void (*fn)(void *), void *arg, int timeout_ms, int sig_on_ready,
                          gort_test_child_result *r) {
   memset(r, 0, sizeof *r);
@@ -213,47 +263,7 @@ bool gort_test_child_run(void (*fn)(void *), void *arg, int timeout_ms, int sig_
   }
   close(errp[1]);
   close(readyp[1]);
-  int64_t deadline = mono_ms() + timeout_ms;
-  bool err_open = true, ready_open = true, signalled = false;
-  while (err_open) {
-    int64_t left = deadline - mono_ms();
-    if (left <= 0) {
-      kill(pid, SIGKILL);
-      r->timed_out = true;
-      break;
-    }
-    struct pollfd pf[2] = {{errp[0], POLLIN, 0}, {ready_open ? readyp[0] : -1, POLLIN, 0}};
-    int pr = poll(pf, 2, (int)left);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr < 0) break;
-    if (pf[1].revents) {
-      char b;
-      ssize_t got = read(readyp[0], &b, 1);
-      if (got <= 0) ready_open = false;
-      if (got == 1 && sig_on_ready != 0 && !signalled) {
-        kill(pid, sig_on_ready);
-        signalled = true;
-      }
-    }
-    if (pf[0].revents) {
-      char tmp[4096];
-      ssize_t got = read(errp[0], tmp, sizeof tmp);
-      if (got <= 0) {
-        err_open = false;
-      } else {
-        size_t room = sizeof r->err - 1 - r->err_len;
-        size_t take = (size_t)got < room ? (size_t)got : room;
-        memcpy(r->err + r->err_len, tmp, take);
-        r->err_len += take;
-      }
-    }
-  }
-  r->err[r->err_len] = '\0';
-  close(errp[0]);
-  close(readyp[0]);
-  /* stderr closed; the child may still be exiting (or, after a timeout, dying). */
-  while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR) {
-  }
+  collect_child(pid, errp[0], readyp[0], timeout_ms, sig_on_ready, r);
   return true;
 }
 
@@ -284,4 +294,95 @@ double gort_test_stress_scale(void) {
 long gort_test_scaled(long n, long min) {
   long v = (long)((double)n * gort_test_stress_scale());
   return v < min ? min : v;
+}
+
+/* ---- scenarios run in a fresh process ---- */
+
+#include <fcntl.h>
+
+extern char **environ;
+
+#define MAX_SCENARIOS 64
+static struct {
+  const char *name;
+  gort_test_scenario_fn fn;
+} scenarios[MAX_SCENARIOS];
+static int nscenarios;
+
+void gort_test_scenario_register(const char *name, gort_test_scenario_fn fn) {
+  if (nscenarios < MAX_SCENARIOS) {
+    scenarios[nscenarios].name = name;
+    scenarios[nscenarios].fn = fn;
+    nscenarios++;
+  }
+}
+
+static void run_scenario_if_asked(void) {
+  const char *name = getenv("GORT_TEST_SCENARIO");
+  if (name == NULL) return;
+  const char *fd = getenv("GORT_TEST_READY_FD");
+  if (fd != NULL) child_ready_fd = atoi(fd);
+  for (int i = 0; i < nscenarios; i++) {
+    if (strcmp(scenarios[i].name, name) == 0) {
+      scenarios[i].fn();
+      fflush(stderr);
+      _exit(0);
+    }
+  }
+  fprintf(stderr, "no scenario named %s\n", name);
+  _exit(99);
+}
+
+bool gort_test_exec_run(const char *scenario, int timeout_ms, int sig_on_ready,
+                        gort_test_child_result *r) {
+  memset(r, 0, sizeof *r);
+  /* Everything the child needs is prepared before fork: between fork and
+   * exec it only calls async-signal-safe functions. */
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return false;
+  exe[n] = '\0';
+  int errp[2], readyp[2];
+  if (pipe(errp) != 0) return false;
+  if (pipe(readyp) != 0) {
+    close(errp[0]);
+    close(errp[1]);
+    return false;
+  }
+  fcntl(errp[0], F_SETFD, FD_CLOEXEC);
+  fcntl(readyp[0], F_SETFD, FD_CLOEXEC);
+  size_t nenv = 0;
+  while (environ[nenv]) nenv++;
+  char **envp = calloc(nenv + 3, sizeof *envp);
+  char scen[256], readyfd[64];
+  if (envp == NULL) return false;
+  size_t k = 0;
+  for (size_t i = 0; i < nenv; i++)
+    if (strncmp(environ[i], "GORT_TEST_", 10) != 0) envp[k++] = environ[i];
+  snprintf(scen, sizeof scen, "GORT_TEST_SCENARIO=%s", scenario);
+  snprintf(readyfd, sizeof readyfd, "GORT_TEST_READY_FD=%d", readyp[1]);
+  envp[k++] = scen;
+  envp[k++] = readyfd;
+  envp[k] = NULL;
+  char *argv[] = {exe, NULL};
+  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    free(envp);
+    return false;
+  }
+  if (pid == 0) {
+    dup2(errp[1], STDERR_FILENO);
+    if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
+    execve(exe, argv, envp);
+    _exit(127);
+  }
+  free(envp);
+  if (devnull >= 0) close(devnull);
+  close(errp[1]);
+  close(readyp[1]);
+  collect_child(pid, errp[0], readyp[0], timeout_ms, sig_on_ready, r);
+  return true;
 }

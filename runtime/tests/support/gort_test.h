@@ -88,4 +88,36 @@ double gort_test_stress_scale(void);
 /* n * gort_test_stress_scale(), at least min. */
 long gort_test_scaled(long n, long min);
 
+
+/* Scenarios: a function a test binary can run in a fresh process (fork +
+ * exec of the binary itself), for what a forked child cannot show faithfully:
+ * e.g. under ThreadSanitizer a forked child gets an extra runtime thread that
+ * gort does not know, which (rightly) vetoes the deadlock detector.
+ *   GORT_TEST_SCENARIO(name) { ... }   defines and registers one;
+ *   gort_test_exec_run("name", ...)    runs it in a new process.
+ * The new process runs the scenario from gort_test_group_setup (stdout goes
+ * to /dev/null, stderr is captured) and exits 0 when it returns. */
+typedef void (*gort_test_scenario_fn)(void);
+void gort_test_scenario_register(const char *name, gort_test_scenario_fn fn);
+#define GORT_TEST_SCENARIO(name)                                                       \
+  static void name(void);                                                              \
+  __attribute__((constructor)) static void name##_register(void) {                     \
+    gort_test_scenario_register(#name, name);                                          \
+  }                                                                                    \
+  static void name(void)
+bool gort_test_exec_run(const char *scenario, int timeout_ms, int sig_on_ready,
+                        gort_test_child_result *r);
+
+/* 1 when built with ThreadSanitizer. */
+#if defined(__SANITIZE_THREAD__)
+#define GORT_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GORT_TEST_TSAN 1
+#endif
+#endif
+#ifndef GORT_TEST_TSAN
+#define GORT_TEST_TSAN 0
+#endif
+
 #endif
