@@ -78,14 +78,19 @@ static size_t count_body(char *data, size_t size, size_t nmemb, void *arg) {
 }
 
 /* curl's timeout for a request under ctx: the time left until its deadline
- * (at least 1 ms), capped. 0 when the deadline has already passed. */
-static long timeout_ms(gort_context *ctx) {
+ * (at least 1 ms), capped. 0 when the deadline has already passed.
+ * *by_deadline (may be NULL) tells whether the deadline, not the cap, set it. */
+static long timeout_ms(gort_context *ctx, bool *by_deadline) {
   gort_duration left = GORTP_CHECK_MAX_REQUEST;
   int64_t deadline;
+  if (by_deadline) *by_deadline = false;
   if (ctx && gort_context_deadline(ctx, &deadline)) {
     gort_duration d = deadline - gort_now();
     if (d <= 0) return 0;
-    if (d < left) left = d;
+    if (d < left) {
+      left = d;
+      if (by_deadline) *by_deadline = true;
+    }
   }
   long ms = (long)((left + GORT_MILLISECOND - 1) / GORT_MILLISECOND);
   return ms > 0 ? ms : 1;
@@ -143,7 +148,9 @@ int gortp_http_get(gort_context *ctx, const char *url, long *status, size_t *bod
     return GORT_EINVAL;
   }
   int err = ctx ? gort_context_err(ctx) : 0;
-  if (err == 0 && timeout_ms(ctx) == 0) err = GORT_EDEADLINE; /* passed, not yet fired */
+  bool by_deadline = false;
+  long limit_ms = timeout_ms(ctx, &by_deadline);
+  if (err == 0 && limit_ms == 0) err = GORT_EDEADLINE; /* passed, not yet fired */
   if (err != 0) {
     set_msg(errmsg, errlen, "%s", gort_strerror(err));
     return err;
@@ -160,7 +167,7 @@ int gortp_http_get(gort_context *ctx, const char *url, long *status, size_t *bod
   curl_easy_setopt(easy, CURLOPT_URL, url);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM in a threaded program */
   curl_easy_setopt(easy, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms(ctx));
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, limit_ms);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, count_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &got);
   curl_multi_add_handle(multi, easy);
@@ -177,10 +184,14 @@ int gortp_http_get(gort_context *ctx, const char *url, long *status, size_t *bod
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
       if (status) *status = code;
       if (body_len) *body_len = got;
-    } else if (cr < 0 || cerr != 0) {
-      /* The context ended it (curl's timeout is the context's deadline). */
+    } else if (cr < 0 || cerr != 0 || (cr == CURLE_OPERATION_TIMEDOUT && by_deadline)) {
+      /* The context ended it. curl's timeout is the context's deadline, and
+       * may expire a moment before the context's own timer fires. */
       rc = cerr != 0 ? cerr : GORT_EDEADLINE;
       set_msg(errmsg, errlen, "%s", gort_strerror(rc));
+    } else if (cr == CURLE_OPERATION_TIMEDOUT) {
+      rc = GORT_ETIMEDOUT; /* the cap, GORTP_CHECK_MAX_REQUEST */
+      set_msg(errmsg, errlen, "%s", curl_easy_strerror((CURLcode)cr));
     } else {
       rc = GORT_EIO;
       set_msg(errmsg, errlen, "%s", curl_easy_strerror((CURLcode)cr));

@@ -47,7 +47,7 @@ typedef struct {
 /* The first error, with the URL it came from. */
 typedef struct {
   int code;      /* GORT_EIO (transport), GORT_EFAILED (status), the context's
-                  * error, GORT_ENOMEM/GORT_ETHREAD; 0: none */
+                  * error, GORT_ETIMEDOUT, GORT_ENOMEM/GORT_ETHREAD; 0: none */
   size_t index;  /* urls[index] failed */
   char msg[320]; /* "fetch <url>: <reason>" or "<url> returned <status>" */
 } gortp_check_error;
@@ -63,7 +63,8 @@ int gortp_check_batch(gort_context *parent, const char *const *urls, size_t n,
 
 /* One context-aware GET (ctx NULL: Background). 0 with *status and *body_len
  * (either may be NULL) set; GORT_EIO with curl's reason in errmsg; the
- * context's error (GORT_ECANCELED, GORT_EDEADLINE) if it was done first;
+ * context's error (GORT_ECANCELED, GORT_EDEADLINE) if it was done first (or
+ * its deadline passed); GORT_ETIMEDOUT when GORTP_CHECK_MAX_REQUEST passed;
  * GORT_ENOMEM/GORT_ETHREAD. errmsg (may be NULL) always gets a message. */
 int gortp_http_get(gort_context *ctx, const char *url, long *status, size_t *body_len,
                    char *errmsg, size_t errlen);
