@@ -680,9 +680,19 @@ static void exe_path(char *buf, size_t size) {
 
 /* One whole line per write(2), so that concurrent writers (forked children,
  * several binaries sharing a file) never interleave within a record. */
-static void record_line(const char *text, size_t len) {
+/* The leakcheck command names the process it started (GORT_LEAKCHECK_PID):
+ * processes that one starts in turn (a test re-executing itself, say)
+ * inherit the environment but are not what the command is checking. */
+static bool recording(void) {
   const char *path = getenv("GORT_LEAKCHECK_OUT");
-  if (!path || !path[0]) return;
+  if (!path || !path[0]) return false;
+  const char *pid = getenv("GORT_LEAKCHECK_PID");
+  return !pid || !pid[0] || atol(pid) == (long)getpid();
+}
+
+static void record_line(const char *text, size_t len) {
+  if (!recording()) return;
+  const char *path = getenv("GORT_LEAKCHECK_OUT");
   int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return;
   while (len > 0) {
@@ -705,7 +715,7 @@ static void record_head(FILE *m, const char *record, const char *scope) {
 }
 
 void gort__lc_record_findings(const gort_leakcheck_report *r, const char *scope) {
-  if (!getenv("GORT_LEAKCHECK_OUT")) return;
+  if (!recording()) return;
   for (size_t i = 0; r && i < r->n; i++) {
     char *buf = NULL;
     size_t len = 0;
@@ -723,7 +733,7 @@ void gort__lc_record_findings(const gort_leakcheck_report *r, const char *scope)
 
 void gort__lc_record_run(const char *scope, unsigned layers, int heap_checked, int tests,
                          int leaks) {
-  if (!getenv("GORT_LEAKCHECK_OUT")) return;
+  if (!recording()) return;
   char *buf = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&buf, &len);
@@ -776,9 +786,9 @@ __attribute__((constructor)) static void gort__lc_init(void) {
   }
   gort_leakcheck_snapshot *s = NULL;
   if (snapshot_take(&s, false) == 0) process_baseline = s;
-  bool recording = getenv("GORT_LEAKCHECK_OUT") != NULL;
-  if (GORT_LC_HAVE(gort_set_spawn_traces) && (recording || env_is("GORT_TRACEBACK", "1")))
+  bool rec = recording();
+  if (GORT_LC_HAVE(gort_set_spawn_traces) && (rec || env_is("GORT_TRACEBACK", "1")))
     gort_set_spawn_traces(true);
-  if ((recording || env_is("GORT_LEAKCHECK_ATEXIT", "1")) && !env_is("GORT_LEAKCHECK_ATEXIT", "0"))
+  if ((rec || env_is("GORT_LEAKCHECK_ATEXIT", "1")) && !env_is("GORT_LEAKCHECK_ATEXIT", "0"))
     atexit(exit_check);
 }

@@ -121,6 +121,11 @@ static bool binary_links_leakcheck(const char *path) {
 static void exec_job(lc_job *j) {
   setpgid(0, 0);
   setenv("GORT_LEAKCHECK_OUT", j->records, 1);
+  /* Records count only from this process (exec keeps the pid, Valgrind's
+   * too), not from processes it starts. */
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d", (int)getpid());
+  setenv("GORT_LEAKCHECK_PID", pid, 1);
   if (j->preloaded) {
     setenv_append("LD_PRELOAD", cfg.preload, ":");
     /* A preload goes before a shared ASan runtime; tell ASan that is fine. */
@@ -218,6 +223,7 @@ static void read_records(lc_job *j, json_t *run) {
     json_t *rec = json_loads(line, 0, &err);
     if (!rec) continue;
     const char *kind = json_string_value(json_object_get(rec, "record"));
+    if (json_integer_value(json_object_get(rec, "pid")) != (json_int_t)j->pid) kind = NULL;
     if (kind && strcmp(kind, "finding") == 0) {
       json_t *f = json_object_get(rec, "finding");
       if (f) {

@@ -30,6 +30,9 @@
  * Environment (all optional):
  *   GORT_LEAKCHECK_OUT=path    append findings and run records as JSON lines
  *                              (the `leakcheck` command reads them);
+ *   GORT_LEAKCHECK_PID=pid     record only in the process with this pid (the
+ *                              command sets it; children that inherit the
+ *                              environment stay silent);
  *   GORT_LEAKCHECK_ATEXIT=1    run a binary-level check at exit (implied by
  *                              GORT_LEAKCHECK_OUT unless the program ran one);
  *   GORT_LEAKCHECK_STACKS=0    do not interrupt leaked threads for their stack;
