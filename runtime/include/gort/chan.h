@@ -15,7 +15,9 @@
  * collector. gort_chan_make returns one reference; give each task that keeps
  * using the channel its own with gort_chan_retain and let each drop it with
  * gort_chan_release. Closing and releasing are separate: close is a message to
- * receivers, release frees memory.
+ * receivers, release frees memory. Every call needs a reference held for its
+ * whole duration: a task that closes a channel as its last act must hold its
+ * own, or a receiver woken by the close may free the channel under it.
  *
  * Concurrency: every call may be made from any number of tasks at once.
  */
