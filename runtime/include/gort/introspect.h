@@ -64,7 +64,8 @@ typedef struct {
 } gort_task_info;
 
 /* Copy up to max entries into out; returns the number of live tasks (which
- * may exceed max). Sorted by id. */
+ * may exceed max). Sorted by id; a short buffer gets the oldest tasks
+ * (task 1 first). */
 size_t gort_task_snapshot(gort_task_info *out, size_t max);
 
 /* Record a full backtrace at every spawn (costs ~1 us per gort_go). Also

@@ -10,6 +10,10 @@
  *
  * Cases are caller-owned; the blocking path allocates only for more than
  * GORT_SELECT_STACK_CASES cases.
+ *
+ * Like Go's selectgo, a select holds the locks of all its distinct channels
+ * at once. ThreadSanitizer tracks at most 64 locks held by one thread, so
+ * under TSan keep a select to 64 distinct channels or fewer.
  */
 #ifndef GORT_SELECT_H
 #define GORT_SELECT_H

@@ -40,8 +40,10 @@ int gort_num_tasks(void);
 /* Give up the processor (sched_yield on the thread backend). */
 void gort_yield(void);
 
-/* Stack size for task threads started from now on. Default 256 KiB, or
- * GORT_STACK_SIZE (bytes, suffix k/m allowed) from the environment. Values
+/* Stack size for task threads started from now on. Default 256 KiB (1 MiB
+ * in sanitizer builds, whose frames are larger), or GORT_STACK_SIZE (bytes,
+ * suffix k/m allowed) from the environment. An idle thread whose stack is
+ * smaller than the current size is not reused. Values
  * below the platform minimum are raised to it. Returns GORT_EINVAL for 0. */
 int gort_set_stack_size(size_t bytes);
 size_t gort_get_stack_size(void);
