@@ -34,9 +34,11 @@ $(LEAKCHECK_A): $(LEAKCHECK_CORE_OBJS) $(LEAKCHECK_CMOCKA_OBJ)
 
 # The preload build: the runtime's symbols are weak references, so the
 # library loads into binaries without gort too (then it has no task layer).
+# It goes into Valgrind runs too: DWARF 4, which Valgrind 3.19 reads from
+# clang builds as well.
 $(O)/leakcheck/preload/%.o: leakcheck/src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) -DGORT_LC_PRELOAD $(GORT_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(GORT_CPPFLAGS) -DGORT_LC_PRELOAD $(GORT_CFLAGS) -gdwarf-4 -MMD -MP -c $< -o $@
 
 $(LEAKCHECK_SO): $(LEAKCHECK_PRELOAD_OBJS)
 	$(CC) -shared $(GORT_LDFLAGS) -o $@ $^
@@ -85,7 +87,8 @@ LEAKCHECK_CALIB_BINS := $(foreach s,$(LEAKCHECK_CALIB_SRCS:leakcheck/calibration
                           $(LEAKCHECK_CALIB_DIR)/$(s) $(LEAKCHECK_CALIB_DIR)/$(s)_fixed) \
                         $(LEAKCHECK_CALIB_DIR)/heap_malloc_lsan $(LEAKCHECK_CALIB_DIR)/heap_malloc_lsan_fixed
 # Calibration programs are ordinary user programs: plain flags, no sanitizer.
-LEAKCHECK_CALIB_CFLAGS := -std=c11 $(WARN) -pthread -fno-omit-frame-pointer -O1 -g
+# DWARF 4: Valgrind 3.19 cannot read the DWARF 5 that clang 14 emits.
+LEAKCHECK_CALIB_CFLAGS := -std=c11 $(WARN) -pthread -fno-omit-frame-pointer -O1 -g -gdwarf-4
 LEAKCHECK_CALIB_LINK := -pthread -rdynamic
 
 $(LEAKCHECK_CALIB_DIR)/heap_malloc_lsan: leakcheck/calibration/heap_malloc.c

@@ -126,6 +126,11 @@ static void exec_job(lc_job *j) {
   char pid[32];
   snprintf(pid, sizeof pid, "%d", (int)getpid());
   setenv("GORT_LEAKCHECK_PID", pid, 1);
+  /* The library's own check is the heap check: it runs before exit and
+   * records what it finds. LSan's check at exit would repeat it, or (clang's
+   * static runtime registers it late) run first and exit before ours. */
+  setenv_append("ASAN_OPTIONS", "leak_check_at_exit=0", ":");
+  setenv_append("LSAN_OPTIONS", "leak_check_at_exit=0", ":");
   if (j->preloaded) {
     setenv_append("LD_PRELOAD", cfg.preload, ":");
     /* A preload goes before a shared ASan runtime; tell ASan that is fine. */
