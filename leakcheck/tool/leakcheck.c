@@ -339,7 +339,8 @@ static void finish_job(lc_job *j) {
   j->run = run;
   /* Findings are printed from the records; the output matters when the run
    * failed some other way. */
-  bool show = cfg.verbose || (strcmp(verdict, "clean") != 0 && strcmp(verdict, "leaks") != 0);
+  bool exited_ok = WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0 && !j->timed_out;
+  bool show = cfg.verbose || (strcmp(verdict, "clean") != 0 && !exited_ok);
   if (show) {
     char *out = slurp(j->output);
     if (out && out[0]) {
