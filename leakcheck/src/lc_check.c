@@ -582,7 +582,7 @@ static int find_locked(const gort_leakcheck_opts *o, gort_leakcheck_report **out
     *out = r;
   else
     gort_leakcheck_report_free(r);
-  return GORT_EFAILED;
+  return GORT_ELEAK;
 }
 
 static int find_with(const gort_leakcheck_opts *o, gort_leakcheck_report **out,
@@ -606,12 +606,12 @@ int gort_leakcheck_find(const gort_leakcheck_opts *o, gort_leakcheck_report **ou
 int gort_leakcheck_verify_none(const gort_leakcheck_opts *o) {
   gort_leakcheck_report *r = NULL;
   int rc = find_with(o, &r, NULL);
-  if (rc == GORT_EFAILED && r) {
+  if (rc == GORT_ELEAK && r) {
     gort_leakcheck_report_print(r, stderr);
     gort__lc_record_findings(r, "test");
   }
   gort_leakcheck_report_free(r);
-  return rc == GORT_EFAILED ? GORT_EFAILED : 0;
+  return rc == GORT_ELEAK ? GORT_ELEAK : 0;
 }
 
 static int tests_count(void) {
@@ -638,7 +638,7 @@ static int verify_main_scope(int exit_code, const gort_leakcheck_opts *o, const 
   int heap = 0;
   int rc = find_with(o, &r, &heap);
   gort__lc_record_run(scope, o->layers, heap, tests_count(), (int)gort_leakcheck_report_count(r));
-  if (rc == GORT_EFAILED && r) {
+  if (rc == GORT_ELEAK && r) {
     fprintf(stderr, "leakcheck: errors on successful test run:\n");
     gort_leakcheck_report_print(r, stderr);
     gort__lc_record_findings(r, scope);

@@ -47,7 +47,7 @@ static int check_against(gort_leakcheck_snapshot *base, const char *name) {
   gort_leakcheck_report *r = NULL;
   int rc = gort_leakcheck_find(&o, &r);
   gort__lc_count_test();
-  if (rc != GORT_EFAILED) return 0;
+  if (rc != GORT_ELEAK) return 0;
   fprintf(stderr, "leakcheck: %s leaked:\n", name && name[0] ? name : "test");
   gort_leakcheck_report_print(r, stderr);
   gort__lc_record_findings(r, "test");

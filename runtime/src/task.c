@@ -674,6 +674,8 @@ static void atfork_child(void) {
 __attribute__((constructor)) static void gort__init(void) {
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
   gort__current(); /* the loading thread (main) becomes task 1 */
+  const char *tb = getenv("GORT_TRACEBACK");
+  if (tb && atoi(tb) > 0) atomic_store(&spawn_traces, true);
   if (!getenv("GORT_NO_SIGQUIT")) {
     struct sigaction old;
     if (sigaction(SIGQUIT, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {

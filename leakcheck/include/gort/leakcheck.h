@@ -180,12 +180,12 @@ void gort_leakcheck_report_free(gort_leakcheck_report *r);
 /* ---- checks ------------------------------------------------------------- */
 
 /* Find: look for leaks (o NULL: defaults). Returns 0 when clean (then *out
- * is NULL), GORT_EFAILED when leaks were found (then *out, if out is not
+ * is NULL), GORT_ELEAK when leaks were found (then *out, if out is not
  * NULL, holds them; free it), GORT_ENOMEM. */
 int gort_leakcheck_find(const gort_leakcheck_opts *o, gort_leakcheck_report **out);
 
 /* VerifyNone: find; on leaks print the report to stderr and record it in
- * GORT_LEAKCHECK_OUT. 0 or GORT_EFAILED. */
+ * GORT_LEAKCHECK_OUT. 0 or GORT_ELEAK. */
 int gort_leakcheck_verify_none(const gort_leakcheck_opts *o);
 
 /* VerifyTestMain: given the exit code of a test run, when it is 0 verify

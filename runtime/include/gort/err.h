@@ -38,6 +38,7 @@ extern "C" {
   X(EFAILED, -14, "operation failed")                                         \
   X(ENOTFOUND, -15, "not found")                                              \
   X(EDEADLOCK, -16, "all tasks are asleep - deadlock!")                       \
+  X(ELEAK, -17, "leaks found")                                                \
   /* misuse: Go panics on these */                                            \
   X(ESENDCLOSED, -32, "send on closed channel")                               \
   X(ECLOSECLOSED, -33, "close of closed channel")                             \

@@ -11,6 +11,12 @@
 #include "gort/gort.h"
 #include "gort/introspect.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+
 bool gort_test_child_aborts(void (*fn)(void *), void *arg, const char *expect) {
   int pipefd[2];
   if (pipe(pipefd) != 0) return false;
@@ -66,8 +72,20 @@ void gort_test_misuse_abort_mode(void) {
   gort_set_misuse_hook(NULL, NULL);
 }
 
+/* Bounds stretch where everything runs slower: under Valgrind (which
+ * serialises threads) by 20, and by GORT_TEST_TIME_SCALE when set. */
+static int64_t time_scale(void) {
+  int64_t k = 1;
+  const char *env = getenv("GORT_TEST_TIME_SCALE");
+  if (env && atoi(env) > 0) k = atoi(env);
+#ifdef RUNNING_ON_VALGRIND
+  if (RUNNING_ON_VALGRIND) k *= 20;
+#endif
+  return k;
+}
+
 bool gort_test_eventually(bool (*cond)(void *), void *arg, int timeout_ms) {
-  int64_t deadline = gort_now() + (int64_t)timeout_ms * GORT_MILLISECOND;
+  int64_t deadline = gort_now() + (int64_t)timeout_ms * GORT_MILLISECOND * time_scale();
   while (!cond(arg)) {
     if (gort_now() > deadline) return false;
     struct timespec ts = {0, 200000};

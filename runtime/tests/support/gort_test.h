@@ -39,10 +39,20 @@ bool gort_test_parked_at_least(void *n_as_intptr);
 int gort_test_group_setup(void **state);
 int gort_test_group_teardown(void **state);
 
-/* main() for a test program: runs the group with the setup/teardown above. */
+/* main() for a test program: runs the group with the setup/teardown above,
+ * with leakcheck on: every test verifies that it left no task, thread or fd
+ * behind (goleak's VerifyNone), and the binary is verified once more at the
+ * end, heap included (VerifyTestMain). The prototypes are spelled out so that
+ * test programs need not have leakcheck's include path. */
+int gort_leakcheck_cmocka_run_group(const char *group_name, const struct CMUnitTest *tests,
+                                    size_t n_tests, CMFixtureFunction group_setup,
+                                    CMFixtureFunction group_teardown);
+int gort_leakcheck_test_main(int group_result);
 #define GORT_TEST_MAIN(tests)                                                       \
   int main(void) {                                                                  \
-    return cmocka_run_group_tests(tests, gort_test_group_setup, gort_test_group_teardown); \
+    return gort_leakcheck_test_main(gort_leakcheck_cmocka_run_group(                \
+        #tests, tests, sizeof tests / sizeof tests[0], gort_test_group_setup,       \
+        gort_test_group_teardown));                                                 \
   }
 
 /* ---- Additions for the core suites (chan, select, task, err, deadlock,
