@@ -27,12 +27,12 @@ def load(path):
         data = json.load(f)
     rows = {}   # display name -> dict(ns, allocs, bytes, error)
     iters = {}  # run_name -> list of iteration entries
-    order = []
-    for b in data.get("benchmarks", []):
+    rank = {}   # display name -> registration order (random interleaving shuffles the file)
+    for i, b in enumerate(data.get("benchmarks", [])):
         run = b.get("run_name", b["name"])
         base = run[: -len(SUFFIX)] if run.endswith(SUFFIX) else run
-        if base not in order:
-            order.append(base)
+        key = (b.get("family_index", i), b.get("per_family_instance_index", 0))
+        rank[base] = min(rank.get(base, key), key)
         if b.get("error_occurred"):
             rows[base] = {"error": b.get("error_message", "error")}
             continue
@@ -49,6 +49,7 @@ def load(path):
             vals = [e[key] for e in entries if isinstance(e.get(key), (int, float))]
             med[key] = statistics.median(vals) if vals else None
         rows[base] = pick(med)
+    order = sorted(rank, key=rank.get)
     return data.get("context", {}), order, rows
 
 
@@ -138,6 +139,7 @@ def ratios(gort, go):
         print("|---|---|---|---|")
         print("\n".join(lines))
     sweep = [n for n in gort if n.startswith("WorkerPoolSweep/") and n.endswith("/load:1000")]
+    sweep.sort(key=lambda n: int(n.split("/")[1].split(":")[1]))
     if sweep:
         print("\nallocs/op along numTasks (load 1000): WorkerPool should stay constant, "
               "NaiveSpawn grow")
