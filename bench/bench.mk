@@ -79,7 +79,8 @@ bench-quick: bench-nosan
 	  ( cd bench/go && env $(BENCH_GO_ENV) go test -run=NONE \
 	      -bench='^Benchmark(NaiveSpawn|WorkerPool|Serial|ParallelFloor)$$' \
 	      -benchmem -count=3 -benchtime=0.3s . ) > $(BENCH_O)/go-quick.txt \
-	  && python3 bench/go2json.py $(BENCH_O)/go-quick.txt > $(BENCH_OUT)/bench-go-quick.json \
+	  && python3 bench/go2json.py --context go_version="$$(go env GOVERSION)" \
+	       $(BENCH_O)/go-quick.txt > $(BENCH_OUT)/bench-go-quick.json \
 	  && python3 bench/table.py $(BENCH_OUT)/bench.json $(BENCH_OUT)/bench-go-quick.json; \
 	else python3 bench/table.py $(BENCH_OUT)/bench.json; fi
 
