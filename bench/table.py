@@ -164,10 +164,10 @@ def main(argv):
     backend = ctx.get("gort_backend", "?")
     seed_table(f"gort ({backend} backend, {ctx.get('num_cpus', '?')} CPUs), "
                f"medians of {argv[1]}", seed_first, gort)
-    load = ctx.get("load_avg")
+    loadavg = ctx.get("load_avg")
     cpus = ctx.get("num_cpus") or 1
-    if load and load[0] > cpus:
-        print(f"\nnote: the machine was busy when gort's run ended (load {load[0]:.1f} on "
+    if loadavg and loadavg[0] > cpus:
+        print(f"\nnote: the machine was busy when gort's run ended (load {loadavg[0]:.1f} on "
               f"{cpus} CPUs): wall times include the neighbours; process_cpu_ns_per_op in "
               f"the JSON is steadier")
     go = None
