@@ -90,6 +90,9 @@ void gort__ready(gort__task *t);
  * wait_token spins up to budget_ns, then sleeps, until give_token; it consumes
  * the token. */
 void gort__wait_token(_Atomic uint32_t *wake, int64_t budget_ns);
+/* Spin up to budget_ns until *word == value, if no more than the allowed
+ * number of threads already spin; true when the value was seen. */
+bool gort__spin_until(_Atomic uint32_t *word, uint32_t value, int64_t budget_ns);
 void gort__give_token(_Atomic uint32_t *wake);
 
 /* Convenience unlock callback for pthread mutexes. */

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -55,20 +56,56 @@ static void futex_wake(_Atomic uint32_t *addr) {
   syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* Spin briefly, then sleep, until a token is present; consume it. */
-void gort__wait_token(_Atomic uint32_t *wake, int64_t budget_ns) {
-  if (budget_ns > 0 && atomic_load_explicit(wake, memory_order_relaxed) != 1) {
-    int64_t deadline = gort__nanotime() + budget_ns;
-    for (int i = 1;; i++) {
-      if (atomic_load_explicit(wake, memory_order_relaxed) == 1) break;
-      cpu_relax();
-      /* On 2 vCPUs the waker may need this very core: yield now and then. */
-      if ((i & 63) == 0) {
-        if (gort__nanotime() > deadline) break;
-        sched_yield();
-      }
+/* Spinning: a waiter that expects its wake-up within microseconds spins
+ * instead of sleeping, because a futex sleep and wake costs 70-100 us on a
+ * VM. But spinners burn a CPU each: as Go limits spinning Ms, at most
+ * max_spinners threads spin at once (one per CPU: a ping-pong needs both
+ * sides spinning at the hand-over); the rest go straight to sleep. */
+static _Atomic int spinners;
+static int max_spinners;
+
+bool gort__spin_begin(void) {
+  int max = __atomic_load_n(&max_spinners, __ATOMIC_RELAXED);
+  if (max == 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    max = n > 1 ? (int)n : 1;
+    __atomic_store_n(&max_spinners, max, __ATOMIC_RELAXED);
+  }
+  int cur = atomic_load_explicit(&spinners, memory_order_relaxed);
+  while (cur < max)
+    if (atomic_compare_exchange_weak_explicit(&spinners, &cur, cur + 1, memory_order_relaxed,
+                                              memory_order_relaxed))
+      return true;
+  return false;
+}
+
+void gort__spin_end(void) { atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed); }
+
+bool gort__spin_until(_Atomic uint32_t *word, uint32_t value, int64_t budget_ns) {
+  if (atomic_load_explicit(word, memory_order_relaxed) == value) return true;
+  if (budget_ns <= 0 || !gort__spin_begin()) return false;
+  int64_t deadline = gort__nanotime() + budget_ns;
+  bool seen = false;
+  for (int i = 1;; i++) {
+    if (atomic_load_explicit(word, memory_order_relaxed) == value) {
+      seen = true;
+      break;
+    }
+    cpu_relax();
+    if ((i & 63) == 0) {
+      if (gort__nanotime() > deadline) break;
+      /* With more runnable threads than CPUs the waker may need this very
+       * CPU: let it run rather than burn the time slice. */
+      sched_yield();
     }
   }
+  gort__spin_end();
+  return seen;
+}
+
+/* Spin briefly (if allowed), then sleep, until a token is present; consume it. */
+void gort__wait_token(_Atomic uint32_t *wake, int64_t budget_ns) {
+  gort__spin_until(wake, 1, budget_ns);
   uint32_t expected = 0;
   if (atomic_compare_exchange_strong_explicit(wake, &expected, 2, memory_order_acquire,
                                               memory_order_relaxed)) {

@@ -212,13 +212,7 @@ static gort__task *idle_wait(gort__thread *th) {
 
   /* Spin for a short while first: a burst of spawns (a pool starting its
    * workers each op) then finds a thread that needs no wake-up. */
-  int64_t deadline = gort__nanotime() + 50 * GORT_MICROSECOND;
-  for (int i = 1; atomic_load_explicit(&th->wake, memory_order_relaxed) != 1; i++) {
-    if ((i & 63) == 0) {
-      if (gort__nanotime() > deadline) break;
-      sched_yield();
-    }
-  }
+  gort__spin_until(&th->wake, 1, 50 * GORT_MICROSECOND);
   uint32_t expected = 0;
   if (atomic_compare_exchange_strong(&th->wake, &expected, 2)) {
     struct timespec ts = {(time_t)(idle_timeout_ns / GORT_SECOND), 0};
