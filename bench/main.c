@@ -29,7 +29,7 @@
 #define GORT_BENCH_CXX "unknown"
 #endif
 #ifndef GORT_BENCH_BACKEND
-#define GORT_BENCH_BACKEND "thread"
+#define GORT_BENCH_BACKEND gort_backend_name()
 #endif
 
 int main(int argc, char **argv) {

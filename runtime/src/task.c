@@ -174,6 +174,8 @@ int gort_set_stack_size(size_t bytes) {
   return 0;
 }
 
+const char *gort_backend_name(void) { return "thread"; }
+
 void gort_set_spawn_traces(bool on) { atomic_store(&spawn_traces, on); }
 void gort_debug_fail_thread_create(int n) { atomic_store(&fail_thread_creates, n); }
 

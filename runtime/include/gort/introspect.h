@@ -68,6 +68,9 @@ typedef struct {
  * (task 1 first). */
 size_t gort_task_snapshot(gort_task_info *out, size_t max);
 
+/* The backend that runs tasks: "thread" (one OS thread per task). */
+const char *gort_backend_name(void);
+
 /* Record a full backtrace at every spawn (costs ~1 us per gort_go). Also
  * enabled by GORT_TRACEBACK=1 in the environment. */
 void gort_set_spawn_traces(bool on);
