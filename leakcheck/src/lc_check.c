@@ -417,8 +417,10 @@ static size_t trim_at_main(const gort_leakcheck_frame *fr, size_t n) {
 
 /* Stack of a foreign thread (or adopted task), its top and start routine. */
 static void thread_stack(gort_leakcheck_finding *f, pid_t tid) {
+  /* Only paid on the reporting path, for a thread already judged leaked: a
+   * generous bound, since a signalled thread may wait long for a CPU here. */
   void *pcs[64];
-  int depth = gort__lc_thread_stack(tid, pcs, 64, 50);
+  int depth = gort__lc_thread_stack(tid, pcs, 64, 1000);
   if (depth <= 0) return;
   gort_leakcheck_frame *fr = malloc(LC_MAX_FRAMES * sizeof *fr);
   if (!fr) return;
