@@ -34,6 +34,13 @@ def load_json(name):
         return json.load(f)
 
 
+def newest(*names):
+    """The most recently written of several harness files (make bench and
+    make bench-quick write Go's figures to different files)."""
+    present = [n for n in names if os.path.exists(os.path.join(OUT, n))]
+    return max(present, key=lambda n: os.path.getmtime(os.path.join(OUT, n))) if present else names[0]
+
+
 def load_tests():
     variants = {}
     for path in sorted(glob.glob(os.path.join(OUT, "tests-*.jsonl"))):
@@ -120,8 +127,8 @@ def bench_section(gort, go):
     sec = {"gort": list(g.values()), "go": list(o.values()), "context": (gort or {}).get("context", {})}
     ratios = {}
     for lang, rows in (("gort", g), ("go", o)):
-        naive, pool = rows.get("NaiveSpawn"), rows.get("WorkerPool")
-        floor = rows.get("ParallelFloor")
+        naive, pool = rows.get("NaiveSpawn/real_time"), rows.get("WorkerPool/real_time")
+        floor = rows.get("ParallelFloor/real_time")
         r = {}
         if naive and pool and pool.get("median"):
             r["naive_over_pool"] = naive["median"] / pool["median"]
@@ -133,18 +140,54 @@ def bench_section(gort, go):
 
 
 def leak_section(data, findings):
+    """gort.leakcheck/1: findings[] (kind, site, identity, state, message) and
+    runs[] (each with a verdict: clean, leaks, or a failure of the run)."""
     if not data:
         return None
     for f in data.get("findings", []):
+        site = f.get("site") or {}
+        ident = f.get("identity") or {}
+        where = f"{site.get('file', '')}:{site.get('line', '')}" if site.get("file") else ""
+        who = ident.get("name") or (f"task {ident['task_id']}" if ident.get("task_id") else
+                                    f"tid {ident.get('tid', '?')}")
         findings.append({
             "kind": "leak-" + f.get("kind", "unknown"),
-            "id": f"{f.get('test', '')}:{f.get('kind')}:{f.get('identity', '')}",
-            "message": f"leaked {f.get('kind')} {f.get('identity', '')} "
-                       f"[{f.get('state', '')}] in {f.get('test', f.get('binary', '?'))}",
-            "location": f.get("site") or f.get("binary", ""),
-            "detail": "\n".join(f.get("stack", [])) if isinstance(f.get("stack"), list) else str(f.get("stack", "")),
+            "id": f"{f.get('binary', '')}:{f.get('test', '')}:{f.get('kind')}:{who}",
+            "message": f"leaked {f.get('kind')} ({who}) in {f.get('test') or f.get('binary', '?')}"
+                       + (f", created at {site.get('function', '?')}" if site else ""),
+            "location": where,
+            "detail": f.get("message", ""),
         })
-    return {"findings": len(data.get("findings", [])), "binaries": data.get("binaries", data.get("runs"))}
+    for r in data.get("runs", []):
+        if r.get("verdict") not in ("clean", "leaks"):
+            findings.append({
+                "kind": "leakcheck-run",
+                "id": f"{r.get('mode')}:{r.get('binary')}",
+                "message": f"{r.get('binary')} [{r.get('mode')}] did not finish cleanly under leakcheck: "
+                           f"{r.get('verdict')} (exit {r.get('exit_status')})",
+                "location": r.get("binary", ""),
+                "detail": "",
+            })
+    return data.get("summary", {"findings": len(data.get("findings", []))})
+
+
+def calibration_findings(cal, findings):
+    """gort.leakcheck-calibration/1: every planted leak found, no false alarm."""
+    if not cal:
+        return
+    for c in cal.get("cases", []):
+        twin = c.get("twin") or {}
+        missed = c.get("verdict") != "found"
+        false_alarms = twin.get("false_alarms", 0)
+        if missed or false_alarms:
+            findings.append({
+                "kind": "calibration",
+                "id": "calibration:" + str(c.get("name")),
+                "message": f"leakcheck calibration {c.get('name')} [{c.get('mode')}]: "
+                           + ("leak not found" if missed else f"{false_alarms} false alarm(s) in the fixed twin"),
+                "location": "leakcheck/calibration",
+                "detail": json.dumps(c.get("expected", {})),
+            })
 
 
 def valgrind_section(data, findings):
@@ -238,14 +281,15 @@ def fmt_num(v, digits=0):
     return f"{v:,.{digits}f}"
 
 
-SEED_NAMES = ["NaiveSpawn", "WorkerPool", "Serial", "ParallelFloor", "NaiveSpawnPthread"]
+SEED_NAMES = [n + "/real_time" for n in
+              ("NaiveSpawn", "WorkerPool", "Serial", "ParallelFloor", "NaiveSpawnPthread")]
 
 
 def bench_table_md(sec):
     g = {r["name"]: r for r in sec["gort"]}
     o = {r["name"]: r for r in sec["go"]}
     names = [n for n in SEED_NAMES if n in g or n in o]
-    names += sorted(n for n in set(g) | set(o) if n not in names)
+    names += sorted(n for n in g if n not in names)
     lines = ["| benchmark | gort ns/op | gort allocs/op | gort B/op | Go ns/op | Go allocs/op | Go B/op |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for n in names:
@@ -303,7 +347,8 @@ def plot_seed_pair(sec):
     dat = os.path.join(OUT, "seed.dat")
     with open(dat, "w") as fh:
         for n in names:
-            fh.write(f"{n} {g.get(n, {}).get('median', 0) / 1e6:.4f} {o.get(n, {}).get('median', 0) / 1e6:.4f}\n")
+            label = n.split("/")[0]
+            fh.write(f"{label} {g.get(n, {}).get('median', 0) / 1e6:.4f} {o.get(n, {}).get('median', 0) / 1e6:.4f}\n")
     svg = os.path.join(OUT, "seed.svg")
     script = f"""set terminal svg size 720,360 dynamic font 'sans,11'
 set output '{svg}'
@@ -328,9 +373,11 @@ def plot_sweep(sec):
     series = {}
     for r in sec["gort"]:
         parts = r["name"].split("/")
-        if len(parts) >= 3 and parts[0] in ("SweepNaiveSpawn", "SweepWorkerPool") and r.get("median"):
+        if len(parts) >= 3 and parts[0] in ("NaiveSpawnSweep", "WorkerPoolSweep") and r.get("median"):
             try:
-                series.setdefault((parts[0], parts[2]), []).append((int(parts[1]), r["median"]))
+                tasks = int(parts[1].split(":")[-1])
+                load = parts[2].split(":")[-1]
+                series.setdefault((parts[0], load), []).append((tasks, r["median"]))
             except ValueError:
                 pass
     if not series:
@@ -342,7 +389,7 @@ def plot_sweep(sec):
         with open(dat, "w") as fh:
             for n, t in sorted(pts):
                 fh.write(f"{n} {t / 1e6:.5f}\n")
-        plots.append(f"'{dat}' using 1:2 with linespoints title '{kind.replace('Sweep', '')} work={load}'")
+        plots.append(f"'{dat}' using 1:2 with linespoints title '{kind.replace('Sweep', '')} load={load}'")
     svg = os.path.join(OUT, "sweep.svg")
     script = f"""set terminal svg size 720,420 dynamic font 'sans,11'
 set output '{svg}'
@@ -423,18 +470,12 @@ def main():
         "generated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "tests": test_section(variants, findings),
-        "bench": bench_section(load_json("bench.json"), load_json("bench-go.json")),
+        "bench": bench_section(load_json("bench.json"), load_json(newest("bench-go.json", "bench-go-quick.json"))),
         "leakcheck": leak_section(load_json("leakcheck.json"), findings),
         "calibration": load_json("leakcheck-calibration.json"),
         "valgrind": valgrind_section(load_json("valgrind.json"), findings),
     }
-    cal = report["calibration"]
-    if cal:
-        for c in cal.get("cases", []):
-            if c.get("verdict") not in (None, "ok", "pass", "passed"):
-                findings.append({"kind": "calibration", "id": "calibration:" + str(c.get("name")),
-                                 "message": f"leakcheck calibration case {c.get('name')}: {c.get('verdict')}",
-                                 "location": "leakcheck/calibration", "detail": json.dumps(c)[:1000]})
+    calibration_findings(report["calibration"], findings)
     report["findings"] = findings
     report["plots"] = [p for p in (plot_seed_pair(report["bench"]), plot_sweep(report["bench"])) if p]
     # No tests recorded means nothing was proven: never call that a pass.
