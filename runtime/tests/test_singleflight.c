@@ -92,6 +92,8 @@ static void singleflight_do_err(void **state) {
 
 /* ---- TestDoDupSuppress ---- */
 
+enum { DUP_N = 10 }; /* callers */
+
 typedef struct {
   gort_singleflight *g;
   gort_waitgroup wg1, wg2;
@@ -100,13 +102,21 @@ typedef struct {
   atomic_int bad;
 } dup_arg;
 
+static void dup_caller(void *p);
+
 static int dup_fn(void *p, void **result) {
   dup_arg *a = p;
-  if (atomic_fetch_add(&a->calls, 1) == 0) gort_waitgroup_done(&a->wg1); /* first invocation */
+  bool first = atomic_fetch_add(&a->calls, 1) == 0;
+  if (first) gort_waitgroup_done(&a->wg1); /* first invocation */
   const char *v = NULL;
   gort_chan_recv(a->c, &v, NULL);
-  gort_chan_send(a->c, &v);            /* pump: available for any later calls */
-  gort_sleep(10 * GORT_MILLISECOND);  /* let more tasks enter do */
+  gort_chan_send(a->c, &v); /* pump: available for any later calls */
+  /* Let more tasks enter do: the first invocation holds the flight open
+   * until the other callers have joined it (parked on its WaitGroup), instead
+   * of sleeping and hoping they got there (they may not get a CPU for a long
+   * time on a loaded machine). Bounded: without suppression nobody joins,
+   * and the wait ends so that the test can report the call count. */
+  if (first) (void)gort_test_wait_parked(dup_caller, GORT_WAIT_WAITGROUP, DUP_N - 1, 10000);
   *result = (void *)v;
   return 0;
 }
@@ -122,7 +132,7 @@ static void dup_caller(void *p) {
 
 static void singleflight_dup_suppress(void **state) {
   (void)state;
-  enum { N = 10 };
+  enum { N = DUP_N };
   dup_arg a = {new_group(NULL), GORT_WAITGROUP_INIT, GORT_WAITGROUP_INIT, NULL, 0, 0};
   assert_int_equal(GORT_CHAN_MAKE(&a.c, const char *, 1), 0);
   assert_int_equal(gort_waitgroup_add(&a.wg1, 1), 0);
@@ -203,6 +213,7 @@ static void singleflight_hundred_callers_run_once(void **state) {
 typedef struct {
   gort_singleflight *g;
   gort_chan *first_started, *unblock_first, *first_finished, *unblock_second;
+  gort_waitgroup first_returned; /* done once the first do has returned */
 } forget_arg;
 
 static int first_fn(void *p, void **result) {
@@ -218,6 +229,7 @@ static void first_caller(void *p) {
   forget_arg *a = p;
   void *v;
   gort_singleflight_do(a->g, "key", first_fn, a, &v, NULL);
+  gort_waitgroup_done(&a->first_returned);
 }
 
 static int second_fn(void *p, void **result) {
@@ -235,7 +247,8 @@ static int third_fn(void *p, void **result) {
 
 static void singleflight_forget(void **state) {
   (void)state;
-  forget_arg a = {new_group(NULL), NULL, NULL, NULL, NULL};
+  forget_arg a = {new_group(NULL), NULL, NULL, NULL, NULL, GORT_WAITGROUP_INIT};
+  assert_int_equal(gort_waitgroup_add(&a.first_returned, 1), 0);
   assert_int_equal(GORT_CHAN_MAKE(&a.first_started, char, 0), 0);
   assert_int_equal(GORT_CHAN_MAKE(&a.unblock_first, char, 0), 0);
   assert_int_equal(GORT_CHAN_MAKE(&a.first_finished, char, 0), 0);
@@ -249,6 +262,11 @@ static void singleflight_forget(void **state) {
   assert_int_equal(gort_singleflight_do_chan(a.g, "key", second_fn, &a, &second), 0);
   assert_int_equal(gort_chan_close(a.unblock_first), 0);
   gort_chan_recv(a.first_finished, NULL, NULL);
+  /* first_finished is closed inside fn, before do's own clean-up: wait for
+   * do to return, so that the clean-up has run (it must not have removed the
+   * second flight) and so that the group is not freed under it (free
+   * requires every do to have returned). */
+  assert_int_equal(gort_waitgroup_wait(&a.first_returned), 0);
   /* The first flight finished; it must not have removed the second. */
   assert_int_equal(gort_singleflight_do_chan(a.g, "key", third_fn, &a, &third), 0);
   assert_int_equal(gort_chan_close(a.unblock_second), 0);
@@ -265,6 +283,7 @@ static void singleflight_forget(void **state) {
   gort_chan_release(a.unblock_first);
   gort_chan_release(a.first_finished);
   gort_chan_release(a.unblock_second);
+  gort_waitgroup_destroy(&a.first_returned);
   gort_singleflight_free(a.g);
 }
 
