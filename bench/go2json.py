@@ -146,6 +146,7 @@ def convert(lines, extra_context):
                          time_unit="ns")
             entry.update({k: v for k, v in values.items() if k != "real_time"})
             benchmarks.append(entry)
+    context.setdefault("schema", "gort.bench/1")
     return {"context": context, "benchmarks": benchmarks}
 
 

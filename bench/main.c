@@ -50,6 +50,8 @@ int main(int argc, char **argv) {
   argv[argc] = NULL;
 
   char num[32];
+  /* Every harness file carries a schema version (DESIGN.md). */
+  gort_bench_add_context("schema", "gort.bench/1");
   gort_bench_add_context("gort_backend", GORT_BENCH_BACKEND);
   gort_bench_add_context("gort_compiler", GORT_BENCH_CC " (" __VERSION__ ")");
   gort_bench_add_context("gort_cxx", GORT_BENCH_CXX);
