@@ -49,6 +49,10 @@ static _Atomic uint64_t next_id = 1;
 _Atomic int64_t gort__parked_count;
 static _Atomic int64_t live_count, peak_live, spawned_count, exited_count;
 static _Atomic int64_t threads_created, threads_reused, threads_alive, adopted_alive;
+/* Task threads whose task has finished but which are not yet on the idle
+ * stack (or are on their way out): neither a task nor idle, so quiesce waits
+ * for them to settle. */
+static _Atomic int64_t threads_between;
 static _Atomic int64_t timers_pending;
 static _Atomic int fail_thread_creates;
 static _Atomic bool spawn_traces;
@@ -191,6 +195,7 @@ static void run_task(gort__thread *th, gort__task *t) {
   tls_task = t;
   t->fn(t->arg);
   tls_task = NULL;
+  atomic_fetch_add(&threads_between, 1);
   reg_remove(t);
   atomic_fetch_add(&exited_count, 1);
   gort__free(t);
@@ -204,12 +209,13 @@ static gort__task *idle_wait(gort__thread *th) {
   pthread_mutex_lock(&idle_lock);
   if (idle_count >= max_idle) {
     pthread_mutex_unlock(&idle_lock);
-    return NULL;
+    return NULL; /* still "between": thread_main settles the count at exit */
   }
   th->in_idle = true;
   th->idle_next = idle_head;
   idle_head = th;
   idle_count++;
+  atomic_fetch_sub(&threads_between, 1);
   pthread_mutex_unlock(&idle_lock);
 
   /* Spin for a short while first: a burst of spawns (a pool starting its
@@ -231,7 +237,10 @@ static gort__task *idle_wait(gort__thread *th) {
           idle_count--;
         }
         pthread_mutex_unlock(&idle_lock);
-        if (still_idle) return NULL;
+        if (still_idle) {
+          atomic_fetch_add(&threads_between, 1); /* on its way out */
+          return NULL;
+        }
         /* A spawner popped us and is about to hand over: wait for it. */
       }
     }
@@ -239,7 +248,11 @@ static gort__task *idle_wait(gort__thread *th) {
   uint32_t got = atomic_exchange_explicit(&th->wake, 0, memory_order_acquire);
   if (got != 1) gort__fatal("idle thread woken without a token (%u)", got);
   gort__task *t = atomic_exchange_explicit(&th->next_task, NULL, memory_order_acquire);
-  return t == EXIT_TASK ? NULL : t;
+  if (t == EXIT_TASK) {
+    atomic_fetch_add(&threads_between, 1); /* on its way out */
+    return NULL;
+  }
+  return t;
 }
 
 static void *thread_main(void *arg) {
@@ -253,6 +266,7 @@ static void *thread_main(void *arg) {
   }
   gort__free(th);
   atomic_fetch_sub(&threads_alive, 1);
+  atomic_fetch_sub(&threads_between, 1);
   return NULL;
 }
 
@@ -356,6 +370,12 @@ static bool thread_gone(pid_t tid) {
 
 void gort_runtime_quiesce(void) {
   pid_t tids[256];
+  /* A thread whose task just returned is not idle yet: let it get there (or
+   * out), so that none is missed below. Bounded, in case of a stuck thread. */
+  for (int spins = 0; atomic_load(&threads_between) > 0 && spins < 20000; spins++) {
+    struct timespec ts = {0, 50000};
+    nanosleep(&ts, NULL);
+  }
   for (;;) {
     size_t n = 0;
     gort__thread *th;
@@ -663,6 +683,7 @@ static void atfork_child(void) {
   atomic_store(&threads_alive, self && !self->adopted ? 1 : 0);
   atomic_store(&adopted_alive, self && self->adopted ? 1 : 0);
   atomic_store(&gort__parked_count, 0);
+  atomic_store(&threads_between, 0);
   pthread_mutex_unlock(&idle_lock);
   pthread_mutex_unlock(&reg_lock);
 }
