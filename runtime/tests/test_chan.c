@@ -672,9 +672,10 @@ typedef struct {
 /* Owns one reference to p->c (the caller retained it for the task). */
 static void produce_and_close(void *arg) {
   producer_arg *p = arg;
-  for (int i = 0; i < p->n; i++) GORT_CHAN_SEND(p->c, int, i);
-  gort_chan_close(p->c);
-  gort_chan_release(p->c);
+  gort_chan *c = p->c; /* p may be reused by the caller once c is closed */
+  for (int i = 0; i < p->n; i++) GORT_CHAN_SEND(c, int, i);
+  gort_chan_close(c);
+  gort_chan_release(c);
 }
 
 static void chan_range_loop(void **state) {
@@ -716,14 +717,17 @@ typedef struct {
 
 static void send_sized(void *arg) {
   sized_arg *sa = arg;
+  /* sa lives in the caller's loop: once the close lets the receiver finish,
+   * the next iteration may reuse it. Copy what is needed afterwards. */
+  gort_chan *c = sa->c;
   unsigned char *buf = malloc(sa->size);
   for (int i = 0; i < sa->count; i++) {
     fill_pattern(buf, sa->size, (unsigned)i);
-    gort_chan_send(sa->c, buf);
+    gort_chan_send(c, buf);
   }
   free(buf);
-  gort_chan_close(sa->c);
-  gort_chan_release(sa->c); /* the task's own reference */
+  gort_chan_close(c);
+  gort_chan_release(c); /* the task's own reference */
 }
 
 static void chan_elem_sizes(void **state) {
