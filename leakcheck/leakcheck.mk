@@ -127,3 +127,13 @@ leakcheck:
 	  reports/out/leakcheck.json $(patsubst $(O)/%,%,$(LEAKCHECK_BINS))
 
 -include $(LEAKCHECK_CORE_OBJS:.o=.d) $(LEAKCHECK_CMOCKA_OBJ:.o=.d) $(LEAKCHECK_PRELOAD_OBJS:.o=.d)
+
+# make install also installs leakcheck, so users' own cmocka tests can use it
+# (see the README's three lines): headers, the library, the command.
+install: install-leakcheck
+.PHONY: install-leakcheck
+install-leakcheck: $(LEAKCHECK_A) $(LEAKCHECK_CMD)
+	install -d $(DESTDIR)$(PREFIX)/include/gort $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -m 644 leakcheck/include/gort/*.h $(DESTDIR)$(PREFIX)/include/gort/
+	install -m 644 $(LEAKCHECK_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LEAKCHECK_CMD) $(DESTDIR)$(PREFIX)/bin/gort-leakcheck
