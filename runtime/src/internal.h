@@ -56,7 +56,7 @@ struct gort__task {
   int line;
   void *spawn_pc;
   int spawn_depth;
-  void *spawn_stack[GORT_SPAWN_FRAMES];
+  void **spawn_stack; /* GORT_SPAWN_FRAMES entries, only with spawn traces on */
   int64_t spawned_at;
   bool adopted;
   _Atomic pid_t tid; /* set when a thread starts running the task */

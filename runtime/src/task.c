@@ -198,6 +198,7 @@ static void run_task(gort__thread *th, gort__task *t) {
   atomic_fetch_add(&threads_between, 1);
   reg_remove(t);
   atomic_fetch_add(&exited_count, 1);
+  gort__free(t->spawn_stack);
   gort__free(t);
   /* The last running task may be this one (Go checks when an M exits too). */
   gort__deadlock_check();
@@ -336,12 +337,14 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
   t->line = line;
   t->spawn_pc = __builtin_return_address(0);
   if (atomic_load_explicit(&spawn_traces, memory_order_relaxed))
-    t->spawn_depth = backtrace(t->spawn_stack, GORT_SPAWN_FRAMES);
+    if ((t->spawn_stack = gort__malloc(GORT_SPAWN_FRAMES * sizeof(void *))) != NULL)
+      t->spawn_depth = backtrace(t->spawn_stack, GORT_SPAWN_FRAMES);
   t->spawned_at = gort__nanotime();
   reg_insert(t);
   int rc = start_thread(t);
   if (rc != 0) {
     reg_remove(t);
+    gort__free(t->spawn_stack);
     gort__free(t);
     return rc;
   }
@@ -447,7 +450,7 @@ static void fill_info(gort_task_info *o, const gort__task *t) {
   o->line = t->line;
   o->spawn_pc = t->spawn_pc;
   o->spawn_depth = t->spawn_depth;
-  memcpy(o->spawn_stack, t->spawn_stack, sizeof o->spawn_stack);
+  if (t->spawn_stack) memcpy(o->spawn_stack, t->spawn_stack, sizeof o->spawn_stack);
   o->state = (gort_task_state)atomic_load_explicit(&t->state, memory_order_acquire);
   o->wait_reason = (gort_wait_reason)atomic_load_explicit(&t->wait_reason, memory_order_relaxed);
   o->waiting_since = atomic_load_explicit(&t->waiting_since, memory_order_relaxed);
