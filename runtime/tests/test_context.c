@@ -268,7 +268,10 @@ static void context_timeout_fires_with_deadline_error(void **state) {
   int64_t dl = 0;
   assert_true(gort_context_deadline(c, &dl));
   assert_true(dl >= t0 + 25 * MS && dl <= gort_now() + 25 * MS);
-  assert_false(is_done(c));
+  /* Not done before the deadline. Only the clock tells "before": a caller
+   * descheduled past dl (a loaded machine) may see it done, rightly. */
+  bool done_early = is_done(c);
+  if (gort_now() < dl) assert_false(done_early);
   char x;
   assert_int_equal(gort_chan_recv(gort_context_done(c), &x, NULL), GORT_ECLOSED);
   int64_t el = gort_now() - t0;
@@ -330,7 +333,11 @@ static void context_child_deadline_later_than_parent(void **state) {
   char x;
   assert_int_equal(gort_chan_recv(gort_context_done(early), &x, NULL), GORT_ECLOSED);
   assert_int_equal(gort_context_err(early), GORT_EDEADLINE);
-  assert_false(is_done(p)); /* the child's deadline does not cancel the parent */
+  /* The child's deadline does not cancel the parent: p is not done before
+   * its own deadline (checked when we got here before it, i.e. unless this
+   * task was descheduled for the ~35 ms between the two deadlines). */
+  bool parent_done = is_done(p);
+  if (gort_now() < pdl) assert_false(parent_done);
   assert_int_equal(gort_chan_recv(gort_context_done(late), &x, NULL), GORT_ECLOSED);
   assert_true(gort_now() >= pdl);
   assert_int_equal(gort_context_err(late), GORT_EDEADLINE);

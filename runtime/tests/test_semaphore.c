@@ -80,11 +80,16 @@ static void semaphore_try_acquire(void **state) {
   gort_semaphore_free(s);
 }
 
-/* ---- TestWeightedAcquire: acquire with a timeout (Go's 10 ms, raised so
- * that a stall on a slow machine does not expire it before the call) ---- */
+/* ---- TestWeightedAcquire: acquire with a timeout (Go's 10 ms, raised).
+ * A done ctx fails the acquire even when the weight is free (as x/sync), so
+ * the calls that must succeed get a timeout no stall can outlast (they do
+ * not wait: its length costs nothing); the calls that must time out get
+ * 100 ms and wait for it. ---- */
 
-static int try_with_timeout(gort_semaphore *s, int64_t n) {
-  gort_context *ctx = timeout_ctx(100 * GORT_MILLISECOND);
+enum { TIMES_OUT_MS = 100, SUCCEEDS_MS = 10000 };
+
+static int try_with_timeout(gort_semaphore *s, int64_t n, int timeout_ms) {
+  gort_context *ctx = timeout_ctx((gort_duration)timeout_ms * GORT_MILLISECOND);
   int rc = gort_semaphore_acquire(s, ctx, n);
   gort_context_free(ctx);
   return rc;
@@ -95,12 +100,12 @@ static void semaphore_acquire_timeout(void **state) {
   gort_semaphore *s;
   assert_int_equal(gort_semaphore_new(&s, 2), 0);
   assert_int_equal(gort_semaphore_acquire(s, bg(), 1), 0);
-  assert_int_equal(try_with_timeout(s, 1), 0);
-  assert_int_equal(try_with_timeout(s, 1), GORT_EDEADLINE);
+  assert_int_equal(try_with_timeout(s, 1, SUCCEEDS_MS), 0);
+  assert_int_equal(try_with_timeout(s, 1, TIMES_OUT_MS), GORT_EDEADLINE);
   assert_int_equal(gort_semaphore_release(s, 2), 0);
-  assert_int_equal(try_with_timeout(s, 1), 0);
+  assert_int_equal(try_with_timeout(s, 1, SUCCEEDS_MS), 0);
   assert_int_equal(gort_semaphore_acquire(s, bg(), 1), 0);
-  assert_int_equal(try_with_timeout(s, 1), GORT_EDEADLINE);
+  assert_int_equal(try_with_timeout(s, 1, TIMES_OUT_MS), GORT_EDEADLINE);
   /* The timed-out waiters left nothing behind. */
   assert_int_equal(gort_semaphore_held(s), 2);
   assert_int_equal(gort_semaphore_waiters(s), 0);
