@@ -1,9 +1,9 @@
-# patterns/http.mk - patB's part of the patterns layer: the patterns that need
-# libmicrohttpd and libcurl (graceful shutdown, HTTP batch checker), the
-# anti-pattern catalog (patterns/antipatterns/) and the tests that exec
-# example or catalog binaries. See .notes/patterns-build.md for the contract
-# with patterns/patterns.mk (which is included after this file and excludes
-# every path listed in PATTERNS_HTTP_SRCS from its globs).
+# patterns/http.mk - the part of the patterns layer that needs libmicrohttpd
+# and libcurl (graceful shutdown, HTTP batch checker), the anti-pattern
+# catalog (patterns/antipatterns/) and the tests that exec example or catalog
+# binaries. The contract with patterns/patterns.mk (included after this
+# file): every path listed in PATTERNS_HTTP_SRCS is excluded from its globs
+# and built here.
 #
 # Everything here is on runtime's public headers only; objects are compiled
 # by patterns.mk's `$(O)/patterns/%.o` rule (PATTERNS_CPPFLAGS: no

@@ -7,10 +7,9 @@
 # reach runtime/src/internal.h even by accident. Tests add runtime/tests (for
 # support/gort_test.h) and may use gort/introspect.h.
 #
-# HTTP patterns (patB) live in the same directories but are built by
+# HTTP patterns live in the same directories but are built by
 # patterns/http.mk, which lists their files (sources, tests, examples) in
-# PATTERNS_HTTP_SRCS; those are excluded from the globs below. See
-# .notes/patterns-build.md.
+# PATTERNS_HTTP_SRCS; those are excluded from the globs below.
 
 PATTERNS_CPPFLAGS := -D_GNU_SOURCE -Iruntime/include -Ipatterns/include
 PATTERNS_LIB := $(O)/libgort_patterns.a
