@@ -27,7 +27,7 @@ TEST_BINS += $(PATTERNS_TEST_BINS)
 test-build: $(PATTERNS_TEST_BINS)
 
 # More specific than the top Makefile's $(O)/%.o rule, so it wins for
-# everything under patterns/ (patB's objects included).
+# everything under patterns/ (the HTTP objects included).
 $(O)/patterns/%.o: patterns/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PATTERNS_CPPFLAGS) $(GORT_CFLAGS) -MMD -MP -c $< -o $@
