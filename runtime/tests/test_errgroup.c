@@ -425,41 +425,30 @@ static void errgroup_spawn_failure_changes_nothing(void **state) {
   gort_errgroup_free(g);
 }
 
-static atomic_int allocs_left;
-static void *count_malloc(size_t n) {
-  return atomic_fetch_sub(&allocs_left, 1) > 0 ? malloc(n) : NULL;
-}
-static void *count_calloc(size_t n, size_t m) {
-  return atomic_fetch_sub(&allocs_left, 1) > 0 ? calloc(n, m) : NULL;
-}
-static const gort_allocator counting = {count_malloc, count_calloc, free};
-
 static void errgroup_enomem(void **state) {
   (void)state;
   for (int k = 0; k < 2; k++) { /* fail the group, then the context */
     gort_errgroup *g = NULL;
     gort_context *ctx = NULL;
-    atomic_store(&allocs_left, k);
-    gort_set_allocator(&counting);
+    gort_test_fail_allocs_after(k);
     int rc = gort_errgroup_with_context(bg(), &g, &ctx);
-    gort_set_allocator(NULL);
+    gort_test_allocator_restore();
     assert_int_equal(rc, GORT_ENOMEM);
     assert_null(g);
     assert_null(ctx);
   }
   gort_errgroup *g = NULL;
-  atomic_store(&allocs_left, 0);
-  gort_set_allocator(&counting);
+  gort_test_fail_allocs_after(0);
   int rc = gort_errgroup_new(&g);
-  gort_set_allocator(NULL);
+  gort_test_allocator_restore();
   assert_int_equal(rc, GORT_ENOMEM);
   assert_null(g);
 
   assert_int_equal(gort_errgroup_with_context(bg(), &g, NULL), 0);
-  gort_set_allocator(&counting);
+  gort_test_fail_allocs_after(0);
   rc = gort_errgroup_go(g, return_code, (void *)(intptr_t)ERR1);
   int rc2 = gort_errgroup_set_limit(g, 2);
-  gort_set_allocator(NULL);
+  gort_test_allocator_restore();
   assert_int_equal(rc, GORT_ENOMEM);
   assert_int_equal(rc2, GORT_ENOMEM);
   assert_int_equal(gort_errgroup_wait(g), 0); /* nothing ran, no error recorded */

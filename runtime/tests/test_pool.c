@@ -395,38 +395,27 @@ static void pool_invalid_arguments(void **state) {
   assert_int_equal(atomic_load(&c.made), 0);
 }
 
-static atomic_int allocs_left;
-static void *count_malloc(size_t n) {
-  return atomic_fetch_sub(&allocs_left, 1) > 0 ? malloc(n) : NULL;
-}
-static void *count_calloc(size_t n, size_t m) {
-  return atomic_fetch_sub(&allocs_left, 1) > 0 ? calloc(n, m) : NULL;
-}
-static const gort_allocator counting = {count_malloc, count_calloc, free};
-
 static void pool_enomem(void **state) {
   (void)state;
   counts c = {0};
   for (int k = 0; k < 2; k++) { /* the pool, then its shared list */
     gort_pool *p = NULL;
-    atomic_store(&allocs_left, k);
-    gort_set_allocator(&counting);
+    gort_test_fail_allocs_after(k);
     int rc = gort_pool_new(&p, make_obj, destroy_obj, &c);
-    gort_set_allocator(NULL);
+    gort_test_allocator_restore();
     assert_int_equal(rc, GORT_ENOMEM);
     assert_null(p);
   }
   /* No memory for this thread's cache: get and put still work, through the
    * shared list. */
   gort_pool *p = new_pool(&c);
-  atomic_store(&allocs_left, 0);
-  gort_set_allocator(&counting);
+  gort_test_fail_allocs_after(0);
   obj *a = take(p, &c), *b = take(p, &c);
   give(p, a);
   give(p, b);
   size_t idle = gort_pool_idle(p);
   obj *x = take(p, &c);
-  gort_set_allocator(NULL);
+  gort_test_allocator_restore();
   assert_non_null(a);
   assert_non_null(b);
   assert_int_equal(idle, 2);

@@ -688,23 +688,12 @@ static void rate_invalid_arguments(void **state) {
   gort_limiter_free(lim);
 }
 
-static void *fail_malloc(size_t n) {
-  (void)n;
-  return NULL;
-}
-static void *fail_calloc(size_t n, size_t m) {
-  (void)n;
-  (void)m;
-  return NULL;
-}
-static const gort_allocator failing = {fail_malloc, fail_calloc, free};
-
 static void rate_enomem(void **state) {
   (void)state;
   gort_limiter *lim = NULL;
-  gort_set_allocator(&failing);
+  gort_test_fail_allocs_after(0);
   int rc = gort_limiter_new(&lim, 1, 1);
-  gort_set_allocator(NULL);
+  gort_test_allocator_restore();
   assert_int_equal(rc, GORT_ENOMEM);
   assert_null(lim);
 
@@ -715,9 +704,9 @@ static void rate_enomem(void **state) {
   use_fake(lim, &tt);
   assert_int_equal(gort_limiter_allow(lim), 0);
   assert_true(gort_limiter_tokens(lim) == 0);
-  gort_set_allocator(&failing);
+  gort_test_fail_allocs_after(0);
   rc = gort_limiter_wait(lim, bg());
-  gort_set_allocator(NULL);
+  gort_test_allocator_restore();
   assert_int_equal(rc, GORT_ENOMEM);
   assert_true(gort_limiter_tokens(lim) == 0);
   gort_limiter_free(lim);
@@ -726,9 +715,9 @@ static void rate_enomem(void **state) {
   /* The same with the real clock's timer. */
   lim = new_limiter(0.001, 1);
   assert_int_equal(gort_limiter_allow(lim), 0);
-  gort_set_allocator(&failing);
+  gort_test_fail_allocs_after(0);
   rc = gort_limiter_wait(lim, bg());
-  gort_set_allocator(NULL);
+  gort_test_allocator_restore();
   assert_int_equal(rc, GORT_ENOMEM);
   double toks = gort_limiter_tokens(lim);
   assert_true(toks > -0.01 && toks < 0.01);

@@ -534,23 +534,12 @@ static void semaphore_invalid_arguments(void **state) {
   gort_semaphore_free(s);
 }
 
-static void *fail_malloc(size_t n) {
-  (void)n;
-  return NULL;
-}
-static void *fail_calloc(size_t n, size_t m) {
-  (void)n;
-  (void)m;
-  return NULL;
-}
-static const gort_allocator failing = {fail_malloc, fail_calloc, free};
-
 static void semaphore_enomem(void **state) {
   (void)state;
   gort_semaphore *s = NULL;
-  gort_set_allocator(&failing);
+  gort_test_fail_allocs_after(0);
   int rc = gort_semaphore_new(&s, 1);
-  gort_set_allocator(NULL);
+  gort_test_allocator_restore();
   assert_int_equal(rc, GORT_ENOMEM);
   assert_null(s);
 
@@ -558,12 +547,12 @@ static void semaphore_enomem(void **state) {
   assert_int_equal(gort_semaphore_acquire(s, bg(), 1), 0);
   /* A waiter needs its wake-up channel: no memory, no change. The fast
    * paths allocate nothing. */
-  gort_set_allocator(&failing);
+  gort_test_fail_allocs_after(0);
   rc = gort_semaphore_acquire(s, bg(), 1);
   int rc2 = gort_semaphore_try_acquire(s, 1);
   int rc3 = gort_semaphore_release(s, 1);
   int rc4 = gort_semaphore_acquire(s, bg(), 1);
-  gort_set_allocator(NULL);
+  gort_test_allocator_restore();
   assert_int_equal(rc, GORT_ENOMEM);
   assert_int_equal(rc2, GORT_EAGAIN);
   assert_int_equal(rc3, 0);

@@ -458,43 +458,31 @@ static void singleflight_invalid_arguments(void **state) {
   gort_singleflight_free(g);
 }
 
-static atomic_int allocs_left;
-static void *count_malloc(size_t n) {
-  return atomic_fetch_sub(&allocs_left, 1) > 0 ? malloc(n) : NULL;
-}
-static void *count_calloc(size_t n, size_t m) {
-  return atomic_fetch_sub(&allocs_left, 1) > 0 ? calloc(n, m) : NULL;
-}
-static const gort_allocator counting = {count_malloc, count_calloc, free};
-
 static void singleflight_enomem(void **state) {
   (void)state;
   for (int k = 0; k < 2; k++) { /* the group, then its table */
     gort_singleflight *g = NULL;
-    atomic_store(&allocs_left, k);
-    gort_set_allocator(&counting);
+    gort_test_fail_allocs_after(k);
     int rc = gort_singleflight_new(&g, NULL);
-    gort_set_allocator(NULL);
+    gort_test_allocator_restore();
     assert_int_equal(rc, GORT_ENOMEM);
     assert_null(g);
   }
   gort_singleflight *g = new_group(NULL);
   for (int k = 0; k < 2; k++) { /* the flight, then its key */
     void *v = (void *)"untouched";
-    atomic_store(&allocs_left, k);
-    gort_set_allocator(&counting);
+    gort_test_fail_allocs_after(k);
     int rc = gort_singleflight_do(g, "key", return_bar, NULL, &v, NULL);
-    gort_set_allocator(NULL);
+    gort_test_allocator_restore();
     assert_int_equal(rc, GORT_ENOMEM);
     assert_string_equal((const char *)v, "untouched");
   }
   /* do_chan: the channel, the list node, the flight, its key. */
   for (int k = 0; k < 4; k++) {
     gort_chan *ch = NULL;
-    atomic_store(&allocs_left, k);
-    gort_set_allocator(&counting);
+    gort_test_fail_allocs_after(k);
     int rc = gort_singleflight_do_chan(g, "key", return_bar, NULL, &ch);
-    gort_set_allocator(NULL);
+    gort_test_allocator_restore();
     assert_int_equal(rc, GORT_ENOMEM);
     assert_null(ch);
   }

@@ -1,6 +1,7 @@
 #include "gort_test.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,24 @@ bool gort_test_eventually(bool (*cond)(void *), void *arg, int timeout_ms) {
   }
   return true;
 }
+
+static _Atomic int allocs_left;
+
+static void *limited_malloc(size_t n) {
+  return atomic_fetch_sub(&allocs_left, 1) > 0 ? malloc(n) : NULL;
+}
+
+static void *limited_calloc(size_t n, size_t m) {
+  return atomic_fetch_sub(&allocs_left, 1) > 0 ? calloc(n, m) : NULL;
+}
+
+void gort_test_fail_allocs_after(int n) {
+  static const gort_allocator limited = {limited_malloc, limited_calloc, free};
+  atomic_store(&allocs_left, n);
+  gort_set_allocator(&limited);
+}
+
+void gort_test_allocator_restore(void) { gort_set_allocator(NULL); }
 
 bool gort_test_parked_at_least(void *n) {
   gort_counters c;

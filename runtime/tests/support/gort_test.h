@@ -34,6 +34,12 @@ bool gort_test_eventually(bool (*cond)(void *), void *arg, int timeout_ms);
 /* True when `n` tasks other than the caller are parked. */
 bool gort_test_parked_at_least(void *n_as_intptr);
 
+/* Allocation failure injection through gort_set_allocator: the next n
+ * allocations of the runtime succeed (libc), every later one fails, until
+ * gort_test_allocator_restore() puts libc's allocator back. */
+void gort_test_fail_allocs_after(int n);
+void gort_test_allocator_restore(void);
+
 /* Group setup/teardown used by GORT_TEST_MAIN: teardown checks that no task
  * started by the group is still alive and quiesces the runtime's threads. */
 int gort_test_group_setup(void **state);
