@@ -49,41 +49,6 @@ static gort_context *with_value(gort_context *parent, const void *key, void *val
   return c;
 }
 
-static uint64_t live_allocs(void) {
-  gort_counters c;
-  gort_get_counters(&c);
-  return c.allocs - c.frees;
-}
-
-static uint64_t timers_pending(void) {
-  gort_counters c;
-  gort_get_counters(&c);
-  return c.timers_pending;
-}
-
-static bool no_timer_pending(void *unused) {
-  (void)unused;
-  return timers_pending() == 0;
-}
-
-/* A one-shot timer counts as pending until its fire callback has returned,
- * which may be just after a task it woke has observed the fire. */
-static bool timers_settle(void) { return gort_test_eventually(no_timer_pending, NULL, WAIT_MS); }
-
-static bool only_caller(void *unused) {
-  (void)unused;
-  return gort_num_tasks() <= 1;
-}
-
-/* The allocation count of the runtime once earlier tests' tasks, timers and
- * helper threads have finished, so that only this test moves it. Checks
- * compare with <=: a late free elsewhere must not fail a test. */
-static uint64_t quiet_allocs(void) {
-  assert_true(gort_test_eventually(only_caller, NULL, WAIT_MS));
-  assert_true(timers_settle());
-  gort_runtime_quiesce();
-  return live_allocs();
-}
 
 /* ---- Background, TODO ---- */
 
@@ -174,7 +139,7 @@ static void context_cancel_parent_cancels_tree(void **state) {
   (void)state;
   enum { W = 3, N = W + W * W + W * W * W };
   static int key;
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
   gort_context *root = with_cancel(gort_context_background());
   gort_context *all[N];
   int n = 0;
@@ -200,9 +165,9 @@ static void context_cancel_parent_cancels_tree(void **state) {
   }
   assert_int_equal(n, N);
   for (int i = 0; i < N; i++) assert_false(is_done(all[i]));
-  assert_true(timers_pending() >= 1);
+  assert_true(gort_test_timers_pending() >= 1);
   gort_context_cancel(root);
-  assert_int_equal(timers_pending(), 0); /* stopped synchronously by the cancel */
+  assert_int_equal(gort_test_timers_pending(), 0); /* stopped synchronously by the cancel */
   for (int i = 0; i < N; i++) {
     assert_true(is_done(all[i]));
     assert_int_equal(gort_context_err(all[i]), GORT_ECANCELED);
@@ -238,11 +203,11 @@ static void context_cancel_child_keeps_parent(void **state) {
 static void context_children_do_not_accumulate(void **state) {
   (void)state;
   gort_context *p = with_cancel(gort_context_background());
-  uint64_t base = quiet_allocs();
+  uint64_t base = gort_test_quiet_allocs();
   for (int i = 0; i < 5000; i++) {
     gort_context *c = (i % 2) ? with_cancel(p) : with_timeout(p, 3600 * GORT_SECOND);
     gort_context_free(c);
-    assert_true(live_allocs() <= base);
+    assert_true(gort_test_live_allocs() <= base);
   }
   /* Cancelled but still referenced children are unlinked too. */
   gort_context *kept[100];
@@ -256,7 +221,7 @@ static void context_children_do_not_accumulate(void **state) {
     gort_context_free(kept[i]);
   }
   gort_context_free(p);
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 /* ---- deadlines ---- */
@@ -298,7 +263,7 @@ static void context_timeout_fires_with_deadline_error(void **state) {
   gort_context_free(grandchild);
   gort_context_free(child);
   gort_context_free(d);
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 static void context_deadline_in_the_past(void **state) {
@@ -312,7 +277,7 @@ static void context_deadline_in_the_past(void **state) {
   assert_true(is_done(c));
   assert_int_equal(gort_context_err(c), GORT_EDEADLINE);
   gort_context_free(c);
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 /* A child asking for a later deadline than its parent's gets the parent's:
@@ -418,7 +383,7 @@ static void context_cancel_cause(void **state) {
 static void context_born_cancelled_child(void **state) {
   (void)state;
   static int key;
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
   gort_context *p = with_cancel(gort_context_background());
   gort_context_cancel_cause(p, GORT_EIO);
   gort_context *pv = with_value(p, &key, NULL);
@@ -432,7 +397,7 @@ static void context_born_cancelled_child(void **state) {
     assert_int_equal(gort_context_err(kids[i]), GORT_ECANCELED); /* the parent's, not EDEADLINE */
     assert_int_equal(gort_context_cause(kids[i]), GORT_EIO);
   }
-  assert_int_equal(timers_pending(), 0); /* no timer for a born-cancelled child */
+  assert_int_equal(gort_test_timers_pending(), 0); /* no timer for a born-cancelled child */
   for (int i = 0; i < 4; i++) gort_context_free(kids[i]);
   gort_context_free(pv);
   gort_context_free(p);
@@ -528,14 +493,14 @@ static void context_concurrent_churn_and_cancel(void **state) {
     gort_waitgroup_wait(&wg);
     gort_context_free(p);
   }
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 /* A deadline fires while the owner frees the context: the fire must not run
  * on freed memory (ASan) nor race (TSan). */
 static void context_free_races_deadline(void **state) {
   (void)state;
-  uint64_t base = quiet_allocs();
+  uint64_t base = gort_test_quiet_allocs();
   for (int i = 0; i < 300; i++) {
     gort_context *c = with_timeout(gort_context_background(), (i % 10) * 30 * GORT_MICROSECOND);
     gort_context *k = with_cancel(c);
@@ -543,8 +508,8 @@ static void context_free_races_deadline(void **state) {
     gort_context_free(k);
     gort_context_free(c);
   }
-  assert_true(live_allocs() <= base);
-  assert_true(timers_settle());
+  assert_true(gort_test_live_allocs() <= base);
+  assert_true(gort_test_timers_settle());
 }
 
 /* A deep chain is cancelled (from the timer thread) without deep recursion
@@ -669,7 +634,7 @@ static void context_select_timeout(void **state) {
 
 static void context_bad_input(void **state) {
   (void)state;
-  uint64_t base = quiet_allocs();
+  uint64_t base = gort_test_quiet_allocs();
   gort_context *c = (gort_context *)&c;
   gort_context *const sentinel = c;
   assert_int_equal(gort_context_with_cancel(NULL, &c), GORT_EINVAL);
@@ -685,8 +650,8 @@ static void context_bad_input(void **state) {
   assert_int_equal(gort_context_with_value(gort_context_background(), NULL, NULL, &c),
                    GORT_EINVAL); /* Go panics on a nil key */
   assert_ptr_equal(c, sentinel);
-  assert_true(live_allocs() <= base);
-  assert_true(timers_settle());
+  assert_true(gort_test_live_allocs() <= base);
+  assert_true(gort_test_timers_settle());
   /* NULL context: queries answer like Background, mutators ignore it. */
   assert_null(gort_context_done(NULL));
   assert_int_equal(gort_context_err(NULL), 0);
@@ -738,14 +703,14 @@ static void context_allocation_failure(void **state) {
   (void)state;
   static const gort_allocator failing = {failing_malloc, failing_calloc, free};
   make_fn makers[] = {make_cancel, make_timeout, make_later_deadline, make_value};
-  (void)quiet_allocs(); /* from here on only this test allocates */
+  (void)gort_test_quiet_allocs(); /* from here on only this test allocates */
   gort_context *parent = with_timeout(gort_context_background(), 3600 * GORT_SECOND);
   gort_set_allocator(&failing);
   for (size_t m = 0; m < sizeof makers / sizeof *makers; m++) {
     bool succeeded = false;
     for (long k = 0; k < 10 && !succeeded; k++) {
-      uint64_t base = live_allocs();
-      uint64_t pending = timers_pending();
+      uint64_t base = gort_test_live_allocs();
+      uint64_t pending = gort_test_timers_pending();
       gort_context *c = (gort_context *)&c;
       gort_context *const sentinel = c;
       atomic_store(&alloc_budget, k);
@@ -759,9 +724,9 @@ static void context_allocation_failure(void **state) {
       } else {
         assert_int_equal(rc, GORT_ENOMEM);
         assert_ptr_equal(c, sentinel);
-        assert_int_equal(timers_pending(), pending);
+        assert_int_equal(gort_test_timers_pending(), pending);
       }
-      assert_true(live_allocs() <= base);
+      assert_true(gort_test_live_allocs() <= base);
     }
     assert_true(succeeded);
   }
@@ -770,7 +735,7 @@ static void context_allocation_failure(void **state) {
   gort_context_cancel(parent);
   assert_true(is_done(parent));
   gort_context_free(parent);
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 static const struct CMUnitTest tests[] = {

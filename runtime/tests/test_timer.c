@@ -60,41 +60,6 @@ static long os_threads(void) {
   return n;
 }
 
-static uint64_t live_allocs(void) {
-  gort_counters c;
-  gort_get_counters(&c);
-  return c.allocs - c.frees;
-}
-
-static uint64_t timers_pending(void) {
-  gort_counters c;
-  gort_get_counters(&c);
-  return c.timers_pending;
-}
-
-static bool no_timer_pending(void *unused) {
-  (void)unused;
-  return timers_pending() == 0;
-}
-
-/* A one-shot timer counts as pending until its fire callback has returned,
- * which may be just after the receiver it woke has observed the fire. */
-static bool timers_settle(void) { return gort_test_eventually(no_timer_pending, NULL, WAIT_MS); }
-
-static bool only_caller(void *unused) {
-  (void)unused;
-  return gort_num_tasks() <= 1;
-}
-
-/* The allocation count of the runtime once earlier tests' tasks, timers and
- * helper threads have finished, so that only this test moves it. Checks
- * compare with <=: a late free elsewhere must not fail a test. */
-static uint64_t quiet_allocs(void) {
-  assert_true(gort_test_eventually(only_caller, NULL, WAIT_MS));
-  assert_true(timers_settle());
-  gort_runtime_quiesce();
-  return live_allocs();
-}
 
 static uint64_t rand_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(uint64_t n) {
@@ -124,7 +89,7 @@ static void sleep_lower_bound(void **state) {
   int64_t el = gort_now() - t0;
   assert_true(el >= 30 * MS);
   assert_true(el < 30 * MS + LATE);
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 static void sleep_nonpositive_returns_at_once(void **state) {
@@ -133,7 +98,7 @@ static void sleep_nonpositive_returns_at_once(void **state) {
   assert_int_equal(gort_sleep(0), 0);
   assert_int_equal(gort_sleep(-5 * GORT_SECOND), 0);
   assert_true(gort_now() - t0 < LATE);
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 typedef struct {
@@ -178,7 +143,7 @@ static void sleep_parks_with_sleep_reason(void **state) {
   gort_waitgroup_add(&wg, 1);
   assert_int_equal(gort_go(long_sleeper, &wg), 0);
   assert_true(gort_test_wait_parked(long_sleeper, GORT_WAIT_SLEEP, 1, WAIT_MS));
-  assert_true(timers_pending() >= 1);
+  assert_true(gort_test_timers_pending() >= 1);
   gort_waitgroup_wait(&wg);
 }
 
@@ -223,14 +188,14 @@ static void after_bad_input(void **state) {
  * keeps the channel alive until then, and the fire frees everything. */
 static void after_caller_releases_early(void **state) {
   (void)state;
-  uint64_t base = quiet_allocs();
+  uint64_t base = gort_test_quiet_allocs();
   for (int i = 0; i < 100; i++) {
     gort_chan *c = NULL;
     assert_int_equal(gort_after((gort_duration)(i % 10) * MS, &c), 0);
     gort_chan_release(c);
   }
-  assert_true(gort_test_eventually(no_timer_pending, NULL, WAIT_MS));
-  assert_true(live_allocs() <= base);
+  assert_true(gort_test_timers_settle());
+  assert_true(gort_test_live_allocs() <= base);
 }
 
 /* ---- Timer ---- */
@@ -259,7 +224,7 @@ static void timer_stop_before_fire(void **state) {
   assert_true(gort_timer_stop(t));
   assert_false(arrives_before(gort_timer_chan(t), 90 * MS, NULL));
   assert_false(gort_timer_stop(t)); /* already stopped */
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
   gort_timer_free(t);
 }
 
@@ -321,14 +286,14 @@ static void timer_reset_after_receive(void **state) {
 
 static void timer_free_pending(void **state) {
   (void)state;
-  assert_true(timers_settle());
-  uint64_t base = quiet_allocs();
+  assert_true(gort_test_timers_settle());
+  uint64_t base = gort_test_quiet_allocs();
   gort_timer *t = NULL;
   assert_int_equal(gort_timer_new(&t, 3600 * GORT_SECOND), 0);
-  assert_int_equal(timers_pending(), 1);
+  assert_int_equal(gort_test_timers_pending(), 1);
   gort_timer_free(t);
-  assert_int_equal(timers_pending(), 0); /* synchronously */
-  assert_true(live_allocs() <= base);
+  assert_int_equal(gort_test_timers_pending(), 0); /* synchronously */
+  assert_true(gort_test_live_allocs() <= base);
 }
 
 /* Stop racing the fire: once Stop returns, no value is in the channel or on
@@ -346,7 +311,7 @@ static void timer_stop_race_no_stale_value(void **state) {
     assert_int_equal(gort_chan_try_recv(gort_timer_chan(t), NULL, NULL), GORT_EAGAIN);
     gort_timer_free(t);
   }
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 /* ---- AfterFunc ---- */
@@ -495,7 +460,7 @@ static void ticker_delivers_ticks(void **state) {
   assert_true(gort_now() - t0 < N * period + LATE);
   gort_ticker_stop(tk);
   gort_ticker_free(tk);
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 /* A slow receiver gets at most one buffered tick; the rest are dropped, and
@@ -528,7 +493,7 @@ static void ticker_stop(void **state) {
   gort_ticker_stop(tk); /* also discards the unreceived tick */
   assert_int_equal(gort_chan_len(c), 0);
   assert_false(arrives_before(c, 5 * period, NULL));
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
   /* Reset restarts a stopped ticker with a new period. */
   int64_t t0 = gort_now();
   assert_int_equal(gort_ticker_reset(tk, 2 * period), 0);
@@ -538,7 +503,7 @@ static void ticker_stop(void **state) {
   gort_ticker_stop(NULL);
   gort_ticker_free(NULL);
   assert_null(gort_ticker_chan(NULL));
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 static void new_ticker_zero(void *unused) {
@@ -566,7 +531,7 @@ static void ticker_new_nonpositive_is_misuse(void **state) {
   gort_ticker_free(tk);
   gort_test_misuse_abort_mode();
   assert_int_equal(gort_ticker_new(NULL, MS), GORT_EINVAL);
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 /* ---- the heap ---- */
@@ -597,7 +562,7 @@ static void timer_many_pending_no_extra_threads(void **state) {
     gort_chan_release(chans[i]);
   }
   free(chans);
-  assert_true(gort_test_eventually(no_timer_pending, NULL, WAIT_MS));
+  assert_true(gort_test_timers_settle());
   /* With the heap empty, quiesce stops the timer thread. */
   gort_runtime_quiesce();
   assert_true(os_threads() <= threads0);
@@ -660,7 +625,7 @@ static void timer_heap_stop_reset_mix(void **state) {
     gort_timer_free(t[i]);
   }
   assert_true(n_live > 0);
-  assert_true(timers_settle());
+  assert_true(gort_test_timers_settle());
 }
 
 /* The timer thread stops on quiesce with an empty heap and restarts on

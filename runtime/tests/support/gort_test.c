@@ -126,6 +126,32 @@ static bool only_caller_left(void *unused) {
 
 static void run_scenario_if_asked(void); /* below, with the scenario helpers */
 
+uint64_t gort_test_live_allocs(void) {
+  gort_counters c;
+  gort_get_counters(&c);
+  return c.allocs - c.frees;
+}
+
+uint64_t gort_test_timers_pending(void) {
+  gort_counters c;
+  gort_get_counters(&c);
+  return c.timers_pending;
+}
+
+static bool no_timer_pending(void *unused) {
+  (void)unused;
+  return gort_test_timers_pending() == 0;
+}
+
+bool gort_test_timers_settle(void) { return gort_test_eventually(no_timer_pending, NULL, 10000); }
+
+uint64_t gort_test_quiet_allocs(void) {
+  assert_true(gort_test_eventually(only_caller_left, NULL, 10000));
+  assert_true(gort_test_timers_settle());
+  gort_runtime_quiesce();
+  return gort_test_live_allocs();
+}
+
 int gort_test_group_setup(void **state) {
   (void)state;
   run_scenario_if_asked(); /* only in a process started by gort_test_exec_run */

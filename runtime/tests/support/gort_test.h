@@ -34,6 +34,18 @@ bool gort_test_eventually(bool (*cond)(void *), void *arg, int timeout_ms);
 /* True when `n` tasks other than the caller are parked. */
 bool gort_test_parked_at_least(void *n_as_intptr);
 
+/* Runtime counters, for tests that check nothing is left behind. */
+uint64_t gort_test_live_allocs(void);    /* allocs - frees of the runtime */
+uint64_t gort_test_timers_pending(void);
+/* Wait (up to 10 s) until no timer is pending: a one-shot timer counts as
+ * pending until its fire callback has returned, which may be just after the
+ * task it woke has observed the fire. */
+bool gort_test_timers_settle(void);
+/* The runtime's live allocation count once earlier tests' tasks, timers and
+ * helper threads have finished, so that only the calling test moves it.
+ * Compare with <=: a late free elsewhere must not fail a test. */
+uint64_t gort_test_quiet_allocs(void);
+
 /* Allocation failure injection through gort_set_allocator: the next n
  * allocations of the runtime succeed (libc), every later one fails, until
  * gort_test_allocator_restore() puts libc's allocator back. */
