@@ -19,19 +19,6 @@
 
 #define WAIT_MS 10000
 
-static gort_chan *make_chan(size_t elem, long cap) {
-  gort_chan *c = NULL;
-  assert_int_equal(gort_chan_make(&c, elem, cap), 0);
-  assert_non_null(c);
-  return c;
-}
-
-static void join(gort_chan *done, int n) {
-  for (int i = 0; i < n; i++) assert_int_equal(gort_chan_recv(done, NULL, NULL), 0);
-}
-
-static void signal_done(gort_chan *done) { gort_chan_send(done, &(char){1}); }
-
 /* ---- make, len, cap ---- */
 
 static void chan_make_invalid(void **state) {
@@ -49,7 +36,7 @@ static void chan_make_invalid(void **state) {
 static void chan_len_cap_elem_size(void **state) {
   (void)state;
   for (long cap = 0; cap < 20; cap++) {
-    gort_chan *c = make_chan(sizeof(int), cap);
+    gort_chan *c = gort_test_make_chan(sizeof(int), cap);
     assert_int_equal(gort_chan_len(c), 0);
     assert_int_equal(gort_chan_cap(c), (size_t)cap);
     assert_int_equal(gort_chan_elem_size(c), sizeof(int));
@@ -70,7 +57,7 @@ static void chan_len_cap_elem_size(void **state) {
 
 static void chan_null_elem_einval(void **state) {
   (void)state;
-  gort_chan *c = make_chan(sizeof(int), 1);
+  gort_chan *c = gort_test_make_chan(sizeof(int), 1);
   assert_int_equal(gort_chan_send(c, NULL), GORT_EINVAL);
   assert_int_equal(gort_chan_try_send(c, NULL), GORT_EINVAL);
   assert_int_equal(gort_chan_len(c), 0);
@@ -99,12 +86,13 @@ static void send_then_flag(void *arg) {
   sender_arg *s = arg;
   s->rc = gort_chan_send(s->c, &s->value);
   atomic_store(&s->sent, 1);
-  signal_done(s->done);
+  gort_test_signal_done(s->done);
 }
 
 static void chan_unbuffered_rendezvous(void **state) {
   (void)state;
-  sender_arg s = {.c = make_chan(sizeof(int), 0), .value = 42, .done = make_chan(1, 1)};
+  sender_arg s = {
+      .c = gort_test_make_chan(sizeof(int), 0), .value = 42, .done = gort_test_make_chan(1, 1)};
   assert_int_equal(gort_go(send_then_flag, &s), 0);
   assert_true(gort_test_wait_parked(send_then_flag, GORT_WAIT_CHAN_SEND, 1, WAIT_MS));
   assert_int_equal(atomic_load(&s.sent), 0); /* nobody received: not delivered */
@@ -114,7 +102,7 @@ static void chan_unbuffered_rendezvous(void **state) {
   assert_int_equal(gort_chan_recv(s.c, &v, &ok), 0);
   assert_int_equal(v, 42);
   assert_true(ok);
-  join(s.done, 1);
+  gort_test_join(s.done, 1);
   assert_int_equal(atomic_load(&s.sent), 1);
   assert_int_equal(s.rc, 0);
   gort_chan_release(s.c);
@@ -135,7 +123,7 @@ static void recv_then_flag(void *arg) {
   r->value = -1;
   r->rc = gort_chan_recv(r->c, &r->value, &r->ok);
   atomic_store(&r->got, 1);
-  signal_done(r->done);
+  gort_test_signal_done(r->done);
 }
 
 /* From TestChan: receive from an empty channel blocks, for every capacity;
@@ -143,8 +131,8 @@ static void recv_then_flag(void *arg) {
 static void chan_recv_blocks_when_empty(void **state) {
   (void)state;
   for (long cap = 0; cap < 6; cap++) {
-    gort_chan *c = make_chan(sizeof(int), cap);
-    recv_arg r[2] = {{.c = c, .done = make_chan(1, 2)}, {.c = c}};
+    gort_chan *c = gort_test_make_chan(sizeof(int), cap);
+    recv_arg r[2] = {{.c = c, .done = gort_test_make_chan(1, 2)}, {.c = c}};
     r[1].done = r[0].done;
     assert_int_equal(gort_go(recv_then_flag, &r[0]), 0);
     assert_int_equal(gort_go(recv_then_flag, &r[1]), 0);
@@ -154,7 +142,7 @@ static void chan_recv_blocks_when_empty(void **state) {
     assert_int_equal(gort_chan_try_recv(c, &v, NULL), GORT_EAGAIN);
     assert_int_equal(gort_chan_send(c, &(int){0}), 0);
     assert_int_equal(gort_chan_send(c, &(int){0}), 0);
-    join(r[0].done, 2);
+    gort_test_join(r[0].done, 2);
     assert_int_equal(r[0].rc, 0);
     assert_int_equal(r[1].rc, 0);
     assert_true(r[0].ok && r[1].ok);
@@ -168,7 +156,8 @@ static void chan_recv_blocks_when_empty(void **state) {
 static void chan_send_blocks_when_full(void **state) {
   (void)state;
   for (long cap = 0; cap < 6; cap++) {
-    sender_arg s = {.c = make_chan(sizeof(int), cap), .value = 99, .done = make_chan(1, 1)};
+    sender_arg s = {
+        .c = gort_test_make_chan(sizeof(int), cap), .value = 99, .done = gort_test_make_chan(1, 1)};
     for (int i = 0; i < cap; i++) assert_int_equal(gort_chan_try_send(s.c, &i), 0);
     assert_int_equal(gort_go(send_then_flag, &s), 0);
     assert_true(gort_test_wait_parked(send_then_flag, GORT_WAIT_CHAN_SEND, 1, WAIT_MS));
@@ -183,7 +172,7 @@ static void chan_send_blocks_when_full(void **state) {
     int v = -1;
     assert_int_equal(gort_chan_recv(s.c, &v, NULL), 0);
     assert_int_equal(v, 99);
-    join(s.done, 1);
+    gort_test_join(s.done, 1);
     assert_int_equal(s.rc, 0);
     assert_int_equal(atomic_load(&s.sent), 1);
     gort_chan_release(s.c);
@@ -196,7 +185,7 @@ static void chan_send_blocks_when_full(void **state) {
 static void chan_buffered_fifo(void **state) {
   (void)state;
   enum { CAP = 16 };
-  gort_chan *c = make_chan(sizeof(int), CAP);
+  gort_chan *c = gort_test_make_chan(sizeof(int), CAP);
   for (int round = 0; round < 3; round++) { /* wraps the ring around */
     for (int i = 0; i < CAP; i++) {
       int v = round * 100 + i;
@@ -231,9 +220,9 @@ static void chan_buffered_fifo(void **state) {
 
 static void chan_try_send_full_eagain(void **state) {
   (void)state;
-  gort_chan *u = make_chan(sizeof(int), 0);
+  gort_chan *u = gort_test_make_chan(sizeof(int), 0);
   assert_int_equal(gort_chan_try_send(u, &(int){1}), GORT_EAGAIN); /* no receiver */
-  gort_chan *b = make_chan(sizeof(int), 2);
+  gort_chan *b = gort_test_make_chan(sizeof(int), 2);
   assert_int_equal(gort_chan_try_send(b, &(int){1}), 0);
   assert_int_equal(gort_chan_try_send(b, &(int){2}), 0);
   assert_int_equal(gort_chan_try_send(b, &(int){3}), GORT_EAGAIN);
@@ -244,8 +233,8 @@ static void chan_try_send_full_eagain(void **state) {
 
 static void chan_try_recv_empty_eagain(void **state) {
   (void)state;
-  gort_chan *u = make_chan(sizeof(int), 0);
-  gort_chan *b = make_chan(sizeof(int), 3);
+  gort_chan *u = gort_test_make_chan(sizeof(int), 0);
+  gort_chan *b = gort_test_make_chan(sizeof(int), 3);
   int v = 77;
   bool ok = true;
   assert_int_equal(gort_chan_try_recv(u, &v, &ok), GORT_EAGAIN);
@@ -258,11 +247,11 @@ static void chan_try_recv_empty_eagain(void **state) {
 /* try_send succeeds on an unbuffered channel when a receiver waits. */
 static void chan_try_send_to_waiting_receiver(void **state) {
   (void)state;
-  recv_arg r = {.c = make_chan(sizeof(int), 0), .done = make_chan(1, 1)};
+  recv_arg r = {.c = gort_test_make_chan(sizeof(int), 0), .done = gort_test_make_chan(1, 1)};
   assert_int_equal(gort_go(recv_then_flag, &r), 0);
   assert_true(gort_test_wait_parked(recv_then_flag, GORT_WAIT_CHAN_RECV, 1, WAIT_MS));
   assert_int_equal(gort_chan_try_send(r.c, &(int){31}), 0);
-  join(r.done, 1);
+  gort_test_join(r.done, 1);
   assert_int_equal(r.rc, 0);
   assert_int_equal(r.value, 31);
   /* And try_recv succeeds when a sender waits. */
@@ -274,7 +263,7 @@ static void chan_try_send_to_waiting_receiver(void **state) {
   assert_int_equal(gort_chan_try_recv(r.c, &v, &ok), 0);
   assert_int_equal(v, 32);
   assert_true(ok);
-  join(r.done, 1);
+  gort_test_join(r.done, 1);
   assert_int_equal(s.rc, 0);
   gort_chan_release(r.c);
   gort_chan_release(r.done);
@@ -287,12 +276,12 @@ static void chan_try_send_to_waiting_receiver(void **state) {
 static void chan_direct_handoff_to_waiting_receiver(void **state) {
   (void)state;
   for (long cap = 0; cap <= 4; cap += 4) {
-    recv_arg r = {.c = make_chan(sizeof(int), cap), .done = make_chan(1, 1)};
+    recv_arg r = {.c = gort_test_make_chan(sizeof(int), cap), .done = gort_test_make_chan(1, 1)};
     assert_int_equal(gort_go(recv_then_flag, &r), 0);
     assert_true(gort_test_wait_parked(recv_then_flag, GORT_WAIT_CHAN_RECV, 1, WAIT_MS));
     assert_int_equal(gort_chan_send(r.c, &(int){1234}), 0);
     assert_int_equal(gort_chan_len(r.c), 0);
-    join(r.done, 1);
+    gort_test_join(r.done, 1);
     assert_int_equal(r.rc, 0);
     assert_true(r.ok);
     assert_int_equal(r.value, 1234);
@@ -307,7 +296,8 @@ static void chan_direct_handoff_to_waiting_receiver(void **state) {
 static void chan_direct_handoff_from_waiting_sender(void **state) {
   (void)state;
   enum { CAP = 4 };
-  sender_arg s = {.c = make_chan(sizeof(int), CAP), .value = CAP, .done = make_chan(1, 1)};
+  sender_arg s = {
+      .c = gort_test_make_chan(sizeof(int), CAP), .value = CAP, .done = gort_test_make_chan(1, 1)};
   for (int i = 0; i < CAP; i++) assert_int_equal(gort_chan_send(s.c, &i), 0);
   assert_int_equal(gort_go(send_then_flag, &s), 0);
   assert_true(gort_test_wait_parked(send_then_flag, GORT_WAIT_CHAN_SEND, 1, WAIT_MS));
@@ -315,7 +305,7 @@ static void chan_direct_handoff_from_waiting_sender(void **state) {
   assert_int_equal(gort_chan_recv(s.c, &v, NULL), 0);
   assert_int_equal(v, 0);
   assert_int_equal(gort_chan_len(s.c), CAP);
-  join(s.done, 1);
+  gort_test_join(s.done, 1);
   assert_int_equal(s.rc, 0);
   for (int i = 1; i <= CAP; i++) {
     assert_int_equal(gort_chan_recv(s.c, &v, NULL), 0);
@@ -329,8 +319,8 @@ static void chan_direct_handoff_from_waiting_sender(void **state) {
 static void chan_blocked_senders_fifo(void **state) {
   (void)state;
   enum { N = 4 };
-  gort_chan *c = make_chan(sizeof(int), 0);
-  gort_chan *done = make_chan(1, N);
+  gort_chan *c = gort_test_make_chan(sizeof(int), 0);
+  gort_chan *done = gort_test_make_chan(1, N);
   sender_arg s[N];
   for (int i = 0; i < N; i++) {
     s[i] = (sender_arg){.c = c, .value = i, .done = done};
@@ -342,7 +332,7 @@ static void chan_blocked_senders_fifo(void **state) {
     assert_int_equal(gort_chan_recv(c, &v, NULL), 0);
     assert_int_equal(v, i);
   }
-  join(done, N);
+  gort_test_join(done, N);
   gort_chan_release(c);
   gort_chan_release(done);
 }
@@ -353,8 +343,8 @@ static void chan_close_wakes_blocked_receivers(void **state) {
   (void)state;
   enum { N = 8 };
   for (long cap = 0; cap <= 3; cap += 3) {
-    gort_chan *c = make_chan(sizeof(int), cap);
-    gort_chan *done = make_chan(1, N);
+    gort_chan *c = gort_test_make_chan(sizeof(int), cap);
+    gort_chan *done = gort_test_make_chan(1, N);
     recv_arg r[N];
     for (int i = 0; i < N; i++) {
       r[i] = (recv_arg){.c = c, .done = done, .ok = true};
@@ -362,7 +352,7 @@ static void chan_close_wakes_blocked_receivers(void **state) {
     }
     assert_true(gort_test_wait_parked(recv_then_flag, GORT_WAIT_CHAN_RECV, N, WAIT_MS));
     assert_int_equal(gort_chan_close(c), 0);
-    join(done, N);
+    gort_test_join(done, N);
     for (int i = 0; i < N; i++) {
       assert_int_equal(r[i].rc, GORT_ECLOSED);
       assert_false(r[i].ok);
@@ -380,8 +370,8 @@ static void chan_close_wakes_blocked_senders_misuse(void **state) {
   (void)state;
   enum { N = 4 };
   int *calls = gort_test_misuse_return_mode();
-  gort_chan *c = make_chan(sizeof(int), 0);
-  gort_chan *done = make_chan(1, N);
+  gort_chan *c = gort_test_make_chan(sizeof(int), 0);
+  gort_chan *done = gort_test_make_chan(1, N);
   sender_arg s[N];
   for (int i = 0; i < N; i++) {
     s[i] = (sender_arg){.c = c, .value = i, .done = done};
@@ -389,7 +379,7 @@ static void chan_close_wakes_blocked_senders_misuse(void **state) {
   }
   assert_true(gort_test_wait_parked(send_then_flag, GORT_WAIT_CHAN_SEND, N, WAIT_MS));
   assert_int_equal(gort_chan_close(c), 0);
-  join(done, N);
+  gort_test_join(done, N);
   for (int i = 0; i < N; i++) assert_int_equal(s[i].rc, GORT_ESENDCLOSED);
   assert_int_equal(__atomic_load_n(calls, __ATOMIC_SEQ_CST), N);
   assert_int_equal(gort_test_misuse_last(), GORT_ESENDCLOSED);
@@ -403,7 +393,7 @@ static void chan_close_wakes_blocked_senders_misuse(void **state) {
 static void chan_close_drains_buffer_then_closed(void **state) {
   (void)state;
   for (long cap = 0; cap < 8; cap++) {
-    gort_chan *c = make_chan(sizeof(int), cap);
+    gort_chan *c = gort_test_make_chan(sizeof(int), cap);
     for (int i = 0; i < cap; i++) assert_int_equal(gort_chan_send(c, &(int){i + 1}), 0);
     assert_int_equal(gort_chan_close(c), 0);
     for (int i = 0; i < cap; i++) {
@@ -443,19 +433,19 @@ static void try_recv_must_succeed(void *arg) {
   race_arg *ra = arg;
   int rc = gort_chan_try_recv(ra->c, NULL, NULL);
   if (rc != 0 && rc != GORT_ECLOSED) atomic_fetch_add(&ra->bad, 1);
-  signal_done(ra->done);
+  gort_test_signal_done(ra->done);
 }
 
 static void chan_nonblock_recv_race(void **state) {
   (void)state;
-  race_arg ra = {.done = make_chan(1, 1)};
+  race_arg ra = {.done = gort_test_make_chan(1, 1)};
   for (int i = 0; i < 1000; i++) {
-    ra.c = make_chan(sizeof(int), 1);
+    ra.c = gort_test_make_chan(sizeof(int), 1);
     assert_int_equal(gort_chan_send(ra.c, &(int){1}), 0);
     assert_int_equal(gort_go(try_recv_must_succeed, &ra), 0);
     assert_int_equal(gort_chan_close(ra.c), 0);
     gort_chan_recv(ra.c, NULL, NULL); /* either the value or closed */
-    join(ra.done, 1);
+    gort_test_join(ra.done, 1);
     gort_chan_release(ra.c);
     assert_int_equal(atomic_load(&ra.bad), 0);
   }
@@ -531,7 +521,7 @@ static void chan_misuse_abort_blocked_sender(void **state) {
 static void chan_misuse_return_mode(void **state) {
   (void)state;
   int *calls = gort_test_misuse_return_mode();
-  gort_chan *c = make_chan(sizeof(int), 2);
+  gort_chan *c = gort_test_make_chan(sizeof(int), 2);
   assert_int_equal(gort_chan_send(c, &(int){5}), 0);
   assert_int_equal(gort_chan_close(c), 0);
   assert_int_equal(*calls, 0);
@@ -647,10 +637,10 @@ static void use_then_release(void *arg) {
 
 static void chan_retain_release(void **state) {
   (void)state;
-  gort_chan *c = make_chan(sizeof(int), 4);
+  gort_chan *c = gort_test_make_chan(sizeof(int), 4);
   assert_ptr_equal(gort_chan_retain(c), c);
   gort_chan_release(c); /* back to one reference */
-  owner_arg oa = {gort_chan_retain(c), make_chan(sizeof(int), 0)};
+  owner_arg oa = {gort_chan_retain(c), gort_test_make_chan(sizeof(int), 0)};
   assert_ptr_equal(oa.c, c);
   assert_int_equal(gort_go(use_then_release, &oa), 0);
   for (int i = 1; i <= 10; i++) assert_int_equal(gort_chan_send(c, &i), 0);
@@ -681,7 +671,7 @@ static void produce_and_close(void *arg) {
 static void chan_range_loop(void **state) {
   (void)state;
   for (long cap = 0; cap <= 8; cap += 8) {
-    producer_arg p = {make_chan(sizeof(int), cap), 100};
+    producer_arg p = {gort_test_make_chan(sizeof(int), cap), 100};
     gort_chan_retain(p.c); /* the producer's reference */
     assert_int_equal(gort_go(produce_and_close, &p), 0);
     int next = 0;
@@ -694,7 +684,7 @@ static void chan_range_loop(void **state) {
     gort_chan_release(p.c);
   }
   /* GORT_CHAN_TRY_SEND too. */
-  gort_chan *c = make_chan(sizeof(long), 1);
+  gort_chan *c = gort_test_make_chan(sizeof(long), 1);
   assert_int_equal(GORT_CHAN_TRY_SEND(c, long, 9L), 0);
   assert_int_equal(GORT_CHAN_TRY_SEND(c, long, 10L), GORT_EAGAIN);
   long v = 0;
@@ -736,7 +726,7 @@ static void chan_elem_sizes(void **state) {
   for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
     for (long cap = 0; cap <= 3; cap += 3) {
       size_t n = sizes[si];
-      sized_arg sa = {make_chan(n, cap), n, 20};
+      sized_arg sa = {gort_test_make_chan(n, cap), n, 20};
       assert_int_equal(gort_chan_elem_size(sa.c), n);
       gort_chan_retain(sa.c);
       assert_int_equal(gort_go(send_sized, &sa), 0);
@@ -775,7 +765,7 @@ typedef struct {
 static void mp_send(void *arg) {
   mp_arg *a = arg;
   for (int i = 0; i < a->n; i++) gort_chan_send(a->c, &i);
-  signal_done(a->done);
+  gort_test_signal_done(a->done);
 }
 
 static void mp_recv(void *arg) {
@@ -784,7 +774,7 @@ static void mp_recv(void *arg) {
     int v = -1;
     if (gort_chan_recv(a->c, &v, NULL) == 0 && v >= 0 && v < a->n) a->hist[v]++;
   }
-  signal_done(a->done);
+  gort_test_signal_done(a->done);
 }
 
 /* Port of TestChan's "send 1000 integers in 4 goroutines": every value arrives
@@ -794,8 +784,8 @@ static void chan_multi_sender_receiver(void **state) {
   enum { P = 4, L = 1000 };
   const long caps[] = {0, 1, 7, 64};
   for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
-    gort_chan *c = make_chan(sizeof(int), caps[ci]);
-    gort_chan *done = make_chan(1, 2 * P);
+    gort_chan *c = gort_test_make_chan(sizeof(int), caps[ci]);
+    gort_chan *done = gort_test_make_chan(1, 2 * P);
     mp_arg s[P], r[P];
     for (int p = 0; p < P; p++) {
       s[p] = (mp_arg){c, done, L, NULL};
@@ -804,7 +794,7 @@ static void chan_multi_sender_receiver(void **state) {
       assert_int_equal(gort_go(mp_send, &s[p]), 0);
       assert_int_equal(gort_go(mp_recv, &r[p]), 0);
     }
-    join(done, 2 * P);
+    gort_test_join(done, 2 * P);
     for (int v = 0; v < L; v++) {
       int total = 0;
       for (int p = 0; p < P; p++) total += r[p].hist[v];
@@ -827,7 +817,7 @@ static void mc_worker(void *arg) {
     if (v % 7 == 0) gort_yield(); /* disturb the FIFO-ish order */
     gort_chan_send(w->r, &v);
   }
-  signal_done(w->done);
+  gort_test_signal_done(w->done);
 }
 
 typedef struct {
@@ -848,24 +838,24 @@ static void mc_feeder(void *arg) {
   gort_chan_close(f->w->q); /* no more work */
   for (int i = 0; i < f->nwork; i++) gort_chan_recv(f->w->done, NULL, NULL); /* workers done */
   gort_chan_close(f->w->r); /* so no more results */
-  signal_done(f->done);
+  gort_test_signal_done(f->done);
 }
 
 /* Port of TestMultiConsumer. */
 static void chan_multi_consumer(void **state) {
   (void)state;
   enum { NWORK = 23, NITER = 20000 };
-  worker_arg w = {make_chan(sizeof(int), NWORK * 3), make_chan(sizeof(int), NWORK * 3),
-                  make_chan(1, NWORK)};
+  worker_arg w = {gort_test_make_chan(sizeof(int), NWORK * 3),
+                  gort_test_make_chan(sizeof(int), NWORK * 3), gort_test_make_chan(1, NWORK)};
   for (int i = 0; i < NWORK; i++) assert_int_equal(gort_go(mc_worker, &w), 0);
-  feeder_arg f = {&w, NWORK, NITER, 0, make_chan(1, 0)};
+  feeder_arg f = {&w, NWORK, NITER, 0, gort_test_make_chan(1, 0)};
   assert_int_equal(gort_go(mc_feeder, &f), 0);
   long n = 0, s = 0;
   for (int v; GORT_CHAN_RANGE(w.r, &v);) {
     n++;
     s += v;
   }
-  join(f.done, 1);
+  gort_test_join(f.done, 1);
   assert_int_equal(n, NITER);
   assert_int_equal(s, f.expect);
   gort_chan_release(f.done);

@@ -19,24 +19,11 @@
 
 #define WAIT_MS 10000
 
-static gort_chan *make_chan(size_t elem, long cap) {
-  gort_chan *c = NULL;
-  assert_int_equal(gort_chan_make(&c, elem, cap), 0);
-  assert_non_null(c);
-  return c;
-}
-
-static void join(gort_chan *done, int n) {
-  for (int i = 0; i < n; i++) assert_int_equal(gort_chan_recv(done, NULL, NULL), 0);
-}
-
-static void signal_done(gort_chan *done) { gort_chan_send(done, &(char){1}); }
-
 /* ---- ready cases ---- */
 
 static void select_recv_ready_chosen(void **state) {
   (void)state;
-  gort_chan *a = make_chan(sizeof(int), 1), *b = make_chan(sizeof(int), 1);
+  gort_chan *a = gort_test_make_chan(sizeof(int), 1), *b = gort_test_make_chan(sizeof(int), 1);
   for (int blocking = 0; blocking < 2; blocking++) {
     assert_int_equal(gort_chan_send(b, &(int){17}), 0);
     int va = -1, vb = -1;
@@ -60,7 +47,8 @@ static void select_recv_ready_chosen(void **state) {
 
 static void select_send_ready_chosen(void **state) {
   (void)state;
-  gort_chan *full = make_chan(sizeof(int), 1), *room = make_chan(sizeof(int), 1);
+  gort_chan *full = gort_test_make_chan(sizeof(int), 1),
+            *room = gort_test_make_chan(sizeof(int), 1);
   assert_int_equal(gort_chan_send(full, &(int){1}), 0);
   for (int blocking = 0; blocking < 2; blocking++) {
     int x = 100 + blocking, y = 200 + blocking;
@@ -78,7 +66,7 @@ static void select_send_ready_chosen(void **state) {
 
 static void select_try_nothing_ready_eagain(void **state) {
   (void)state;
-  gort_chan *a = make_chan(sizeof(int), 0), *b = make_chan(sizeof(int), 1);
+  gort_chan *a = gort_test_make_chan(sizeof(int), 0), *b = gort_test_make_chan(sizeof(int), 1);
   assert_int_equal(gort_chan_send(b, &(int){1}), 0); /* b is full */
   int v = -7, w = 5;
   gort_select_case cs[] = {gort_case_recv(a, &v), gort_case_send(a, &w), gort_case_send(b, &w)};
@@ -97,7 +85,7 @@ static void select_try_nothing_ready_eagain(void **state) {
 
 static void select_einval(void **state) {
   (void)state;
-  gort_chan *a = make_chan(sizeof(int), 1);
+  gort_chan *a = gort_test_make_chan(sizeof(int), 1);
   assert_int_equal(gort_select(NULL, 1), GORT_EINVAL);
   assert_int_equal(gort_select_try(NULL, 2), GORT_EINVAL);
   gort_select_case bad_dir[] = {{a, (gort_select_dir)7, NULL, false}};
@@ -123,12 +111,12 @@ static void send_after_select_parks(void *arg) {
   send_job *j = arg;
   gort_test_wait_parked(NULL, GORT_WAIT_SELECT, 1, WAIT_MS);
   gort_chan_send(j->c, &j->value);
-  signal_done(j->done);
+  gort_test_signal_done(j->done);
 }
 
 static void select_nil_case_never_fires(void **state) {
   (void)state;
-  gort_chan *a = make_chan(sizeof(int), 1);
+  gort_chan *a = gort_test_make_chan(sizeof(int), 1);
   int v = 0, w = 9;
   gort_select_case cs[] = {gort_case_recv(NULL, &v), gort_case_send(NULL, &w),
                            gort_case_recv(a, &v)};
@@ -139,13 +127,13 @@ static void select_nil_case_never_fires(void **state) {
     assert_int_equal(v, i);
   }
   /* Blocking: woken by the one live case. */
-  gort_chan *u = make_chan(sizeof(int), 0);
-  send_job j = {u, 55, make_chan(1, 0)};
+  gort_chan *u = gort_test_make_chan(sizeof(int), 0);
+  send_job j = {u, 55, gort_test_make_chan(1, 0)};
   cs[2] = gort_case_recv(u, &v);
   assert_int_equal(gort_go(send_after_select_parks, &j), 0);
   assert_int_equal(gort_select(cs, 3), 2);
   assert_int_equal(v, 55);
-  join(j.done, 1);
+  gort_test_join(j.done, 1);
   gort_chan_release(a);
   gort_chan_release(u);
   gort_chan_release(j.done);
@@ -162,12 +150,13 @@ static void close_after_select_parks(void *arg) {
   close_job *j = arg;
   gort_test_wait_parked(NULL, GORT_WAIT_SELECT, 1, WAIT_MS);
   gort_chan_close(j->c);
-  signal_done(j->done);
+  gort_test_signal_done(j->done);
 }
 
 static void select_closed_recv_fires_ok_false(void **state) {
   (void)state;
-  gort_chan *open = make_chan(sizeof(int), 0), *closed = make_chan(sizeof(int), 2);
+  gort_chan *open = gort_test_make_chan(sizeof(int), 0),
+            *closed = gort_test_make_chan(sizeof(int), 2);
   assert_int_equal(gort_chan_send(closed, &(int){8}), 0);
   assert_int_equal(gort_chan_close(closed), 0);
   int v = -1, w = -1;
@@ -187,8 +176,8 @@ static void select_closed_recv_fires_ok_false(void **state) {
   assert_int_equal(w, -1);
 
   /* A blocked select woken by close. */
-  gort_chan *b = make_chan(sizeof(int), 0);
-  close_job j = {b, make_chan(1, 0)};
+  gort_chan *b = gort_test_make_chan(sizeof(int), 0);
+  close_job j = {b, gort_test_make_chan(1, 0)};
   gort_chan_retain(b);
   v = -1;
   cs[1] = gort_case_recv(b, &v);
@@ -197,7 +186,7 @@ static void select_closed_recv_fires_ok_false(void **state) {
   assert_int_equal(gort_select(cs, 2), 1);
   assert_false(cs[1].ok);
   assert_int_equal(v, 0);
-  join(j.done, 1);
+  gort_test_join(j.done, 1);
   /* And no stale waiter on the other channel. */
   assert_int_equal(gort_chan_try_send(open, &(int){1}), GORT_EAGAIN);
   gort_chan_release(b);
@@ -239,13 +228,13 @@ static void select_send_two(void *arg) {
   int x = 1;
   gort_select_case cs[] = {gort_case_send(j->a, &x), gort_case_send(j->b, &x)};
   j->rc = gort_select(cs, 2);
-  signal_done(j->done);
+  gort_test_signal_done(j->done);
 }
 
 static void select_send_closed_misuse_return(void **state) {
   (void)state;
   int *calls = gort_test_misuse_return_mode();
-  gort_chan *c = make_chan(sizeof(int), 1);
+  gort_chan *c = gort_test_make_chan(sizeof(int), 1);
   assert_int_equal(gort_chan_close(c), 0);
   int x = 1;
   gort_select_case cs[] = {gort_case_send(c, &x)};
@@ -257,11 +246,12 @@ static void select_send_closed_misuse_return(void **state) {
   assert_int_equal(gort_chan_len(c), 0);
 
   /* A select blocked sending is woken by close with the misuse. */
-  sel_job j = {make_chan(sizeof(int), 0), make_chan(sizeof(int), 0), 0, make_chan(1, 0)};
+  sel_job j = {gort_test_make_chan(sizeof(int), 0), gort_test_make_chan(sizeof(int), 0), 0,
+               gort_test_make_chan(1, 0)};
   assert_int_equal(gort_go(select_send_two, &j), 0);
   assert_true(gort_test_wait_parked(select_send_two, GORT_WAIT_SELECT, 1, WAIT_MS));
   assert_int_equal(gort_chan_close(j.b), 0);
-  join(j.done, 1);
+  gort_test_join(j.done, 1);
   assert_int_equal(j.rc, GORT_ESENDCLOSED);
   assert_int_equal(*calls, 3);
   /* It left nothing behind on a. */
@@ -285,7 +275,7 @@ typedef struct {
 static void recv_one(void *arg) {
   recv_job *j = arg;
   j->rc = gort_chan_recv(j->c, &j->value, NULL);
-  signal_done(j->done);
+  gort_test_signal_done(j->done);
 }
 
 /* After a blocking select completes through one channel, no waiter of it is
@@ -295,8 +285,8 @@ static void select_blocking_no_stale_waiters(void **state) {
   (void)state;
   enum { K = 3 };
   gort_chan *ch[K];
-  for (int k = 0; k < K; k++) ch[k] = make_chan(sizeof(int), 0);
-  gort_chan *done = make_chan(1, 1);
+  for (int k = 0; k < K; k++) ch[k] = gort_test_make_chan(sizeof(int), 0);
+  gort_chan *done = gort_test_make_chan(1, 1);
   for (int round = 0; round < 60; round++) {
     int which = round % K;
     int v[K] = {-1, -1, -1};
@@ -307,7 +297,7 @@ static void select_blocking_no_stale_waiters(void **state) {
     assert_int_equal(gort_select(cs, K), which);
     assert_int_equal(v[which], 1000 + round);
     assert_true(cs[which].ok);
-    join(done, 1);
+    gort_test_join(done, 1);
     for (int k = 0; k < K; k++) {
       if (k == which) continue;
       assert_int_equal(v[k], -1);
@@ -319,7 +309,7 @@ static void select_blocking_no_stale_waiters(void **state) {
     recv_job r = {ch[k], -1, -1, done};
     assert_int_equal(gort_go(recv_one, &r), 0);
     assert_int_equal(gort_chan_send(ch[k], &(int){k + 7}), 0);
-    join(done, 1);
+    gort_test_join(done, 1);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.value, k + 7);
   }
@@ -331,16 +321,17 @@ static void select_blocking_no_stale_waiters(void **state) {
  * the select's sender waiters are gone from the other channels. */
 static void select_blocking_send_no_stale_waiters(void **state) {
   (void)state;
-  gort_chan *done = make_chan(1, 1);
+  gort_chan *done = gort_test_make_chan(1, 1);
   for (int round = 0; round < 40; round++) {
-    sel_job j = {make_chan(sizeof(int), 0), make_chan(sizeof(int), 0), -1, done};
+    sel_job j = {gort_test_make_chan(sizeof(int), 0), gort_test_make_chan(sizeof(int), 0), -1,
+                 done};
     assert_int_equal(gort_go(select_send_two, &j), 0);
     assert_true(gort_test_wait_parked(select_send_two, GORT_WAIT_SELECT, 1, WAIT_MS));
     gort_chan *got = round % 2 ? j.b : j.a, *other = round % 2 ? j.a : j.b;
     int v = 0;
     assert_int_equal(gort_chan_recv(got, &v, NULL), 0);
     assert_int_equal(v, 1);
-    join(done, 1);
+    gort_test_join(done, 1);
     assert_int_equal(j.rc, round % 2);
     assert_int_equal(gort_chan_try_recv(other, &v, NULL), GORT_EAGAIN);
     gort_chan_release(j.a);
@@ -365,20 +356,21 @@ static void send_blob_after_select(void *arg) {
   for (int i = 0; i < 24; i++) b.bytes[i] = (char)(i * 3 + 1);
   gort_test_wait_parked(NULL, GORT_WAIT_SELECT, 1, WAIT_MS);
   gort_chan_send(j->c, &b);
-  signal_done(j->done);
+  gort_test_signal_done(j->done);
 }
 
 static void select_blocking_recv_large_elem(void **state) {
   (void)state;
-  gort_chan *c = make_chan(sizeof(blob24), 0), *d = make_chan(sizeof(blob24), 0);
-  blob_job j = {d, make_chan(1, 0)};
+  gort_chan *c = gort_test_make_chan(sizeof(blob24), 0),
+            *d = gort_test_make_chan(sizeof(blob24), 0);
+  blob_job j = {d, gort_test_make_chan(1, 0)};
   blob24 got, unused;
   memset(&got, 0, sizeof got);
   gort_select_case cs[] = {gort_case_recv(c, &unused), gort_case_recv(d, &got)};
   assert_int_equal(gort_go(send_blob_after_select, &j), 0);
   assert_int_equal(gort_select(cs, 2), 1);
   for (int i = 0; i < 24; i++) assert_int_equal(got.bytes[i], (char)(i * 3 + 1));
-  join(j.done, 1);
+  gort_test_join(j.done, 1);
   gort_chan_release(c);
   gort_chan_release(d);
   gort_chan_release(j.done);
@@ -410,7 +402,8 @@ static void dup_recv_b(void *arg) {
  * later send on c reaches B. */
 static void select_same_channel_two_cases(void **state) {
   (void)state;
-  dup_job j = {make_chan(sizeof(int), 0), make_chan(sizeof(int), 0), make_chan(sizeof(int), 0)};
+  dup_job j = {gort_test_make_chan(sizeof(int), 0), gort_test_make_chan(sizeof(int), 0),
+               gort_test_make_chan(sizeof(int), 0)};
   assert_int_equal(gort_go(dup_select_a, &j), 0);
   assert_true(gort_test_wait_parked(dup_select_a, GORT_WAIT_SELECT, 1, WAIT_MS));
   assert_int_equal(gort_go(dup_recv_b, &j), 0);
@@ -425,7 +418,7 @@ static void select_same_channel_two_cases(void **state) {
   assert_int_equal(v, 8);
 
   /* Both duplicate cases are eligible when the channel is ready. */
-  gort_chan *b = make_chan(sizeof(int), 1);
+  gort_chan *b = gort_test_make_chan(sizeof(int), 1);
   int seen[2] = {0, 0};
   for (int i = 0; i < 200; i++) {
     assert_int_equal(gort_chan_send(b, &i), 0);
@@ -467,7 +460,7 @@ static void self_select(void *arg) {
     int idx = gort_select(cs, 2);
     if (idx == recv_idx && j->unbuffered && v == j->p) atomic_fetch_add(j->self_recv, 1);
   }
-  signal_done(j->done);
+  gort_test_signal_done(j->done);
 }
 
 /* Port of TestSelfSelect: send and receive on the same channel in one select,
@@ -478,14 +471,14 @@ static void select_self_select(void **state) {
   const long caps[] = {0, 10};
   for (int ci = 0; ci < 2; ci++) {
     atomic_int self_recv = 0;
-    gort_chan *c = make_chan(sizeof(int), caps[ci]);
-    gort_chan *done = make_chan(1, 2);
+    gort_chan *c = gort_test_make_chan(sizeof(int), caps[ci]);
+    gort_chan *done = gort_test_make_chan(1, 2);
     self_job j[2];
     for (int p = 0; p < 2; p++) {
       j[p] = (self_job){c, p, caps[ci] == 0, &self_recv, done};
       assert_int_equal(gort_go(self_select, &j[p]), 0);
     }
-    join(done, 2);
+    gort_test_join(done, 2);
     assert_int_equal(atomic_load(&self_recv), 0);
     gort_chan_release(c);
     gort_chan_release(done);
@@ -516,7 +509,7 @@ static void recv_fairness(int k) {
   int v[4];
   long count[4] = {0};
   for (int i = 0; i < k; i++) {
-    ch[i] = make_chan(sizeof(int), 1);
+    ch[i] = gort_test_make_chan(sizeof(int), 1);
     assert_int_equal(gort_chan_send(ch[i], &i), 0);
     cs[i] = gort_case_recv(ch[i], &v[i]);
   }
@@ -551,7 +544,7 @@ static void select_fairness_send(void **state) {
   int x[K];
   long count[K] = {0};
   for (int i = 0; i < K; i++) {
-    ch[i] = make_chan(sizeof(int), 1);
+    ch[i] = gort_test_make_chan(sizeof(int), 1);
     x[i] = i;
     cs[i] = gort_case_send(ch[i], &x[i]);
   }
@@ -583,7 +576,7 @@ static void select_many_cases(void **state) {
   gort_select_case cs[N];
   int v[N];
   for (int i = 0; i < N; i++) {
-    ch[i] = make_chan(sizeof(int), i % 2 ? 1 : 0); /* odd: buffered, even: unbuffered */
+    ch[i] = gort_test_make_chan(sizeof(int), i % 2 ? 1 : 0); /* odd: buffered, even: unbuffered */
     v[i] = -1;
     cs[i] = gort_case_recv(ch[i], &v[i]);
   }
@@ -593,13 +586,13 @@ static void select_many_cases(void **state) {
   assert_int_equal(v[73], 73);
 
   /* Blocking, woken through the last case (an unbuffered channel). */
-  gort_chan *done = make_chan(1, 1);
+  gort_chan *done = gort_test_make_chan(1, 1);
   for (int target = N - 2; target < N; target++) {
     send_job j = {ch[target], 500 + target, done};
     assert_int_equal(gort_go(send_after_select_parks, &j), 0);
     assert_int_equal(gort_select(cs, N), target);
     assert_int_equal(v[target], 500 + target);
-    join(done, 1);
+    gort_test_join(done, 1);
   }
   /* No stale waiters on the unbuffered ones. */
   for (int i = 0; i < N; i += 2) assert_int_equal(gort_chan_try_send(ch[i], &i), GORT_EAGAIN);
@@ -626,13 +619,13 @@ static void select_many_cases_shared_channels(void **state) {
   gort_chan *ch[NCH];
   gort_select_case cs[N];
   int v[N];
-  for (int i = 0; i < NCH; i++) ch[i] = make_chan(sizeof(int), 0);
+  for (int i = 0; i < NCH; i++) ch[i] = gort_test_make_chan(sizeof(int), 0);
   for (int i = 0; i < N; i++) {
     v[i] = -1;
     cs[i] = gort_case_recv(ch[i % NCH], &v[i]);
   }
   assert_int_equal(gort_select_try(cs, N), GORT_EAGAIN);
-  gort_chan *done = make_chan(1, 1);
+  gort_chan *done = gort_test_make_chan(1, 1);
   for (int target = 0; target < NCH; target += 6) {
     send_job j = {ch[target], 900 + target, done};
     assert_int_equal(gort_go(send_after_select_parks, &j), 0);
@@ -641,7 +634,7 @@ static void select_many_cases_shared_channels(void **state) {
     assert_int_equal(idx % NCH, target);
     assert_int_equal(v[idx], 900 + target);
     v[idx] = -1;
-    join(done, 1);
+    gort_test_join(done, 1);
     /* None of the 100 waiters is left on any channel. */
     for (int i = 0; i < NCH; i++) assert_int_equal(gort_chan_try_send(ch[i], &i), GORT_EAGAIN);
   }
@@ -717,10 +710,10 @@ static void nb_select(void *arg) {
  * select must never take the default branch. */
 static void nonblock_select_race(bool close_c2) {
   enum { N = 2000 };
-  nb_job j = {NULL, NULL, make_chan(sizeof(bool), 1)};
+  nb_job j = {NULL, NULL, gort_test_make_chan(sizeof(bool), 1)};
   for (int i = 0; i < N; i++) {
-    j.c1 = make_chan(sizeof(int), 1);
-    j.c2 = make_chan(sizeof(int), close_c2 ? 0 : 1);
+    j.c1 = gort_test_make_chan(sizeof(int), 1);
+    j.c2 = gort_test_make_chan(sizeof(int), close_c2 ? 0 : 1);
     assert_int_equal(gort_chan_send(j.c1, &(int){1}), 0);
     assert_int_equal(gort_go(nb_select, &j), 0);
     if (close_c2)

@@ -19,21 +19,9 @@
 #include "gort/introspect.h"
 
 #define WAIT_MS 20000
+
 #define PRODUCERS 8
 #define CONSUMERS 8
-
-static gort_chan *make_chan(size_t elem, long cap) {
-  gort_chan *c = NULL;
-  assert_int_equal(gort_chan_make(&c, elem, cap), 0);
-  assert_non_null(c);
-  return c;
-}
-
-static void join(gort_chan *done, int n) {
-  for (int i = 0; i < n; i++) assert_int_equal(gort_chan_recv(done, NULL, NULL), 0);
-}
-
-static void signal_done(gort_chan *done) { gort_chan_send(done, &(char){1}); }
 
 /* ---- producers x consumers ---- */
 
@@ -74,7 +62,7 @@ static void produce(void *arg) {
     }
     if (rc != 0) p->errors++;
   }
-  signal_done(sh->done);
+  gort_test_signal_done(sh->done);
 }
 
 static void account(consumer *c, uint64_t msg) {
@@ -115,11 +103,11 @@ static void consume(void *arg) {
       }
     }
   }
-  signal_done(sh->done);
+  gort_test_signal_done(sh->done);
 }
 
 static void run_producers_consumers(gort_chan *a, gort_chan *b) {
-  stress_shared sh = {a, b, gort_test_scaled(100000, 100), NULL, make_chan(1, 0)};
+  stress_shared sh = {a, b, gort_test_scaled(100000, 100), NULL, gort_test_make_chan(1, 0)};
   size_t slots = (size_t)PRODUCERS * (size_t)sh.n;
   sh.seen = calloc(slots, sizeof *sh.seen);
   assert_non_null(sh.seen);
@@ -134,10 +122,10 @@ static void run_producers_consumers(gort_chan *a, gort_chan *b) {
     assert_int_equal(gort_go_named("stress-producer", produce, &p[i]), 0);
   }
   /* Producers finish first (consumers only finish after the close). */
-  join(sh.done, PRODUCERS);
+  gort_test_join(sh.done, PRODUCERS);
   assert_int_equal(gort_chan_close(a), 0);
   if (b) assert_int_equal(gort_chan_close(b), 0);
-  join(sh.done, CONSUMERS);
+  gort_test_join(sh.done, CONSUMERS);
 
   long count = 0, bad = 0, dups = 0, errs = 0;
   uint64_t sum = 0, xor = 0;
@@ -176,21 +164,22 @@ static void run_producers_consumers(gort_chan *a, gort_chan *b) {
 
 static void stress_unbuffered_8x8(void **state) {
   (void)state;
-  gort_chan *c = make_chan(sizeof(uint64_t), 0);
+  gort_chan *c = gort_test_make_chan(sizeof(uint64_t), 0);
   run_producers_consumers(c, NULL);
   gort_chan_release(c);
 }
 
 static void stress_buffered_8x8(void **state) {
   (void)state;
-  gort_chan *c = make_chan(sizeof(uint64_t), 64);
+  gort_chan *c = gort_test_make_chan(sizeof(uint64_t), 64);
   run_producers_consumers(c, NULL);
   gort_chan_release(c);
 }
 
 static void stress_select_two_channels_8x8(void **state) {
   (void)state;
-  gort_chan *a = make_chan(sizeof(uint64_t), 0), *b = make_chan(sizeof(uint64_t), 16);
+  gort_chan *a = gort_test_make_chan(sizeof(uint64_t), 0),
+            *b = gort_test_make_chan(sizeof(uint64_t), 16);
   run_producers_consumers(a, b);
   gort_chan_release(a);
   gort_chan_release(b);
@@ -216,7 +205,7 @@ static void recv_until_closed(void *arg) {
     }
     atomic_fetch_add(cr->values_seen, 1);
   }
-  signal_done(cr->done);
+  gort_test_signal_done(cr->done);
 }
 
 /* Many receivers blocked, then close: all wake with GORT_ECLOSED. Half the
@@ -228,13 +217,13 @@ static void stress_close_wakes_all_receivers(void **state) {
   long rounds = gort_test_scaled(40, 4);
   for (long round = 0; round < rounds; round++) {
     atomic_long closed_seen = 0, values_seen = 0;
-    close_race cr = {make_chan(sizeof(int), round % 3 == 2 ? 4 : 0), make_chan(1, R),
-                     &closed_seen, &values_seen};
+    close_race cr = {gort_test_make_chan(sizeof(int), round % 3 == 2 ? 4 : 0),
+                     gort_test_make_chan(1, R), &closed_seen, &values_seen};
     for (int i = 0; i < R; i++) assert_int_equal(gort_go(recv_until_closed, &cr), 0);
     if (round % 2 == 0)
       assert_true(gort_test_wait_parked(recv_until_closed, GORT_WAIT_CHAN_RECV, R, WAIT_MS));
     assert_int_equal(gort_chan_close(cr.c), 0);
-    join(cr.done, R);
+    gort_test_join(cr.done, R);
     assert_int_equal(atomic_load(&closed_seen), R);
     assert_int_equal(atomic_load(&values_seen), 0);
     gort_chan_release(cr.c);
@@ -259,7 +248,7 @@ static void send_once(void *arg) {
     atomic_fetch_add(sr->send_closed, 1);
   else
     atomic_fetch_add(sr->other, 1);
-  signal_done(sr->done);
+  gort_test_signal_done(sr->done);
 }
 
 /* Senders race with close (misuse in RETURN mode): every sender returns
@@ -274,8 +263,8 @@ static void stress_close_races_blocked_senders(void **state) {
   for (long round = 0; round < rounds; round++) {
     atomic_long delivered = 0, send_closed = 0, other = 0;
     long cap = round % 2 ? 4 : 0;
-    send_race sr = {make_chan(sizeof(int), cap), make_chan(1, S), &delivered, &send_closed,
-                    &other};
+    send_race sr = {gort_test_make_chan(sizeof(int), cap), gort_test_make_chan(1, S), &delivered,
+                    &send_closed, &other};
     int calls_before = __atomic_load_n(calls, __ATOMIC_SEQ_CST);
     for (int i = 0; i < S; i++) assert_int_equal(gort_go(send_once, &sr), 0);
     long got = 0;
@@ -288,7 +277,7 @@ static void stress_close_races_blocked_senders(void **state) {
                                         WAIT_MS));
     assert_int_equal(gort_chan_close(sr.c), 0);
     while (gort_chan_recv(sr.c, NULL, NULL) == 0) got++; /* what was buffered */
-    join(sr.done, S);
+    gort_test_join(sr.done, S);
     assert_int_equal(atomic_load(&other), 0);
     assert_int_equal(atomic_load(&delivered) + atomic_load(&send_closed), S);
     assert_int_equal(atomic_load(&delivered), got);
@@ -316,13 +305,13 @@ typedef struct {
 static void ss_send_k(void *arg) {
   ss_arg *a = arg;
   for (long i = 0; i < a->sh->n; i++) gort_chan_send(a->sh->c[a->k], &(int){0});
-  signal_done(a->sh->done);
+  gort_test_signal_done(a->sh->done);
 }
 
 static void ss_recv_k(void *arg) {
   ss_arg *a = arg;
   for (long i = 0; i < a->sh->n; i++) gort_chan_recv(a->sh->c[a->k], NULL, NULL);
-  signal_done(a->sh->done);
+  gort_test_signal_done(a->sh->done);
 }
 
 /* n values on each channel in one select; a channel that got its n becomes a
@@ -338,7 +327,7 @@ static void ss_select_send(void *arg) {
     if (idx < 0) break;
     if (++cnt[idx] == sh->n) cs[idx].chan = NULL;
   }
-  signal_done(sh->done);
+  gort_test_signal_done(sh->done);
 }
 
 static void ss_select_recv(void *arg) {
@@ -351,7 +340,7 @@ static void ss_select_recv(void *arg) {
     if (idx < 0) break;
     if (++cnt[idx] == sh->n) cs[idx].chan = NULL;
   }
-  signal_done(sh->done);
+  gort_test_signal_done(sh->done);
 }
 
 /* 4 senders and 4 receivers per channel, plus a select sending on all four
@@ -359,10 +348,10 @@ static void ss_select_recv(void *arg) {
  * (a lost wake-up hangs it; the runner's timeout then dumps the tasks). */
 static void stress_select_go_port(void **state) {
   (void)state;
-  ss_shared sh = {{make_chan(sizeof(int), 0), make_chan(sizeof(int), 0),
-                   make_chan(sizeof(int), 2), make_chan(sizeof(int), 3)},
+  ss_shared sh = {{gort_test_make_chan(sizeof(int), 0), gort_test_make_chan(sizeof(int), 0),
+                   gort_test_make_chan(sizeof(int), 2), gort_test_make_chan(sizeof(int), 3)},
                   gort_test_scaled(20000, 100),
-                  make_chan(1, 0)};
+                  gort_test_make_chan(1, 0)};
   ss_arg a[4];
   for (int k = 0; k < 4; k++) {
     a[k] = (ss_arg){&sh, k};
@@ -371,7 +360,7 @@ static void stress_select_go_port(void **state) {
   }
   assert_int_equal(gort_go(ss_select_send, &sh), 0);
   assert_int_equal(gort_go(ss_select_recv, &sh), 0);
-  join(sh.done, 10);
+  gort_test_join(sh.done, 10);
   for (int k = 0; k < 4; k++) {
     assert_int_equal(gort_chan_len(sh.c[k]), 0);
     gort_chan_release(sh.c[k]);

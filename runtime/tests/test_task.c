@@ -31,18 +31,6 @@
 #define GORT_TEST_ASAN 0
 #endif
 
-static gort_chan *make_chan(size_t elem, long cap) {
-  gort_chan *c = NULL;
-  assert_int_equal(gort_chan_make(&c, elem, cap), 0);
-  assert_non_null(c);
-  return c;
-}
-
-/* Receive n completion tokens. */
-static void join(gort_chan *done, int n) {
-  for (int i = 0; i < n; i++) assert_int_equal(gort_chan_recv(done, NULL, NULL), 0);
-}
-
 static bool num_tasks_is(void *n) { return gort_num_tasks() == (int)(intptr_t)n; }
 
 /* Wait until only task 1 is left: a task of an earlier test may have sent its
@@ -69,9 +57,9 @@ static void double_it(void *arg) {
 
 static void task_go_runs_fn_with_arg(void **state) {
   (void)state;
-  job j = {.in = 21, .done = make_chan(1, 0)};
+  job j = {.in = 21, .done = gort_test_make_chan(1, 0)};
   assert_int_equal(gort_go(double_it, &j), 0);
-  join(j.done, 1);
+  gort_test_join(j.done, 1);
   assert_int_equal(j.out, 42);
   assert_true(j.id > 1);
   gort_chan_release(j.done);
@@ -98,12 +86,12 @@ static void task_ids_unique_increasing(void **state) {
   (void)state;
   enum { N = 20 };
   job jobs[N];
-  gort_chan *done = make_chan(1, N);
+  gort_chan *done = gort_test_make_chan(1, N);
   for (int i = 0; i < N; i++) {
     jobs[i] = (job){.in = i, .done = done};
     assert_int_equal(gort_go(double_it, &jobs[i]), 0);
   }
-  join(done, N);
+  gort_test_join(done, N);
   for (int i = 0; i < N; i++) {
     assert_true(jobs[i].id > 1);
     assert_int_equal(jobs[i].out, 2 * i);
@@ -164,7 +152,7 @@ static void task_num_tasks_counts_live(void **state) {
   settle();
   int base = gort_num_tasks();
   assert_int_equal(base, 1);
-  blocker b = {make_chan(1, 0), NULL, make_chan(1, 3)};
+  blocker b = {gort_test_make_chan(1, 0), NULL, gort_test_make_chan(1, 3)};
   for (int i = 0; i < 3; i++) assert_int_equal(gort_go(block_on_gate, &b), 0);
   /* Started tasks are live at once, as in Go (NumGoroutine counts them). */
   assert_int_equal(gort_num_tasks(), base + 3);
@@ -175,7 +163,7 @@ static void task_num_tasks_counts_live(void **state) {
   assert_true(c.live >= 4);
   assert_true(c.parked >= 3);
   assert_int_equal(gort_chan_close(b.gate), 0);
-  join(b.done, 3);
+  gort_test_join(b.done, 3);
   assert_true(gort_test_eventually(num_tasks_is, (void *)(intptr_t)base, WAIT_MS));
   gort_chan_release(b.gate);
   gort_chan_release(b.done);
@@ -183,7 +171,8 @@ static void task_num_tasks_counts_live(void **state) {
 
 static void task_snapshot_named_spawn_site(void **state) {
   (void)state;
-  blocker b = {make_chan(1, 0), make_chan(sizeof(uint64_t), 1), make_chan(1, 1)};
+  blocker b = {gort_test_make_chan(1, 0), gort_test_make_chan(sizeof(uint64_t), 1),
+               gort_test_make_chan(1, 1)};
   char name[32];
   snprintf(name, sizeof name, "snap-worker");
   int64_t t0 = gort_now();
@@ -214,7 +203,7 @@ static void task_snapshot_named_spawn_site(void **state) {
   assert_in_range(ti.waiting_since, ti.spawned_at, t1);
 
   assert_int_equal(gort_chan_send(b.gate, &(char){0}), 0);
-  join(b.done, 1);
+  gort_test_join(b.done, 1);
   gort_chan_release(b.gate);
   gort_chan_release(b.ids);
   gort_chan_release(b.done);
@@ -222,7 +211,8 @@ static void task_snapshot_named_spawn_site(void **state) {
 
 static void task_snapshot_long_name_truncated(void **state) {
   (void)state;
-  blocker b = {make_chan(1, 0), make_chan(sizeof(uint64_t), 1), make_chan(1, 1)};
+  blocker b = {gort_test_make_chan(1, 0), gort_test_make_chan(sizeof(uint64_t), 1),
+               gort_test_make_chan(1, 1)};
   const char *longname = "a-task-name-that-is-much-longer-than-thirty-one-characters";
   assert_int_equal(gort_go_named(longname, block_on_gate, &b), 0);
   uint64_t id = 0;
@@ -232,14 +222,14 @@ static void task_snapshot_long_name_truncated(void **state) {
   assert_int_equal(strnlen(ti.name, sizeof ti.name), sizeof ti.name - 1);
   assert_memory_equal(ti.name, longname, sizeof ti.name - 1);
   gort_chan_send(b.gate, &(char){0});
-  join(b.done, 1);
+  gort_test_join(b.done, 1);
   /* Unnamed tasks have "" as name. */
   assert_int_equal(gort_go(block_on_gate, &b), 0);
   assert_int_equal(gort_chan_recv(b.ids, &id, NULL), 0);
   assert_true(gort_test_task_info(id, &ti));
   assert_string_equal(ti.name, "");
   gort_chan_send(b.gate, &(char){0});
-  join(b.done, 1);
+  gort_test_join(b.done, 1);
   gort_chan_release(b.gate);
   gort_chan_release(b.ids);
   gort_chan_release(b.done);
@@ -248,7 +238,7 @@ static void task_snapshot_long_name_truncated(void **state) {
 static void task_snapshot_sorted_and_count(void **state) {
   (void)state;
   settle();
-  blocker b = {make_chan(1, 0), NULL, make_chan(1, 3)};
+  blocker b = {gort_test_make_chan(1, 0), NULL, gort_test_make_chan(1, 3)};
   for (int i = 0; i < 3; i++) assert_int_equal(gort_go(block_on_gate, &b), 0);
   assert_int_equal(gort_task_snapshot(NULL, 0), 4);
   gort_task_info one[1];
@@ -258,7 +248,7 @@ static void task_snapshot_sorted_and_count(void **state) {
   assert_int_equal(gort_task_snapshot(all, 8), 4);
   for (int i = 1; i < 4; i++) assert_true(all[i].id > all[i - 1].id);
   assert_int_equal(gort_chan_close(b.gate), 0);
-  join(b.done, 3);
+  gort_test_join(b.done, 3);
   gort_chan_release(b.gate);
   gort_chan_release(b.done);
 }
@@ -290,10 +280,10 @@ static void spawn_child(void *arg) {
 
 static void task_parent_id_and_running_state(void **state) {
   (void)state;
-  parent_job pj = {.done = make_chan(1, 0)};
-  pj.child.done = make_chan(1, 0);
+  parent_job pj = {.done = gort_test_make_chan(1, 0)};
+  pj.child.done = gort_test_make_chan(1, 0);
   assert_int_equal(gort_go(spawn_child, &pj), 0);
-  join(pj.done, 1);
+  gort_test_join(pj.done, 1);
   assert_true(pj.child.found);
   assert_int_equal(pj.child.self.parent_id, pj.id);
   assert_ptr_equal(pj.child.self.entry, (void *)report_self);
@@ -306,7 +296,8 @@ static void task_parent_id_and_running_state(void **state) {
 static void task_spawn_traces(void **state) {
   (void)state;
   gort_set_spawn_traces(true);
-  blocker b = {make_chan(1, 0), make_chan(sizeof(uint64_t), 1), make_chan(1, 1)};
+  blocker b = {gort_test_make_chan(1, 0), gort_test_make_chan(sizeof(uint64_t), 1),
+               gort_test_make_chan(1, 1)};
   assert_int_equal(gort_go(block_on_gate, &b), 0);
   gort_set_spawn_traces(false);
   uint64_t id = 0;
@@ -316,7 +307,7 @@ static void task_spawn_traces(void **state) {
   assert_in_range(ti.spawn_depth, 1, GORT_SPAWN_FRAMES);
   assert_non_null(ti.spawn_stack[0]);
   gort_chan_send(b.gate, &(char){0});
-  join(b.done, 1);
+  gort_test_join(b.done, 1);
   gort_chan_release(b.gate);
   gort_chan_release(b.ids);
   gort_chan_release(b.done);
@@ -362,8 +353,9 @@ static char *read_all(FILE *f) {
 
 static void task_dump_go_like(void **state) {
   (void)state;
-  blocker r = {make_chan(1, 0), make_chan(sizeof(uint64_t), 1), make_chan(1, 2)};
-  blocker s = {make_chan(1, 0), make_chan(sizeof(uint64_t), 1), r.done};
+  blocker r = {gort_test_make_chan(1, 0), gort_test_make_chan(sizeof(uint64_t), 1),
+               gort_test_make_chan(1, 2)};
+  blocker s = {gort_test_make_chan(1, 0), gort_test_make_chan(sizeof(uint64_t), 1), r.done};
   assert_int_equal(gort_go_named("dump-receiver", block_on_gate, &r), 0);
   assert_int_equal(gort_go(block_on_send, &s), 0);
   uint64_t rid = 0, sid = 0;
@@ -395,7 +387,7 @@ static void task_dump_go_like(void **state) {
   assert_int_equal(gort_chan_send(r.gate, &(char){0}), 0);
   assert_int_equal(gort_chan_recv(s.gate, &v, NULL), 0);
   assert_int_equal(v, 7);
-  join(r.done, 2);
+  gort_test_join(r.done, 2);
   gort_chan_release(r.gate);
   gort_chan_release(r.ids);
   gort_chan_release(s.gate);
@@ -460,9 +452,9 @@ static void task_thread_create_failure(void **state) {
 
   /* 2. With an idle thread ready to serve the spawn: the injection covers
    * that path too. */
-  job j = {.in = 1, .done = make_chan(1, 0)};
+  job j = {.in = 1, .done = gort_test_make_chan(1, 0)};
   assert_int_equal(gort_go(double_it, &j), 0);
-  join(j.done, 1);
+  gort_test_join(j.done, 1);
   settle();
   gort_get_counters(&before);
   gort_debug_fail_thread_create(2);
@@ -476,7 +468,7 @@ static void task_thread_create_failure(void **state) {
   /* The injection is used up: the next spawn works. */
   j.in = 5;
   assert_int_equal(gort_go(double_it, &j), 0);
-  join(j.done, 1);
+  gort_test_join(j.done, 1);
   assert_int_equal(j.out, 10);
   assert_int_equal(atomic_load(&should_not_run), 0);
 
@@ -484,7 +476,7 @@ static void task_thread_create_failure(void **state) {
   gort_debug_fail_thread_create(5);
   gort_debug_fail_thread_create(0);
   assert_int_equal(gort_go(double_it, &j), 0);
-  join(j.done, 1);
+  gort_test_join(j.done, 1);
   assert_int_equal(atomic_load(&should_not_run), 0);
   gort_chan_release(j.done);
 }
@@ -535,9 +527,9 @@ static void task_stack_size_settings(void **state) {
   /* Below the platform minimum: raised to it. */
   assert_int_equal(gort_set_stack_size(1), 0);
   assert_true(gort_get_stack_size() >= 16384);
-  stack_job sj = {.bytes = 1024, .done = make_chan(1, 0)};
+  stack_job sj = {.bytes = 1024, .done = gort_test_make_chan(1, 0)};
   assert_int_equal(gort_go(stack_user, &sj), 0); /* a tiny stack still runs */
-  join(sj.done, 1);
+  gort_test_join(sj.done, 1);
   assert_int_equal(sj.sum, expected_sum(1024));
   assert_int_equal(gort_set_stack_size(def), 0);
   assert_int_equal(gort_get_stack_size(), def);
@@ -546,9 +538,9 @@ static void task_stack_size_settings(void **state) {
 
 static void task_stack_default_fits_100k(void **state) {
   (void)state;
-  stack_job sj = {.bytes = 100 * 1024, .done = make_chan(1, 0)};
+  stack_job sj = {.bytes = 100 * 1024, .done = gort_test_make_chan(1, 0)};
   assert_int_equal(gort_go(stack_user, &sj), 0);
-  join(sj.done, 1);
+  gort_test_join(sj.done, 1);
   assert_int_equal(sj.sum, expected_sum(sj.bytes));
   gort_chan_release(sj.done);
 }
@@ -601,11 +593,11 @@ static void task_spawn_many(void **state) {
   (void)state;
   enum { N = 500 };
   atomic_store(&ran, 0);
-  gort_chan *done = make_chan(1, 16);
+  gort_chan *done = gort_test_make_chan(1, 16);
   gort_counters before, after;
   gort_get_counters(&before);
   for (int i = 0; i < N; i++) assert_int_equal(gort_go(count_and_report, done), 0);
-  join(done, N);
+  gort_test_join(done, N);
   assert_int_equal(atomic_load(&ran), N);
   gort_get_counters(&after);
   assert_int_equal(after.spawned - before.spawned, N);
@@ -622,9 +614,9 @@ static void task_spawn_many(void **state) {
 
 static void task_quiesce_stops_helper_threads(void **state) {
   (void)state;
-  job j = {.in = 1, .done = make_chan(1, 0)};
+  job j = {.in = 1, .done = gort_test_make_chan(1, 0)};
   assert_int_equal(gort_go(double_it, &j), 0);
-  join(j.done, 1);
+  gort_test_join(j.done, 1);
   assert_true(gort_test_eventually(num_tasks_is, (void *)(intptr_t)1, WAIT_MS));
   gort_runtime_quiesce();
   gort_counters c;
@@ -635,7 +627,7 @@ static void task_quiesce_stops_helper_threads(void **state) {
   gort_runtime_quiesce(); /* idempotent */
   /* And gort restarts on demand. */
   assert_int_equal(gort_go(double_it, &j), 0);
-  join(j.done, 1);
+  gort_test_join(j.done, 1);
   gort_chan_release(j.done);
 }
 

@@ -126,6 +126,19 @@ static bool only_caller_left(void *unused) {
 
 static void run_scenario_if_asked(void); /* below, with the scenario helpers */
 
+gort_chan *gort_test_make_chan(size_t elem, long cap) {
+  gort_chan *c = NULL;
+  assert_int_equal(gort_chan_make(&c, elem, cap), 0);
+  assert_non_null(c);
+  return c;
+}
+
+void gort_test_join(gort_chan *done, int n) {
+  for (int i = 0; i < n; i++) assert_int_equal(gort_chan_recv(done, NULL, NULL), 0);
+}
+
+void gort_test_signal_done(gort_chan *done) { gort_chan_send(done, &(char){1}); }
+
 uint64_t gort_test_live_allocs(void) {
   gort_counters c;
   gort_get_counters(&c);

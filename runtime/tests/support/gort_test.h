@@ -34,6 +34,13 @@ bool gort_test_eventually(bool (*cond)(void *), void *arg, int timeout_ms);
 /* True when `n` tasks other than the caller are parked. */
 bool gort_test_parked_at_least(void *n_as_intptr);
 
+/* Channels in tests: make one (asserting success), receive n completion
+ * tokens, send one token (elem size 1). */
+#include "gort/chan.h"
+gort_chan *gort_test_make_chan(size_t elem, long cap);
+void gort_test_join(gort_chan *done, int n);
+void gort_test_signal_done(gort_chan *done);
+
 /* Runtime counters, for tests that check nothing is left behind. */
 uint64_t gort_test_live_allocs(void);    /* allocs - frees of the runtime */
 uint64_t gort_test_timers_pending(void);
