@@ -56,9 +56,6 @@ $(LEAKCHECK_CMD): leakcheck/tool/leakcheck.c $(O)/leakcheck/src/lc_sym.o \
 LEAKCHECK_TEST_SRCS := $(sort $(wildcard leakcheck/tests/test_*.c))
 LEAKCHECK_TEST_BINS := $(LEAKCHECK_TEST_SRCS:leakcheck/tests/%.c=$(O)/tests/leakcheck/%)
 TEST_BINS += $(LEAKCHECK_TEST_BINS)
-# The top Makefile expands TEST_BINS in test-build's prerequisites before the
-# fragments are included, so name ours here as well.
-test-build: $(LEAKCHECK_TEST_BINS)
 
 # A cmocka program that uses the integration as a user would; test_lc_cmocka
 # runs it.

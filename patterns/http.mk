@@ -72,7 +72,6 @@ $(PATTERNS_HTTP_TEST_BINS): $(O)/tests/patterns/%: patterns/tests/%.c $(TEST_SUP
 	  $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
 
 TEST_BINS += $(PATTERNS_HTTP_TEST_BINS)
-test-build: $(PATTERNS_HTTP_TEST_BINS)
 
 -include $(PATTERNS_HTTP_OBJS:.o=.d) $(ANTIPATTERN_OBJS:.o=.d) \
   $(PATTERNS_HTTP_TEST_BINS:=.d) $(PATTERNS_HTTP_EXAMPLE_BINS:=.d)

@@ -22,9 +22,6 @@ PATTERNS_EXAMPLE_SRCS = $(filter-out $(PATTERNS_HTTP_SRCS),$(sort $(wildcard pat
 PATTERNS_EXAMPLE_BINS = $(PATTERNS_EXAMPLE_SRCS:patterns/examples/%.c=$(O)/examples/%)
 
 TEST_BINS += $(PATTERNS_TEST_BINS)
-# The top Makefile expands TEST_BINS in test-build's prerequisites before the
-# fragments are included, so name ours here as well.
-test-build: $(PATTERNS_TEST_BINS)
 
 # More specific than the top Makefile's $(O)/%.o rule, so it wins for
 # everything under patterns/ (the HTTP objects included).
