@@ -54,7 +54,7 @@ struct gort_context {
   gort_chan *done;       /* cancelable: chan struct{} (elem size 0); closed on cancel */
   int64_t deadline;      /* TIMER */
 
-  _Atomic long refs;
+  _Atomic long refs; /* poisoned when freed: see REFS_POISON */
 
   /* Cancelable contexts. */
   pthread_mutex_t mu;
@@ -86,6 +86,19 @@ static bool cancelable(const gort_context *c) {
 static gort_context *cancel_ctx_of(gort_context *c) { return cancelable(c) ? c : c->cparent; }
 
 /* ---- references -------------------------------------------------------- */
+
+/* A destroyed context's count is poisoned, far below zero, so that the
+ * common double free or release (the memory not yet reused; refs lies past
+ * the words malloc writes into a freed block) finds it <= 0 and stops with a
+ * clear message instead of cancelling freed memory. Once the memory is
+ * reused it is undefined, as any use after free. */
+#define REFS_POISON (LONG_MIN / 2)
+
+/* Every caller holds a reference, so a live context has refs >= 1. */
+static void check_live(gort_context *c) {
+  if (atomic_load_explicit(&c->refs, memory_order_relaxed) <= 0)
+    gort__fatal("context %p released more times than retained (freed twice?)", (void *)c);
+}
 
 static bool try_retain(gort_context *c) {
   long n = atomic_load_explicit(&c->refs, memory_order_relaxed);
@@ -123,6 +136,7 @@ static gort_context *ctx_destroy(gort_context *c) {
     pthread_mutex_destroy(&c->mu);
   }
   gort_context *parent = c->parent;
+  atomic_store_explicit(&c->refs, REFS_POISON, memory_order_relaxed);
   gort__free(c);
   return parent;
 }
@@ -130,17 +144,26 @@ static gort_context *ctx_destroy(gort_context *c) {
 static void ctx_release(gort_context *c) {
   /* A loop, not recursion: a long chain may be freed at once. */
   while (c && c->kind != CTX_BACKGROUND) {
-    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1) return;
+    long old = atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel);
+    if (old <= 0)
+      gort__fatal("context %p released more times than retained (freed twice?)", (void *)c);
+    if (old != 1) return;
     c = ctx_destroy(c);
   }
 }
 
 gort_context *gort_context_retain(gort_context *c) {
-  if (c && c->kind != CTX_BACKGROUND) atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+  if (c && c->kind != CTX_BACKGROUND &&
+      atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed) <= 0)
+    gort__fatal("context %p retained after its last release (released more times than retained)",
+                (void *)c);
   return c;
 }
 
-void gort_context_release(gort_context *c) { ctx_release(c); }
+void gort_context_release(gort_context *c) {
+  if (c) check_live(c);
+  ctx_release(c);
+}
 
 /* ---- cancellation ------------------------------------------------------ */
 
@@ -187,17 +210,24 @@ static void ctx_cancel(gort_context *c, int err, int cause) {
   }
 }
 
+/* A NULL context is misuse here: Go's nil CancelFunc panics when called. */
 void gort_context_cancel(gort_context *c) {
-  if (c && cancelable(c)) ctx_cancel(c, GORT_ECANCELED, GORT_ECANCELED);
+  if (gort__nil(c)) return;
+  check_live(c);
+  if (cancelable(c)) ctx_cancel(c, GORT_ECANCELED, GORT_ECANCELED);
 }
 
 void gort_context_cancel_cause(gort_context *c, int cause) {
-  if (c && cancelable(c)) ctx_cancel(c, GORT_ECANCELED, cause != 0 ? cause : GORT_ECANCELED);
+  if (gort__nil(c)) return;
+  check_live(c);
+  if (cancelable(c)) ctx_cancel(c, GORT_ECANCELED, cause != 0 ? cause : GORT_ECANCELED);
 }
 
 void gort_context_free(gort_context *c) {
-  if (!c || c->kind == CTX_BACKGROUND) return;
-  gort_context_cancel(c);
+  if (!c) return;
+  check_live(c); /* before kind: a freed block's first words are malloc's */
+  if (c->kind == CTX_BACKGROUND) return;
+  if (cancelable(c)) ctx_cancel(c, GORT_ECANCELED, GORT_ECANCELED);
   ctx_release(c);
 }
 
@@ -328,7 +358,8 @@ gort_chan *gort_context_done(gort_context *c) {
 }
 
 int gort_context_err(gort_context *c) {
-  gort_context *cc = c ? cancel_ctx_of(c) : NULL;
+  if (!c) return GORT_EINVAL;
+  gort_context *cc = cancel_ctx_of(c);
   if (!cc) return 0;
   pthread_mutex_lock(&cc->mu);
   int err = cc->err;
@@ -337,7 +368,8 @@ int gort_context_err(gort_context *c) {
 }
 
 int gort_context_cause(gort_context *c) {
-  gort_context *cc = c ? cancel_ctx_of(c) : NULL;
+  if (!c) return GORT_EINVAL;
+  gort_context *cc = cancel_ctx_of(c);
   if (!cc) return 0;
   pthread_mutex_lock(&cc->mu);
   int cause = cc->cause;

@@ -53,10 +53,11 @@ static gort_misuse_mode current_mode(void) {
   return (gort_misuse_mode)m;
 }
 
-gort_misuse_mode gort_set_misuse_mode(gort_misuse_mode mode) {
+int gort_set_misuse_mode(gort_misuse_mode mode) {
+  if (mode != GORT_MISUSE_ABORT && mode != GORT_MISUSE_RETURN) return GORT_EINVAL;
   gort_misuse_mode old = current_mode();
   atomic_store(&misuse_mode, (int)mode);
-  return old;
+  return (int)old;
 }
 
 gort_misuse_mode gort_get_misuse_mode(void) { return current_mode(); }
@@ -77,6 +78,12 @@ int gort__misuse(int code) {
   gort_misuse_hook hook = atomic_load(&misuse_hook);
   if (hook) hook(code, msg, atomic_load(&misuse_hook_arg));
   return code;
+}
+
+bool gort__nil(const void *p) {
+  if (p != NULL) return false;
+  gort__misuse(GORT_ENILPTR);
+  return true;
 }
 
 _Noreturn void gort__fatal(const char *fmt, ...) {

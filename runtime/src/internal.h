@@ -109,6 +109,9 @@ gort__waiter *gort__waitq_dequeue(gort__waitq *q);
 /* Misuse: aborts with "panic: <msg>" and a dump, or (RETURN mode) calls the
  * hook and returns code. */
 int gort__misuse(int code);
+/* For calls with no error return: true (after reporting misuse
+ * GORT_ENILPTR, as Go panics on a nil pointer) when p is NULL. */
+bool gort__nil(const void *p);
 /* A broken internal invariant: always fatal, louder than misuse. */
 _Noreturn void gort__fatal(const char *fmt, ...);
 

@@ -418,6 +418,7 @@ void gort__timers_pending_add(int delta) { atomic_fetch_add(&timers_pending, del
 int64_t gort__timers_pending(void) { return atomic_load(&timers_pending); }
 
 void gort_get_counters(gort_counters *c) {
+  if (gort__nil(c)) return;
   c->spawned = (uint64_t)atomic_load(&spawned_count);
   c->exited = (uint64_t)atomic_load(&exited_count);
   c->live = (uint64_t)atomic_load(&live_count);
@@ -586,6 +587,7 @@ static void dump_all(const dump_sink *s) {
 }
 
 void gort_dump_tasks(FILE *out) {
+  if (gort__nil(out)) return;
   dump_sink s = {out, -1};
   dump_all(&s);
   fflush(out);

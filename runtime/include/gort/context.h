@@ -16,6 +16,15 @@
  *    reference with gort_context_retain and drops it with
  *    gort_context_release (release never cancels).
  * Background and TODO are static; retain/release/free ignore them.
+ * Freeing or releasing a context once more than it was retained is a fatal
+ * error ("released more times than retained") while its memory has not been
+ * reused (its count is poisoned when it is destroyed); after reuse it is
+ * undefined, as any use after free (AddressSanitizer reports it).
+ *
+ * NULL: with_* return GORT_EINVAL; err and cause return GORT_EINVAL; done,
+ * deadline and value answer like Background; retain, release and free ignore
+ * it; cancel and cancel_cause report misuse GORT_ENILPTR (Go panics calling
+ * a nil CancelFunc).
  *
  * Errors: gort_context_err is 0 until cancellation, then GORT_ECANCELED or
  * GORT_EDEADLINE. The cause (WithCancelCause) is an int: the code passed to

@@ -11,6 +11,17 @@
  * variable GORT_MISUSE=return) makes the offending call return its code and
  * call the misuse hook instead; that is how tests and the anti-pattern
  * catalog observe misuse.
+ *
+ * Bad input, the rule for every public call: a call that returns int
+ * answers a NULL object or output pointer (and any other invalid argument)
+ * with GORT_EINVAL and changes nothing. A call with no error return (void,
+ * bool, a pointer) treats a NULL object as misuse, as Go panics on a nil
+ * *Mutex: GORT_ENILPTR, "runtime error: invalid memory address or nil
+ * pointer dereference". Exceptions, each documented where it applies: free
+ * and release functions ignore NULL, as free(3) does; a NULL channel is
+ * Go's nil channel; a NULL context in queries (done, deadline, value) answers
+ * like Background; snapshots that return a quantity (len, cap, counts, a
+ * limiter's burst) answer 0.
  */
 #ifndef GORT_ERR_H
 #define GORT_ERR_H
@@ -49,7 +60,9 @@ extern "C" {
   X(ESEMRELEASE, -38, "semaphore: released more than held")                   \
   X(EWGREUSE, -39, "sync: WaitGroup is reused before previous Wait has returned") \
   X(ENEGDELAY, -40, "non-positive interval for NewTicker")                    \
-  X(EGROUPLIMIT, -41, "errgroup: modify limit while goroutines in the group are still active")
+  X(EGROUPLIMIT, -41, "errgroup: modify limit while goroutines in the group are still active") \
+  X(ENILPTR, -42, "runtime error: invalid memory address or nil pointer dereference") \
+  X(EWGOVERFLOW, -43, "sync: WaitGroup counter overflows")
 
 typedef enum {
 #define GORT__ERR_ENUM(name, value, msg) GORT_##name = (value),
@@ -70,8 +83,9 @@ typedef enum {
 } gort_misuse_mode;
 
 /* Process-wide switch. The environment variable GORT_MISUSE=return|abort
- * sets the initial mode. Returns the previous mode. */
-gort_misuse_mode gort_set_misuse_mode(gort_misuse_mode mode);
+ * sets the initial mode. Returns the previous mode, or GORT_EINVAL (and the
+ * mode is unchanged) when mode is neither of the two. */
+int gort_set_misuse_mode(gort_misuse_mode mode);
 gort_misuse_mode gort_get_misuse_mode(void);
 
 /* Called (in RETURN mode) with the code and Go's message, from the task that

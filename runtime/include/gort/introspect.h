@@ -90,6 +90,7 @@ typedef struct {
   uint64_t alloc_bytes;
 } gort_counters;
 
+/* out NULL is misuse (GORT_ENILPTR). */
 void gort_get_counters(gort_counters *out);
 void gort_reset_peak_live(void);
 

@@ -49,7 +49,7 @@ int gort_set_stack_size(size_t bytes);
 size_t gort_get_stack_size(void);
 
 /* Write a dump of every live task, in the shape of Go's goroutine dump, to
- * out. The same dump goes to stderr on SIGQUIT (unless GORT_NO_SIGQUIT is set
+ * out (NULL: misuse, GORT_ENILPTR). The same dump goes to stderr on SIGQUIT (unless GORT_NO_SIGQUIT is set
  * in the environment), after which the process exits with status 2. */
 void gort_dump_tasks(FILE *out);
 
