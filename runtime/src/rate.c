@@ -343,3 +343,25 @@ int gort_limiter_wait_n(gort_limiter *lim, gort_context *ctx, int n) {
 int gort_limiter_wait(gort_limiter *lim, gort_context *ctx) {
   return gort_limiter_wait_n(lim, ctx, 1);
 }
+
+/* ---- Sometimes ---- */
+
+/* x/time/rate's Do: the OR of the three filters, checked and f run under
+ * the mutex, then the call counted. count == 0 covers Go's zero `last`
+ * (f always runs first), so last is read only after f has set it. */
+void gort_sometimes_do(gort_sometimes *s, void (*f)(void *), void *arg) {
+  if (gort__nil(s)) return;
+  if (f == NULL) { /* Go: calling the nil func panics */
+    gort__misuse(GORT_ENILPTR);
+    return;
+  }
+  gort_mutex_lock(&s->mu);
+  if (s->count == 0 || (s->first > 0 && s->count < s->first) ||
+      (s->every > 0 && s->count % s->every == 0) ||
+      (s->interval > 0 && sub_sat(gort_now(), s->last) >= s->interval)) {
+    f(arg);
+    s->last = gort_now();
+  }
+  s->count++;
+  gort_mutex_unlock(&s->mu);
+}
