@@ -301,7 +301,7 @@ int gort_limiter_wait_n(gort_limiter *lim, gort_context *ctx, int n) {
   int burst = lim->burst;
   double limit = lim->limit;
   pthread_mutex_unlock(&lim->lock);
-  if (n > burst && limit != GORT_RATE_INF) return GORT_EBURST;
+  if (n > burst && limit != GORT_RATE_INF) return gort__errorf(GORT_EBURST, n, burst);
 
   gort_chan *done = gort_context_done(ctx);
   if (done != NULL && gort_chan_try_recv(done, NULL, NULL) == GORT_ECLOSED)
@@ -312,7 +312,7 @@ int gort_limiter_wait_n(gort_limiter *lim, gort_context *ctx, int n) {
   int64_t deadline;
   if (gort_context_deadline(ctx, &deadline)) max_wait = sub_sat(deadline, t);
   gort_reservation r = reserve(lim, t, n, max_wait);
-  if (!r.ok) return GORT_EWOULDEXCEED;
+  if (!r.ok) return gort__errorf(GORT_EWOULDEXCEED, n);
   gort_duration delay = gort_reservation_delay_from(&r, t);
   if (delay == 0) return 0;
 

@@ -400,7 +400,7 @@ int gort_rwmutex_unlock(gort_rwmutex *rw) {
   pthread_mutex_lock(&rw->lock);
   if (!rw->writer) {
     pthread_mutex_unlock(&rw->lock);
-    return gort__misuse(GORT_EUNLOCK);
+    return gort__misuse(GORT_ERWUNLOCK);
   }
   rw->writer = false;
   /* As Go: the readers that queued during this write section go first, all

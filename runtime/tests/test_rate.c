@@ -504,6 +504,8 @@ static void rate_wait_simple(void **state) {
   gort_context_cancel(ctx);
   run_wait(&tt, lim, "already-cancelled", ctx, 1, 0, GORT_ECANCELED);
   run_wait(&tt, lim, "exceed-burst-error", bg(), 4, 0, GORT_EBURST);
+  /* Go's error text, with its numbers, for the calling task's last error. */
+  assert_string_equal(gort_errmsg(GORT_EBURST), "rate: Wait(n=4) exceeds limiter's burst 3");
   run_wait(&tt, lim, "act-now", bg(), 2, 0, 0);
   run_wait(&tt, lim, "act-later", bg(), 3, 2, 0);
   gort_context_free(ctx);
@@ -640,6 +642,9 @@ static void rate_wait_would_exceed_deadline(void **state) {
   assert_int_equal(gort_context_with_timeout(bg(), 5 * GORT_SECOND, &ctx), 0);
   assert_int_equal(gort_limiter_allow(lim), 0);
   assert_int_equal(gort_limiter_wait(lim, ctx), GORT_EWOULDEXCEED);
+  assert_string_equal(gort_errmsg(GORT_EWOULDEXCEED),
+                      "rate: Wait(n=1) would exceed context deadline");
+  assert_string_equal(gort_errmsg(GORT_EBURST), gort_strerror(GORT_EBURST)); /* not the last */
   assert_int_equal(gort_context_err(ctx), 0);
   assert_true(gort_limiter_tokens(lim) > -0.5);
   gort_context_free(ctx);

@@ -62,7 +62,23 @@ extern "C" {
   X(ENEGDELAY, -40, "non-positive interval for NewTicker")                    \
   X(EGROUPLIMIT, -41, "errgroup: modify limit while goroutines in the group are still active") \
   X(ENILPTR, -42, "runtime error: invalid memory address or nil pointer dereference") \
-  X(EWGOVERFLOW, -43, "sync: WaitGroup counter overflows")
+  X(EWGOVERFLOW, -43, "sync: WaitGroup counter overflows")                    \
+  X(ERWUNLOCK, -44, "sync: Unlock of unlocked RWMutex")
+
+/* How Go reports the codes whose report is more than the message above:
+ * X(name, fatal, format). fatal: Go throws ("fatal error: <message>", which
+ * no recover stops) instead of panicking ("panic: <message>"). format: Go's
+ * text with the numbers it prints, a printf format for the values the
+ * failing call records (NULL: the message as it is). The misuse abort and
+ * the misuse hook get the formatted text; gort_errmsg returns it for the
+ * calling task's last error; gort_strerror stays the fixed message. */
+#define GORT_ERR_GO_MAP(X)                                                    \
+  X(EBURST, 0, "rate: Wait(n=%d) exceeds limiter's burst %d")                 \
+  X(EWOULDEXCEED, 0, "rate: Wait(n=%d) would exceed context deadline")        \
+  X(EUNLOCK, 1, NULL)                                                         \
+  X(ERUNLOCK, 1, NULL)                                                        \
+  X(ERWUNLOCK, 1, NULL)                                                       \
+  X(EGROUPLIMIT, 0, "errgroup: modify limit while %d goroutines in the group are still active")
 
 typedef enum {
 #define GORT__ERR_ENUM(name, value, msg) GORT_##name = (value),
@@ -74,11 +90,19 @@ typedef enum {
 const char *gort_strerror(int code);
 /* The symbolic name ("GORT_EAGAIN"), or "GORT_UNKNOWN". */
 const char *gort_err_name(int code);
-/* True for the codes that Go would raise as a panic. */
+/* True for the codes that Go would raise as a panic (or a fatal error). */
 int gort_is_misuse(int code);
+/* True for the codes Go reports as "fatal error:" (GORT_ERR_GO_MAP). */
+int gort_is_fatal(int code);
+/* Go's text for the calling task's last error if it was code, with the
+ * numbers Go prints ("rate: Wait(n=5) exceeds limiter's burst 3"); else
+ * gort_strerror(code). Never NULL; valid until this thread's next gort call
+ * that fails. */
+const char *gort_errmsg(int code);
 
 typedef enum {
-  GORT_MISUSE_ABORT = 0,  /* default: print "panic: <msg>", a task dump, abort() */
+  GORT_MISUSE_ABORT = 0,  /* default: print "panic: <msg>" (or Go's "fatal error:
+                           * <msg>", see GORT_ERR_GO_MAP), a task dump, abort() */
   GORT_MISUSE_RETURN = 1, /* call the hook, then return the code to the caller */
 } gort_misuse_mode;
 

@@ -137,6 +137,9 @@ int gort_reservation_cancel_at(gort_reservation *r, int64_t now);
 
 /* Block until 1 (n) tokens are available. 0 on success, or:
  *  GORT_EBURST        n exceeds the burst (and the limit is not Inf);
+ *                     gort_errmsg(GORT_EBURST) then gives Go's text with
+ *                     the numbers: "rate: Wait(n=5) exceeds limiter's
+ *                     burst 3" (likewise for GORT_EWOULDEXCEED);
  *  the ctx's error    ctx was already done, or became done while waiting
  *                     (the reservation is cancelled then);
  *  GORT_EWOULDEXCEED  the wait would end after ctx's deadline;

@@ -7,8 +7,11 @@
  * the deadlock detector and leak reports see who waits on what.
  *
  * Misuse, as Go panics: a negative WaitGroup counter ("sync: negative
- * WaitGroup counter"), unlocking an unlocked Mutex ("sync: unlock of unlocked
- * mutex"), RUnlock without RLock ("sync: RUnlock of unlocked RWMutex"),
+ * WaitGroup counter"); and what Go reports as a fatal error (printed as
+ * "fatal error: ..." in ABORT mode): unlocking an unlocked Mutex ("sync:
+ * unlock of unlocked mutex", GORT_EUNLOCK), RUnlock without RLock ("sync:
+ * RUnlock of unlocked RWMutex", GORT_ERUNLOCK), Unlock of an RWMutex not
+ * write-locked ("sync: Unlock of unlocked RWMutex", GORT_ERWUNLOCK);
  * a WaitGroup counter that would pass INT64_MAX ("sync: WaitGroup counter
  * overflows", GORT_EWGOVERFLOW; the counter is left unchanged).
  *
