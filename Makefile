@@ -22,7 +22,7 @@ GORT_CFLAGS := -std=c11 $(WARN) -pthread -fPIC -fno-omit-frame-pointer $(SAN_FLA
 GORT_LDFLAGS := -pthread -rdynamic $(SAN_FLAGS) $(LDFLAGS)
 GORT_LIBS := -lm
 
-RUNTIME_SRCS := $(sort $(wildcard runtime/src/*.c))
+RUNTIME_SRCS := $(sort $(wildcard runtime/src/*.c runtime/src/*/*.c))
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(O)/%.o)
 LIBGORT_A := $(O)/libgort.a
 LIBGORT_SO := $(O)/libgort.so
