@@ -77,10 +77,6 @@ test: deps
 	@$(MAKE) --no-print-directory test-build
 	@$(SAN_ENV) TEST_TIMEOUT=$(TEST_TIMEOUT) ci/run-tests.sh $(TEST_BINS)
 
-# The race sweep: every test under ThreadSanitizer.
-race:
-	@$(MAKE) --no-print-directory SAN=thread test
-
 test-build: lib $(TEST_BINS)
 check: test
 

@@ -24,18 +24,4 @@ report: deps
 print-test-bins:
 	@echo $(TEST_BINS)
 
-# make gate: fail the build on any finding in the report, and on a benchmark
-# regression against BASELINE=<old bench.json> when given.
-gate:
-	@python3 reports/gate.py --out $(REPORT_DIR) $(if $(BASELINE),--baseline $(BASELINE))
-
-# make valgrind: every test binary under memcheck.
-valgrind: deps
-	@$(MAKE) --no-print-directory test-build
-	@REPORT_DIR=$(REPORT_DIR) ci/valgrind.sh $(TEST_BINS)
-
-# make ci: what a pipeline runs - the report, then the gate.
-ci: report
-	@$(MAKE) --no-print-directory gate
-
 .PHONY: print-test-bins
