@@ -2,8 +2,8 @@
  *
  * A tree of contexts. Cancelling a context cancels every descendant; a
  * deadline cancels with GORT_EDEADLINE when it passes; values are found by
- * walking up. gort_context_done returns a channel that is closed on
- * cancellation (NULL, the never-ready nil channel, for contexts that can never
+ * walking up. gort_context_done returns a chan struct{} (elem_size 0: receive
+ * into NULL) that is closed on cancellation (NULL, the never-ready nil channel, for contexts that can never
  * be cancelled, as Background().Done() is nil in Go).
  *
  * Ownership (this is what Go's GC does for you):
