@@ -696,9 +696,15 @@ __attribute__((constructor)) static void gort__init(void) {
   gort__current(); /* the loading thread (main) becomes task 1 */
   const char *tb = getenv("GORT_TRACEBACK");
   if (tb && atoi(tb) > 0) atomic_store(&spawn_traces, true);
+  /* As Go's runtime: an inherited SIG_IGN is respected only for SIGHUP and
+   * SIGINT (sigInstallGoHandler), so SIGQUIT dumps even when the process
+   * was started with it ignored (nohup, background jobs, CI runners). A
+   * handler someone else installed before us is kept: a C library must not
+   * take a signal from its host program. */
   if (!getenv("GORT_NO_SIGQUIT")) {
     struct sigaction old;
-    if (sigaction(SIGQUIT, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+    if (sigaction(SIGQUIT, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+        (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN)) {
       struct sigaction sa;
       memset(&sa, 0, sizeof sa);
       sa.sa_handler = on_sigquit;
