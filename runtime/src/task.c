@@ -12,7 +12,8 @@
  *  - threads_alive counts task threads from just before pthread_create to the
  *    end of their start routine; adopted threads (main = task 1, and foreign
  *    threads that call into gort) are counted in adopted_alive.
- * Lock order: reg_lock and idle_lock are never held together.
+ * Lock order: reg_lock and idle_lock are never held together (except by
+ * fork's handlers: reg_lock, idle_lock, exiting_lock, in that order).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -256,6 +257,8 @@ static gort__task *idle_wait(gort__thread *th) {
   return t;
 }
 
+static void exiting_add(pid_t tid);
+
 static void *thread_main(void *arg) {
   gort__thread *th = arg;
   th->tid = gettid_();
@@ -265,6 +268,7 @@ static void *thread_main(void *arg) {
     run_task(th, t);
     t = idle_wait(th);
   }
+  exiting_add(th->tid);
   gort__free(th);
   atomic_fetch_sub(&threads_alive, 1);
   atomic_fetch_sub(&threads_between, 1);
@@ -396,6 +400,46 @@ void gort_runtime_quiesce(void) {
     if (n < 256) break;
   }
   gort__timer_thread_quiesce();
+}
+
+/* Task threads that have left thread_main but that the kernel may not have
+ * reaped yet: glibc's and the sanitizers' thread teardown and do_exit can
+ * take long on a loaded machine (a sanitizer unmapping shadow memory waits
+ * in "D" state). A leak check waits for these instead of calling them
+ * foreign. Reaped threads are pruned when the list is read or full; a tid
+ * the kernel reused for a new thread before a prune can only make a check
+ * wait longer, never skip a thread (see gort/introspect.h). */
+#define EXITING_MAX 512
+static pthread_mutex_t exiting_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t exiting[EXITING_MAX]; /* exiting_lock; oldest first */
+static size_t n_exiting;           /* exiting_lock */
+
+/* exiting_lock held. */
+static void exiting_prune(void) {
+  size_t k = 0;
+  for (size_t i = 0; i < n_exiting; i++)
+    if (!thread_gone(exiting[i])) exiting[k++] = exiting[i];
+  n_exiting = k;
+}
+
+static void exiting_add(pid_t tid) {
+  pthread_mutex_lock(&exiting_lock);
+  if (n_exiting == EXITING_MAX) exiting_prune();
+  if (n_exiting == EXITING_MAX) { /* all still there: forget the oldest */
+    memmove(exiting, exiting + 1, (EXITING_MAX - 1) * sizeof *exiting);
+    n_exiting--;
+  }
+  exiting[n_exiting++] = tid;
+  pthread_mutex_unlock(&exiting_lock);
+}
+
+size_t gort_runtime_exiting_threads(pid_t *out, size_t max) {
+  pthread_mutex_lock(&exiting_lock);
+  exiting_prune();
+  size_t n = n_exiting;
+  if (out) memcpy(out, exiting, (n < max ? n : max) * sizeof *out);
+  pthread_mutex_unlock(&exiting_lock);
+  return n;
 }
 
 size_t gort_runtime_threads(pid_t *out, size_t max) {
@@ -666,9 +710,11 @@ static void on_sigquit(int sig) {
 static void atfork_prepare(void) {
   pthread_mutex_lock(&reg_lock);
   pthread_mutex_lock(&idle_lock);
+  pthread_mutex_lock(&exiting_lock);
 }
 
 static void atfork_parent(void) {
+  pthread_mutex_unlock(&exiting_lock);
   pthread_mutex_unlock(&idle_lock);
   pthread_mutex_unlock(&reg_lock);
 }
@@ -687,6 +733,8 @@ static void atfork_child(void) {
   atomic_store(&adopted_alive, self && self->adopted ? 1 : 0);
   atomic_store(&gort__parked_count, 0);
   atomic_store(&threads_between, 0);
+  n_exiting = 0;
+  pthread_mutex_unlock(&exiting_lock);
   pthread_mutex_unlock(&idle_lock);
   pthread_mutex_unlock(&reg_lock);
 }
