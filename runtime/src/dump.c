@@ -132,12 +132,17 @@ static void on_sigquit(int sig) {
   _exit(2);
 }
 
-/* The dump on SIGQUIT, as Go does, unless the program set its own
- * disposition or GORT_NO_SIGQUIT is set. */
+/* The dump on SIGQUIT, as Go does, unless GORT_NO_SIGQUIT is set. As Go's
+ * runtime: an inherited SIG_IGN is respected only for SIGHUP and SIGINT
+ * (sigInstallGoHandler), so SIGQUIT dumps even when the process was started
+ * with it ignored (nohup, background jobs, CI runners). A handler someone
+ * else installed before us is kept: a C library must not take a signal from
+ * its host program. */
 void gort__install_sigquit(void) {
   if (getenv("GORT_NO_SIGQUIT")) return;
   struct sigaction old;
-  if (sigaction(SIGQUIT, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+  if (sigaction(SIGQUIT, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+      (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigquit;

@@ -99,6 +99,13 @@ GORT_API void gort_reset_peak_live(void);
  * timer thread): copy up to max, return how many there are. */
 GORT_API size_t gort_runtime_threads(pid_t *out, size_t max);
 
+/* OS thread ids of task threads on their way out: they have left gort's code
+ * but the kernel has not reaped them yet (glibc's and a sanitizer's thread
+ * teardown, exit). Copy up to max, return how many there are. A tid the
+ * kernel already reused for a new thread may linger until the next call, so
+ * a leak check should wait for these threads, not exempt them. */
+GORT_API size_t gort_runtime_exiting_threads(pid_t *out, size_t max);
+
 /* Replaceable allocator, so every byte the runtime takes can be counted or
  * made to fail. NULLs restore libc's. Set it before creating objects. */
 typedef struct {

@@ -52,7 +52,9 @@ GORT_API size_t gort_get_stack_size(void);
 
 /* Write a dump of every live task, in the shape of Go's goroutine dump, to
  * out. The same dump goes to stderr on SIGQUIT (unless GORT_NO_SIGQUIT is set
- * in the environment), after which the process exits with status 2. */
+ * in the environment), after which the process exits with status 2. As in
+ * Go, this holds when SIGQUIT was inherited as ignored too; a handler the
+ * program installed before gort loaded is left in place. */
 GORT_API void gort_dump_tasks(FILE *out);
 
 /* Deadlock: when every task is parked, no timer is pending, and no thread
