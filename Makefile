@@ -94,6 +94,7 @@ export SAN
 test: deps
 	@$(MAKE) --no-print-directory test-build check-headers check-exports
 	@$(SAN_ENV) TEST_TIMEOUT=$(TEST_TIMEOUT) ci/run-tests.sh $(TEST_BINS)
+	$(if $(SAN),,@$(MAKE) --no-print-directory test-tools)
 
 test-build: lib $(TEST_BINS)
 check: test
