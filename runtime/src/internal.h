@@ -60,9 +60,17 @@ typedef struct gort__timer_entry {
   void *arg;
   long heap_index; /* -1 when not in the heap */
   _Atomic uint64_t seq; /* bumped on every stop/reset, so a late fire is ignored */
+  /* For gort_timer_snapshot: immutable once the entry is first started. */
+  uint64_t id;
+  int kind;       /* gort_timer_kind */
+  void *site;     /* return address into the code that created it, or NULL */
+  int64_t created_at;
 } gort__timer_entry;
 
+/* kind GORT_TIMER_INTERNAL, no site: callers that create timers for a user
+ * call gort__timer_entry_origin before the first start. */
 void gort__timer_entry_init(gort__timer_entry *e, void (*fire)(gort__timer_entry *, int64_t), void *arg);
+void gort__timer_entry_origin(gort__timer_entry *e, int kind, void *site);
 /* Add or move e to fire at when (period > 0 repeats). */
 int gort__timer_start(gort__timer_entry *e, int64_t when, int64_t period);
 /* Remove e: true if it was pending. After it returns, fire is not running

@@ -106,6 +106,38 @@ GORT_API size_t gort_runtime_threads(pid_t *out, size_t max);
  * a leak check should wait for these threads, not exempt them. */
 GORT_API size_t gort_runtime_exiting_threads(pid_t *out, size_t max);
 
+/* Pending timers: what a leak checker needs to name a timer nobody stopped
+ * (time.After in a loop, a context never cancelled, a ticker never stopped)
+ * and the code that created it. */
+typedef enum {
+  GORT_TIMER_INTERNAL = 0, /* started by the runtime for its own use */
+  GORT_TIMER_SLEEP,        /* gort_sleep: owned by the sleeping task */
+  GORT_TIMER_AFTER,        /* gort_after (time.After) */
+  GORT_TIMER_TIMER,        /* gort_timer_new (time.NewTimer) */
+  GORT_TIMER_AFTER_FUNC,   /* gort_timer_after_func (time.AfterFunc) */
+  GORT_TIMER_TICKER,       /* gort_ticker_new (time.NewTicker) */
+  GORT_TIMER_CONTEXT,      /* a context's deadline (WithDeadline/WithTimeout) */
+  GORT_TIMER__COUNT
+} gort_timer_kind;
+
+/* Go's names: "time.After", "time.NewTimer", "context deadline", ... */
+const char *gort_timer_kind_string(gort_timer_kind k);
+
+typedef struct {
+  uint64_t id;          /* unique in the process */
+  gort_timer_kind kind;
+  void *site;           /* return address into the function that created the
+                         * timer (symbolize at site - 1); NULL when unknown */
+  int64_t created_at;   /* gort_now() when it was first started */
+  int64_t when;         /* gort_now() time of the next fire */
+  int64_t period;       /* tickers: the period; 0 otherwise */
+} gort_timer_info;
+
+/* Copy up to max of the timers waiting in the timer heap into out (in heap
+ * order); returns how many are pending (which may exceed max). A one-shot
+ * timer whose fire is running is no longer listed. */
+size_t gort_timer_snapshot(gort_timer_info *out, size_t max);
+
 /* Replaceable allocator, so every byte the runtime takes can be counted or
  * made to fail. NULLs restore libc's. Set it before creating objects. */
 typedef struct {
