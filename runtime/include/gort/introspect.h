@@ -121,7 +121,7 @@ typedef enum {
 } gort_timer_kind;
 
 /* Go's names: "time.After", "time.NewTimer", "context deadline", ... */
-const char *gort_timer_kind_string(gort_timer_kind k);
+GORT_API const char *gort_timer_kind_string(gort_timer_kind k);
 
 typedef struct {
   uint64_t id;          /* unique in the process */
@@ -136,7 +136,7 @@ typedef struct {
 /* Copy up to max of the timers waiting in the timer heap into out (in heap
  * order); returns how many are pending (which may exceed max). A one-shot
  * timer whose fire is running is no longer listed. */
-size_t gort_timer_snapshot(gort_timer_info *out, size_t max);
+GORT_API size_t gort_timer_snapshot(gort_timer_info *out, size_t max);
 
 /* Replaceable allocator, so every byte the runtime takes can be counted or
  * made to fail. NULLs restore libc's. Set it before creating objects. */
