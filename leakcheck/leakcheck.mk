@@ -132,8 +132,10 @@ leakcheck:
 # make install also installs leakcheck: headers and the static library for
 # users' own cmocka tests (the README's three lines), gort_leakcheck.pc, the
 # preload library that lets gort-leakcheck check any dynamically linked
-# program, and the command. The command finds the preload next to itself
-# (build tree) or in ../lib (installed).
+# program, and the command. The preload goes to lib/gort/, off the linker's
+# path, so that -lgort_leakcheck always means the static library (the
+# preload build lacks the cmocka integration); the command finds it next to
+# itself (build tree) or in ../lib/gort (installed).
 install: install-leakcheck
 .PHONY: install-leakcheck
 install-leakcheck: $(LEAKCHECK_A) $(LEAKCHECK_SO) $(LEAKCHECK_CMD)
@@ -141,7 +143,8 @@ install-leakcheck: $(LEAKCHECK_A) $(LEAKCHECK_SO) $(LEAKCHECK_CMD)
 	  $(DESTDIR)$(PREFIX)/bin
 	install -m 644 leakcheck/include/gort/*.h $(DESTDIR)$(PREFIX)/include/gort/
 	install -m 644 $(LEAKCHECK_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LEAKCHECK_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -d $(DESTDIR)$(PREFIX)/lib/gort
+	install -m 755 $(LEAKCHECK_SO) $(DESTDIR)$(PREFIX)/lib/gort/
 	install -m 755 $(LEAKCHECK_CMD) $(DESTDIR)$(PREFIX)/bin/gort-leakcheck
 	sed -e 's|@PREFIX@|$(PREFIX)|' leakcheck/gort_leakcheck.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gort_leakcheck.pc

@@ -130,6 +130,25 @@ int main(void) {
   return rc;
 }
 EOF
+cat >"$work/cmocka_user.c" <<'EOF'
+#include <gort/gort.h>
+#include <gort/leakcheck_cmocka.h>
+static void blocked(void *arg) { gort_chan_recv(arg, NULL, NULL); }
+static void leaves_a_task(void **state) {
+  (void)state;
+  gort_chan *c;
+  gort_chan_make(&c, 1, 0);
+  gort_go(blocked, c);
+}
+static void clean(void **state) { (void)state; }
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(clean),
+#ifndef FIXED
+    cmocka_unit_test(leaves_a_task),
+#endif
+};
+GORT_LEAKCHECK_TEST_MAIN(tests)
+EOF
 cat >"$work/quick.c" <<'EOF'
 #include <unistd.h>
 int main(void) { _exit(0); }
@@ -140,7 +159,7 @@ install_prefix() {
   mkdir "$work/prefix" &&
     env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$src" install PREFIX="$work/prefix" &&
     test -x "$work/prefix/bin/gort-leakcheck" &&
-    test -f "$work/prefix/lib/libgort_leakcheck.so" &&
+    test -f "$work/prefix/lib/gort/libgort_leakcheck.so" &&
     test -f "$work/prefix/lib/pkgconfig/gort_leakcheck.pc" &&
     build thread thread.c && build fd fd.c && build heap heap.c &&
     build heap_asan heap.c -fsanitize=address &&
@@ -164,6 +183,23 @@ heap_asan_leak() { # an ASan build: LeakSanitizer is the heap checker
   expect 1 'found heap leaks' 'lsan' 'make_buffer' 'heap\.c:[0-9]+' -- "$work/heap_asan"
 }
 heap_asan_fixed() { expect 0 'clean .*layers:.* heap' -- "$work/heap_asan_fixed"; }
+# A user's own cmocka tests, built from the installed pkg-config files only.
+cmocka_via_pkg_config() {
+  local pc=(env PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config)
+  local flags
+  flags=$("${pc[@]}" --cflags --libs gort_leakcheck) || return 1
+  # shellcheck disable=SC2086
+  "$cc" -std=c11 "$work/cmocka_user.c" $flags -o "$work/cmocka_user" &&
+    "$cc" -std=c11 -DFIXED "$work/cmocka_user.c" $flags -o "$work/cmocka_user_fixed" || return 1
+  # A prefix off the loader's path: as for any library installed there.
+  local ld=(env LD_LIBRARY_PATH="$work/prefix/lib")
+  "${ld[@]}" "$work/cmocka_user_fixed" || return 1
+  "${ld[@]}" "$work/cmocka_user" >"$work/cmocka_user.out" 2>&1
+  local rc=$?
+  cat "$work/cmocka_user.out"
+  ((rc != 0)) && grep -q 'found unexpected tasks' "$work/cmocka_user.out" &&
+    grep -q 'blocked' "$work/cmocka_user.out"
+}
 heap_unchecked_says_why() {
   expect 0 'heap layer not checked: .*neither under Valgrind nor with LeakSanitizer' \
     'fix: .*--valgrind' -- "$work/heap"
@@ -197,6 +233,7 @@ if ((failed == 0)); then
   run_case heap_fixed heap_fixed
   run_case heap_asan_leak heap_asan_leak
   run_case heap_asan_fixed heap_asan_fixed
+  run_case cmocka_via_pkg_config cmocka_via_pkg_config
   run_case heap_unchecked_says_why heap_unchecked_says_why
   run_case exit_without_handlers exit_without_handlers
   run_case static_binary static_binary

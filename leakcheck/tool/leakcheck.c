@@ -338,7 +338,7 @@ static void explain_no_check(const lc_job *j, json_t *run) {
   if (!j->links_leakcheck && !cfg.preload) {
     snprintf(why, sizeof why,
              "the checker library libgort_leakcheck.so was not found (looked next to this command "
-             "and in %s/../lib)", self_dir);
+             "and in %s/../lib/gort)", self_dir);
     fix = "pass --preload /path/to/libgort_leakcheck.so, or reinstall gort (make install)";
   } else if (!j->links_leakcheck && !gort__lc_elf_is_dynamic(j->argv[0])) {
     snprintf(why, sizeof why, "%s is statically linked, so LD_PRELOAD cannot load the checker",
@@ -893,8 +893,8 @@ int main(int argc, char **argv) {
   find_self_dir();
   static char preload[PATH_MAX + 32];
   if (!cfg.preload) {
-    /* Next to the command in the build tree, in ../lib once installed. */
-    static const char *const where[] = {"%s/libgort_leakcheck.so", "%s/../lib/libgort_leakcheck.so"};
+    /* Next to the command in the build tree, in ../lib/gort once installed. */
+    static const char *const where[] = {"%s/libgort_leakcheck.so", "%s/../lib/gort/libgort_leakcheck.so"};
     for (size_t i = 0; i < 2 && !cfg.preload; i++) {
       char candidate[PATH_MAX + 32];
       snprintf(candidate, sizeof candidate, where[i], self_dir);
