@@ -790,6 +790,7 @@ void gort__lc_record_run(const char *scope, unsigned layers, int heap_checked, i
   for (int k = 0; k < 4; k++) {
     if (!(layers & (1u << k))) continue;
     if (k == 3 && !heap_checked) continue;
+    if (k == 0 && !GORT_LC_HAVE_RUNTIME()) continue; /* no gort, no tasks */
     fprintf(m, "%s\"%s\"", first ? "" : ",", names[k]);
     first = false;
   }
