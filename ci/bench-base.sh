@@ -21,8 +21,14 @@ rm -rf "$dir/src" "$dir/build"
 git worktree add --quiet --detach "$dir/src" "$commit" >&2
 # The caller's make exports O and passes its command line down: give the
 # base its own O and nothing else of ours.
-env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u O \
-  make -C "$dir/src" --no-print-directory -j2 O="$dir/build" bench-build >&2
+mkdir -p "$dir"
+if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u O \
+     make -C "$dir/src" --no-print-directory -j2 O="$dir/build" bench-build > "$dir/build.log" 2>&1; then
+  tail -20 "$dir/build.log" >&2
+  echo "bench-base: building $ref failed (log: $dir/build.log)" >&2
+  git worktree remove --force "$dir/src"
+  exit 2
+fi
 cp "$dir/build/bench/gort-bench" "$bin.tmp" && mv "$bin.tmp" "$bin"
 git worktree remove --force "$dir/src"
 echo "$bin"

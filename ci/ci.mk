@@ -87,7 +87,7 @@ ci:
 	@$(MAKE) --no-print-directory gate
 
 gate-selftest: bench-nosan
-	@BENCH_BASE_CACHE="$(abspath $(BENCH_BASE_CACHE))" PYTHON="$(PYTHON)" ci/gate-selftest.sh "$(O)/gate-selftest"
+	@BENCH_BASE_CACHE="$(abspath $(BENCH_BASE_CACHE))" $(PYTHON) ci/gate_selftest.py $(O)/gate-selftest $(if $(GATE_SELFTEST_RUNS),--runs $(GATE_SELFTEST_RUNS))
 
 # gort-gate and the package it runs on (with its schema files).
 GATE_PYDIR = $(DESTDIR)$(PREFIX)/share/gort/python

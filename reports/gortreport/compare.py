@@ -295,6 +295,7 @@ def count_instructions(binary: str, family: str, iterations: int, workdir: Path)
     if not run.benchmarks:
         return None, Count(absent=True)
     name, bench = next(iter(run.benchmarks.items()))
+    name = re.sub(r"/iterations:\d+", "", name)  # the wall-time run's name
     if bench.errored:
         return name, Count(error=bench.errors[0])
     total = callgrind_total(cg)
