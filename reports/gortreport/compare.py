@@ -23,6 +23,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -130,10 +131,39 @@ def merge_rounds(files: Sequence[gbench.BenchFile | str]) -> dict[str, gbench.Be
     return merged
 
 
-def _side(b: gbench.Benchmark | None) -> dict[str, Any]:
+METRICS = ("real", "cpu")
+
+
+def samples(b: gbench.Benchmark | None, metric: str) -> list[float]:
+    """Per-op ns of every good round: real (wall-clock) time, or the CPU
+    time of the whole process (the shim's process_cpu_ns_per_op counter;
+    Google Benchmark's cpu_time of the benchmark's thread without it)."""
     if b is None:
-        return {"samples_ns": [], "median_ns": None, "errors": []}
-    return {"samples_ns": b.real_ns, "median_ns": b.median_real_ns(), "errors": list(b.errors)}
+        return []
+    if metric == "real":
+        return b.real_ns
+    return [r.counters.get("process_cpu_ns_per_op", r.cpu_ns) for r in b.runs]
+
+
+def _median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+def _metric(b: gbench.Benchmark | None, c: gbench.Benchmark | None, metric: str,
+            verdict: str | None, confidence: float) -> dict[str, Any]:
+    bs, cs = samples(b, metric), samples(c, metric)
+    m: dict[str, Any] = {"base_ns": bs, "current_ns": cs, "base_median_ns": _median(bs),
+                         "current_median_ns": _median(cs), "change": None, "ci": None,
+                         "p": None, "p_holm": None, "verdict": verdict}
+    if verdict is None:
+        ch = stats.hodges_lehmann_change(bs, cs, confidence)
+        m["change"], m["ci"] = ch.estimate, [ch.low, ch.high]
+        m["p"] = stats.mann_whitney_p(bs, cs)
+    return m
+
+
+def _side(b: gbench.Benchmark | None) -> dict[str, Any]:
+    return {"good_rounds": len(b.runs) if b else 0, "errors": list(b.errors) if b else []}
 
 
 def _status(base: gbench.Benchmark | None, cur: gbench.Benchmark | None, min_samples: int) -> str | None:
@@ -152,26 +182,25 @@ def _status(base: gbench.Benchmark | None, cur: gbench.Benchmark | None, min_sam
 
 def compare_wall(base: dict[str, gbench.Benchmark], cur: dict[str, gbench.Benchmark],
                  settings: Settings, thresholds: Thresholds | None = None) -> list[dict[str, Any]]:
-    """One gort.compare/1 `benchmarks` entry per name of either side."""
+    """One gort.compare/1 `benchmarks` entry per name of either side: both
+    metrics tested, Holm over every test, the worst metric's verdict."""
     thresholds = thresholds or Thresholds()
     names = list(base) + [n for n in cur if n not in base]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in names:
         b, c = base.get(name), cur.get(name)
-        row: dict[str, Any] = {
-            "name": name, "base": _side(b), "current": _side(c), "change": None, "ci": None,
-            "p": None, "p_holm": None, "threshold": thresholds.wall(name, settings.threshold),
-            "verdict": _status(b, c, settings.min_samples),
-        }
-        if row["verdict"] is None and b is not None and c is not None:
-            ch = stats.hodges_lehmann_change(b.real_ns, c.real_ns, settings.confidence)
-            row["change"], row["ci"] = ch.estimate, [ch.low, ch.high]
-            row["p"] = stats.mann_whitney_p(b.real_ns, c.real_ns)
-        rows.append(row)
-    tested = [r for r in rows if r["p"] is not None]
-    for r, p in zip(tested, stats.holm([r["p"] for r in tested])):
-        r["p_holm"] = p
-        r["verdict"] = _decide(r["change"], p, r["threshold"], settings.alpha)
+        status = _status(b, c, settings.min_samples)
+        rows.append({"name": name, "threshold": thresholds.wall(name, settings.threshold),
+                     "verdict": status, "base": _side(b), "current": _side(c),
+                     "metrics": {m: _metric(b, c, m, status, settings.confidence) for m in METRICS}})
+    tested = [(r, r["metrics"][m]) for r in rows for m in METRICS if r["metrics"][m]["p"] is not None]
+    for (r, m), p in zip(tested, stats.holm([m["p"] for _, m in tested])):
+        m["p_holm"] = p
+        m["verdict"] = _decide(m["change"], p, r["threshold"], settings.alpha)
+    for r in rows:
+        if r["verdict"] is None:
+            verdicts = {r["metrics"][m]["verdict"] for m in METRICS}
+            r["verdict"] = next(v for v in ("regressed", "improved", "unchanged") if v in verdicts)
     return rows
 
 
@@ -362,19 +391,24 @@ def _fmt(x: float | None) -> str:
 
 def print_table(doc: dict[str, Any]) -> None:
     print(f"bench-compare: {doc['base']['ref']} ({doc['base']['commit'][:12]}) vs current, "
-          f"{doc['rounds']} interleaved rounds")
+          f"{doc['rounds']} interleaved rounds; change [95% CI] Holm p, real time | CPU time")
     for r in doc["benchmarks"]:
-        ci = r["ci"]
-        ci_text = f"[{_fmt(ci[0]).strip()}, {_fmt(ci[1]).strip()}]" if ci else ""
-        p = "" if r["p_holm"] is None else f"p={r['p']:.4f} holm={r['p_holm']:.4f}"
+        cols = []
+        for m in METRICS:
+            x = r["metrics"][m]
+            if x["ci"] is None:
+                cols.append(f"{'n/a':>36}")
+            else:
+                cols.append(f"{_fmt(x['change'])} [{_fmt(x['ci'][0]).strip()}, {_fmt(x['ci'][1]).strip()}]"
+                            f" p={x['p_holm']:.3f}".rjust(36))
         mark = "~" if r["verdict"] == "unchanged" else r["verdict"].upper()
-        print(f"  {r['name']:<44} {_fmt(r['change'])} {ci_text:<20} {p:<24} {mark}")
+        print(f"  {r['name']:<36} {cols[0]} | {cols[1]}  {mark}")
     if doc["icount"]:
         print(f"  instructions per op (callgrind, {doc['icount']['iterations']} iterations):")
         for r in doc["icount"]["benchmarks"]:
             per = "" if r["current_per_op"] is None else f"{r['base_per_op'] or 0:10.1f} -> {r['current_per_op']:10.1f}"
             mark = "~" if r["verdict"] == "unchanged" else r["verdict"].upper()
-            print(f"  {r['name']:<44} {_fmt(r['change'])} {per:<26} {mark} {r['error'] or ''}")
+            print(f"  {r['name']:<36} {_fmt(r['change'])} {per:<26} {mark} {r['error'] or ''}")
 
 
 def main(argv: list[str]) -> int:

@@ -63,14 +63,17 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.1%}"
 
 
+_METRIC_TEXT = {"real": "real time", "cpu": "CPU time"}
+
+
 def wall_finding(row: dict[str, Any]) -> Finding | None:
     name, v = row["name"], row["verdict"]
     if v == "regressed":
-        lo, hi = row["ci"]
+        what = [f"{_METRIC_TEXT[k]} {_pct(m['change'])} (95% CI {_pct(m['ci'][0])} .. {_pct(m['ci'][1])}, "
+                f"U test p={m['p']:.2g}, Holm p={m['p_holm']:.2g})"
+                for k, m in row["metrics"].items() if m["verdict"] == "regressed"]
         return _bench_finding("bench-regression", name,
-                              f"{name}: {_pct(row['change'])} slower (95% CI {_pct(lo)} .. {_pct(hi)}, "
-                              f"U test p={row['p']:.2g}, Holm p={row['p_holm']:.2g}; threshold "
-                              f"{row['threshold']:.0%})")
+                              f"{name}: slower: {'; '.join(what)}; threshold {row['threshold']:.0%}")
     if v == "missing":
         return _bench_finding("bench-missing", name, f"{name}: in the base, missing from the current run")
     if v == "errored":
@@ -108,7 +111,9 @@ def compare_findings(doc: jsonio.JSON) -> tuple[list[Finding], list[str], list[s
             if f is not None:
                 findings.append(f)
             elif row["verdict"] == "improved":
-                improved.append(f"{row['name']} ({what} {_pct(row['change'])})")
+                change = row["change"] if "change" in row else min(
+                    m["change"] for m in row["metrics"].values() if m["verdict"] == "improved")
+                improved.append(f"{row['name']} ({what} {_pct(change)})")
             elif row["verdict"] == "insufficient":
                 notes.append(f"{row['name']}: not compared ({what}): the base has too few good samples")
     if doc["icount"] is None:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy import stats as sps
-from statsmodels.stats.multitest import multipletests
+# Neither ships type information (no stubs in Debian).
+from scipy import stats as sps  # type: ignore[import]
+from statsmodels.stats.multitest import multipletests  # type: ignore[import]
 
 
 @dataclass(frozen=True)
