@@ -1,7 +1,8 @@
 # ci/ci.mk - the sweeps and the gate a pipeline runs (included by the top
 # Makefile). `report` (the main job) lives in reports/reports.mk.
 #
-#   make race        every test under ThreadSanitizer
+#   make race        every test under ThreadSanitizer, through gort-race
+#                    (RACE_RUNS runs each); reports/out/race.json (gort.race/1)
 #   make valgrind    every test binary under memcheck
 #   make bench-compare BASE=<ref>
 #                    base and current gort-bench interleaved; writes
@@ -17,7 +18,7 @@
 # cannot tell "findings" from "no report": a pipeline that needs the
 # difference runs gort-gate itself (0 pass, 1 findings, 2 bad input).
 
-.PHONY: race valgrind gate ci bench-compare gate-selftest install-gate test-py
+.PHONY: race valgrind gate ci bench-compare gate-selftest install-gate
 
 # Debian's python3 (where python3-scipy etc. are installed), not whatever
 # python3 comes first on PATH.
@@ -35,19 +36,43 @@ BENCH_ICOUNT_ITERS ?= 20000
 BENCH_ICOUNT_THRESHOLD ?= 0.01
 BENCH_BASE_CACHE ?= $(O)/bench-base
 
-# The race sweep: every test under ThreadSanitizer.
-race:
-	@$(MAKE) --no-print-directory SAN=thread test
+# The race sweep: every test binary of the TSan build through gort-race,
+# RACE_RUNS times each (run 1 on all CPUs, run 2 on one CPU with GORT_CHAOS;
+# gort-race --runs 20 on one binary for a deeper look). A test that fails
+# without a race report fails the sweep too (--require-success).
+RACE_RUNS ?= 2
+RACE_O := build/$(CCNAME)-thread
+race: deps
+	@$(MAKE) --no-print-directory SAN=thread O=$(RACE_O) test-build
+	@mkdir -p $(REPORT_DIR)
+	@$(SAN_ENV) ci/gort-race --each --runs $(RACE_RUNS) --require-success --timeout $(TEST_TIMEOUT) \
+	  --json $(REPORT_DIR)/race.json $(patsubst $(O)/%,$(RACE_O)/%,$(TEST_BINS))
+
+# gort-race is installed beside gort-leakcheck; its Python package and the
+# schemas go to share/gort (bin/gort-race finds them there).
+install: install-race
+.PHONY: install-race test-tools
+install-race:
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gort/gortreport \
+	  $(DESTDIR)$(PREFIX)/share/gort/schemas
+	install -m 644 reports/gortreport/*.py $(DESTDIR)$(PREFIX)/share/gort/gortreport/
+	install -m 644 reports/schemas/*.json $(DESTDIR)$(PREFIX)/share/gort/schemas/
+	install -m 755 ci/gort-race $(DESTDIR)$(PREFIX)/bin/gort-race
+
+# The installed tools' own tests, from outside (make test runs them once, in
+# the plain build): plain C programs that never heard of gort.
+TOOL_TESTS += ci/tests/test_gort_race.py
+test-tools:
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider $(TOOL_TESTS)
 
 # make valgrind: every test binary under memcheck.
 valgrind: deps
 	@$(MAKE) --no-print-directory test-build
 	@REPORT_DIR=$(REPORT_DIR) ci/valgrind.sh $(TEST_BINS)
 
-# The gate's Python tests (statistics with known answers, exit codes).
-test: test-py
-test-py: deps
-	@$(PYTHON) -m pytest -q -p no:cacheprovider reports/tests
+# The gate's Python tests (statistics with known answers, exit codes) run
+# with the installed tools' tests.
+TOOL_TESTS += reports/tests
 
 bench-compare: bench-nosan
 	@if [ -z "$(BASE)" ]; then echo "bench-compare: give the base, e.g. make bench-compare BASE=HEAD~1" >&2; exit 2; fi
@@ -89,11 +114,8 @@ ci:
 gate-selftest: bench-nosan
 	@BENCH_BASE_CACHE="$(abspath $(BENCH_BASE_CACHE))" $(PYTHON) ci/gate_selftest.py $(O)/gate-selftest $(if $(GATE_SELFTEST_RUNS),--runs $(GATE_SELFTEST_RUNS))
 
-# gort-gate and the package it runs on (with its schema files).
-GATE_PYDIR = $(DESTDIR)$(PREFIX)/share/gort/python
+# gort-gate beside gort-race; it runs on the package install-race puts in
+# share/gort.
 install: install-gate
-install-gate:
-	install -d $(DESTDIR)$(PREFIX)/bin $(GATE_PYDIR)/gortreport $(GATE_PYDIR)/schemas
-	install -m 644 reports/gortreport/*.py $(GATE_PYDIR)/gortreport/
-	install -m 644 reports/schemas/*.json $(GATE_PYDIR)/schemas/
+install-gate: install-race
 	install -m 755 reports/gort-gate $(DESTDIR)$(PREFIX)/bin/gort-gate
