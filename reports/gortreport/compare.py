@@ -265,15 +265,27 @@ def _exit_text(rc: int) -> str:
     return f"killed by signal {-rc}" if rc < 0 else f"exited with status {rc}"
 
 
-def run_once(binary: str, flt: str, min_time: float | None, out: Path,
-             extra: Sequence[str] = ()) -> gbench.BenchFile | str:
+# A run of one side that takes longer than this is stopped and counted as
+# failed (every benchmark of it errors in that round): a hang must not hang CI.
+RUN_TIMEOUT_S = 1800
+
+
+def _run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(cmd, 124, "", f"timed out after {RUN_TIMEOUT_S} s")
+
+
+def run_once(binary: str, flt: str, min_time: float | None, out: Path) -> gbench.BenchFile | str:
     """One repetition of every selected benchmark; the parsed file, or the
     reason the run as a whole failed."""
     cmd = [binary, f"--benchmark_filter={flt}", "--benchmark_repetitions=1",
-           f"--benchmark_out={out}", "--benchmark_out_format=json", *extra]
+           f"--benchmark_out={out}", "--benchmark_out_format=json"]
     if min_time is not None:
         cmd.append(f"--benchmark_min_time={min_time}")
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = _run(cmd)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or [""])[-1]
         return f"gort-bench {_exit_text(proc.returncode)}" + (f": {last}" if last else "")
@@ -316,11 +328,14 @@ def count_instructions(binary: str, family: str, iterations: int, workdir: Path)
     cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no", f"--callgrind-out-file={cg}",
            binary, f"--benchmark_filter=^{family}(/|$)", f"--gort_iterations={iterations}",
            "--benchmark_repetitions=1", f"--benchmark_out={js}", "--benchmark_out_format=json"]
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = _run(cmd)
     if proc.returncode != 0:
         hint = " (a binary older than --gort_iterations?)" if "gort_iterations" in proc.stderr else ""
         return family, Count(error=f"gort-bench under callgrind {_exit_text(proc.returncode)}{hint}")
-    run = gbench.read(js)
+    try:
+        run = gbench.read(js)
+    except InputError as err:
+        return family, Count(error=str(err))
     if not run.benchmarks:
         return None, Count(absent=True)
     name, bench = next(iter(run.benchmarks.items()))
