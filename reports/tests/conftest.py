@@ -1,0 +1,5 @@
+"""pytest: import gortreport from the tree (reports/)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
