@@ -31,6 +31,7 @@
 #ifdef GORT_LC_PRELOAD
 #pragma weak gort_task_snapshot
 #pragma weak gort_runtime_threads
+#pragma weak gort_runtime_exiting_threads
 #pragma weak gort_wait_reason_string
 #pragma weak gort_set_spawn_traces
 #define GORT_LC_HAVE_RUNTIME() (gort_task_snapshot != NULL && gort_runtime_threads != NULL)
@@ -45,6 +46,7 @@
 typedef struct {
   pid_t tid;
   char state;                   /* R, S, D, T, t, Z, X, I */
+  bool exiting;                 /* the kernel's PF_EXITING: in exit, never a leak */
   unsigned long long starttime; /* clock ticks after boot: tid + starttime is unique */
   char comm[17];
 } gort__lc_thread;
