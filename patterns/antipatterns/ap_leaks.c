@@ -479,11 +479,14 @@ const ap_entry ap_missing_cancel = {
 
 /* ---- ignores_cancel: seed 004 troubleshooting "Graceful shutdown failure:
  * goroutines not responding to context cancellation" ----
- * The worker's unit of work (200 ms) never looks at ctx; the shutdown
- * cancels, waits 100 ms for it, gives up and returns: the worker is left
- * behind. The fix does the same work context-aware, so cancel stops it. */
+ * The worker's unit of work (a 30 s operation) never looks at ctx; the
+ * shutdown cancels, waits 100 ms for it, gives up and returns: the worker is
+ * left behind, asleep in its work. The fix does the same work
+ * context-aware, so cancel stops it at once. (A long unit keeps the leaked
+ * worker parked while leakcheck looks: with short units a loaded machine
+ * may show it between two of them, running.) */
 
-#define UNIT_OF_WORK (200 * GORT_MILLISECOND)
+#define UNIT_OF_WORK (30 * GORT_SECOND)
 
 struct busy {
   gort_context *ctx; /* the task's reference */
