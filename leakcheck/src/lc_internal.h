@@ -31,6 +31,7 @@
 #ifdef GORT_LC_PRELOAD
 #pragma weak gort_task_snapshot
 #pragma weak gort_runtime_threads
+#pragma weak gort_runtime_exiting_threads
 #pragma weak gort_wait_reason_string
 #pragma weak gort_set_spawn_traces
 #pragma weak gort_timer_snapshot
@@ -47,6 +48,7 @@
 typedef struct {
   pid_t tid;
   char state;                   /* R, S, D, T, t, Z, X, I */
+  bool exiting;                 /* the kernel's PF_EXITING: in exit, never a leak */
   unsigned long long starttime; /* clock ticks after boot: tid + starttime is unique */
   char comm[17];
 } gort__lc_thread;

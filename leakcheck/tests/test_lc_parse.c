@@ -31,6 +31,7 @@ static void stat_running(void **state) {
   assert_string_equal(t.comm, "cat");
   assert_int_equal(t.state, 'R');
   assert_int_equal(t.starttime, 108774);
+  assert_false(t.exiting); /* flags 0x400000: PF_RANDOMIZE only */
   assert_string_equal(gort__lc_thread_state_name(t.state), "running");
   free(text);
 }
@@ -62,6 +63,20 @@ static void stat_comm_with_parens_and_spaces(void **state) {
   assert_int_equal(t.state, 't');
   assert_int_equal(t.starttime, 5);
   assert_string_equal(gort__lc_thread_state_name(t.state), "tracing stop");
+  free(text);
+}
+
+/* A task thread of gort's under ASan, in disk sleep inside exit: flags
+ * 0x400044 carry PF_EXITING (0x4), so it is never a leak. */
+static void stat_exiting_thread(void **state) {
+  (void)state;
+  char *text = golden("stat_exiting.txt");
+  gort__lc_thread t;
+  assert_int_equal(gort__lc_parse_stat(text, &t), 0);
+  assert_int_equal(t.tid, 28841);
+  assert_int_equal(t.state, 'D');
+  assert_true(t.exiting);
+  assert_int_equal(t.starttime, 5531209);
   free(text);
 }
 
@@ -279,6 +294,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(stat_running),
     cmocka_unit_test(stat_kernel_thread),
     cmocka_unit_test(stat_comm_with_parens_and_spaces),
+    cmocka_unit_test(stat_exiting_thread),
     cmocka_unit_test(stat_malformed),
     cmocka_unit_test(stat_of_this_thread),
     cmocka_unit_test(fd_targets),

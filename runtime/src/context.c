@@ -51,7 +51,7 @@ struct gort_context {
   gort_context *cparent; /* nearest cancelable ancestor, or NULL */
   const void *key;       /* VALUE */
   void *value;
-  gort_chan *done;       /* cancelable: elem size 1, cap 0; closed on cancel */
+  gort_chan *done;       /* cancelable: chan struct{} (elem size 0); closed on cancel */
   int64_t deadline;      /* TIMER */
 
   _Atomic long refs;
@@ -219,7 +219,7 @@ static gort_context *ctx_alloc(gort_context *parent, ctx_kind kind) {
   c->parent = parent;
   c->cparent = cancel_ctx_of(parent);
   if (cancelable(c)) {
-    if (gort_chan_make(&c->done, 1, 0) != 0) {
+    if (gort_chan_make(&c->done, 0, 0) != 0) {
       gort__free(c);
       return NULL;
     }

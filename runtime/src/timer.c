@@ -53,16 +53,6 @@
 #include "gort/timer.h"
 #include "internal.h"
 
-/* ---- clock ------------------------------------------------------------- */
-
-int64_t gort__nanotime(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * GORT_SECOND + ts.tv_nsec;
-}
-
-int64_t gort_now(void) { return gort__nanotime(); }
-
 /* now + d, saturating instead of overflowing for huge durations. */
 static int64_t when_after(int64_t now, gort_duration d) {
   if (d > 0 && now > INT64_MAX - d) return INT64_MAX;
