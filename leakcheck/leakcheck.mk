@@ -8,7 +8,7 @@
 #                              and Valgrind (+ memcheck heap); reports/out/leakcheck.json
 #   make leakcheck-calibrate   the calibration programs; reports/out/leakcheck-calibration.json
 
-LEAKCHECK_CORE_SRCS := $(addprefix leakcheck/src/,lc_check.c lc_heap.c lc_proc.c lc_report.c \
+LEAKCHECK_CORE_SRCS := $(addprefix leakcheck/src/,lc_check.c lc_heap.c lc_proc.c lc_report.c lc_timer.c \
                          lc_stack.c lc_sym.c)
 LEAKCHECK_CORE_OBJS := $(LEAKCHECK_CORE_SRCS:%.c=$(O)/%.o)
 LEAKCHECK_CMOCKA_OBJ := $(O)/leakcheck/src/lc_cmocka.o
