@@ -38,6 +38,23 @@ int gort__misuse(int code);
 /* A broken internal invariant: always fatal, louder than misuse. */
 _Noreturn void gort__fatal(const char *fmt, ...);
 
+/* Symbols for dumps (symbolize.c): libdwfl, dlopen'ed on first use, else
+ * dladdr. Not async-signal-safe. */
+typedef struct {
+  char function[128]; /* "" when unknown */
+  char file[256];     /* "" when unknown */
+  int line;
+  char object[64];    /* basename of the binary or library */
+  uintptr_t offset;   /* pc - the object's load address */
+} gort__symbol;
+/* pc is a return address (looked up at pc-1) or an exact code address. */
+void gort__symbolize(const void *pc, bool return_address, gort__symbol *out);
+/* "function(...)\n\tfile:line\n", or the address and object when unknown. */
+void gort__print_symbol(FILE *out, const gort__symbol *s, const void *pc);
+/* The calling task's stack from the first frame outside the runtime (the
+ * misuse site) on, one gort__print_symbol per frame. */
+void gort__print_caller_stack(FILE *out);
+
 /* Allocation through the replaceable, counted allocator. */
 void *gort__malloc(size_t n);
 void *gort__calloc(size_t n, size_t size);
