@@ -3,7 +3,7 @@
 REPORT_DIR := reports/out
 # Every step runs through gortreport.progress: on a terminal one status line
 # with the elapsed time and counters; in CI one line at each end of a step.
-REPORT_STEP = PYTHONPATH=$(CURDIR)/reports python3 -m gortreport.progress --out $(REPORT_DIR)
+REPORT_STEP = PYTHONPATH=$(CURDIR)/reports $(PYTHON) -m gortreport.progress --out $(REPORT_DIR)
 
 # make report: the harness end to end. It records findings instead of
 # stopping at the first; `make gate` is the decision.
@@ -22,20 +22,21 @@ report: deps
 	-@$(REPORT_STEP) bench-quick -- $(MAKE) --no-print-directory bench-quick
 	-@$(REPORT_STEP) sweeps -- $(BENCH_BIN) --benchmark_filter='Sweep|IO' --benchmark_repetitions=3 \
 	  --benchmark_min_time=0.05 --benchmark_out=$(REPORT_DIR)/bench-sweep.json --benchmark_out_format=json
-	-@PYTHONPATH=reports python3 -m gortreport.generate $(REPORT_DIR)
+	-@PYTHONPATH=reports $(PYTHON) -m gortreport.generate $(REPORT_DIR)
 	@cat $(REPORT_DIR)/summary.md
 
 print-test-bins:
 	@echo $(TEST_BINS)
 
-# The reports package: pytest (golden fixtures, headless Chromium) and
-# mypy --strict, with Debian's python3 (its packages are the dependencies).
-REPORTS_PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
-reports-test: deps
-	@cd reports && $(REPORTS_PYTHON) -m mypy --strict --no-error-summary gortreport \
+# The reports package: mypy --strict and pytest (golden fixtures, headless
+# Chromium), with Debian's python3 (its packages are the dependencies).
+# make test runs both once, in the plain build: mypy here, pytest through
+# TOOL_TESTS (ci/ci.mk), which holds reports/tests.
+reports-mypy:
+	@cd reports && $(PYTHON) -m mypy --strict --no-error-summary gortreport \
 	  && echo "reports: mypy --strict clean"
-	@cd reports && $(REPORTS_PYTHON) -m pytest -q -p no:cacheprovider tests
+reports-test: reports-mypy
+	@cd reports && $(PYTHON) -m pytest -q -p no:cacheprovider tests
+test-tools: reports-mypy
 
-test: reports-test
-
-.PHONY: print-test-bins reports-test
+.PHONY: print-test-bins reports-mypy reports-test

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import gbench, jsonio, repo, sanitizer, tests, valgrind
+from . import gate, gbench, jsonio, repo, sanitizer, tests, valgrind
 from .findings import Finding, Occurrence, merge, site
 
 SCHEMA = "gort.report/2"
@@ -268,19 +268,15 @@ def _bench_section(out: Path) -> dict[str, Any] | None:
 
 
 def _compare_findings(doc: dict[str, Any]) -> list[Finding]:
+    """The gate's own judgment of compare.json (gortreport.gate), so that the
+    report and the gate cannot disagree on a benchmark."""
     out = []
-    for b in doc["benchmarks"]:
-        if b["verdict"] != "regressed":
-            continue
-        file, line = repo.locate_benchmark(b["name"])
-        lo, hi = b["ci"] or (None, None)
-        ci = f" (95% CI {lo:+.1%} .. {hi:+.1%})" if lo is not None and hi is not None else ""
-        text = (f"{b['name']}: {b['change']:+.1%} slower than {doc['base']['ref']}{ci}, "
-                f"p={b['p']}, Holm p={b['p_holm']}, threshold {b['threshold']:.0%}; "
-                f"median {b['base']['median_ns']} ns -> {b['current']['median_ns']} ns")
-        out.append(Finding("bench-regression", f"benchmark {b['name']} regressed {b['change']:+.1%}", text,
-                           subject=b["name"], function=b["name"].split("/")[0], file=file, line=line,
-                           occurrences=[Occurrence("bench-compare", "bench.compare", b["name"], text)]))
+    for g in gate.compare_findings(doc)[0]:
+        name = g["benchmark"]
+        file, line = repo.locate_benchmark(name)
+        out.append(Finding(g["kind"], g["message"], g["message"], subject=name, function=name.split("/")[0],
+                           file=file, line=line,
+                           occurrences=[Occurrence("bench-compare", "bench.compare", name, g["message"])]))
     return out
 
 

@@ -51,7 +51,13 @@ RULES: dict[str, tuple[str, str]] = {
     "bench-regression": ("Benchmark regression",
                          "The benchmark is slower than the baseline by more than the threshold, and the "
                          "difference is significant (see compare.json for the test and interval)."),
-    "incomplete": ("The report is incomplete", "No test run was recorded, so nothing was proven."),
+    "bench-missing": ("Benchmark missing", "The benchmark ran in the base but not in the current tree."),
+    "bench-errored": ("Benchmark errored", "The benchmark reported an error in the current tree."),
+    "bench-icount-regression": ("Instruction count regression",
+                                "The deterministic benchmark body executes more instructions per op than in "
+                                "the base, beyond the threshold (callgrind, immune to machine noise)."),
+    "bench-icount-missing": ("Instruction count missing", "Counted in the base, missing from the current tree."),
+    "bench-icount-errored": ("Instruction count failed", "The instructions of the body could not be counted."),
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from . import plots
 
 SECTIONS = ["summary", "seed", "sweeps", "micro", "compare", "leaks", "races", "verdicts", "tests"]
-_SECTION_OF = {"race": "races", "bench-regression": "compare", "leakcheck-run": "leaks", "calibration": "leaks"}
+_SECTION_OF = {"race": "races", "leakcheck-run": "leaks", "calibration": "leaks"}
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;max-width:1150px;margin:1.5em auto;padding:0 1em;color:#222}
@@ -57,6 +57,8 @@ def _finding(f: dict[str, Any]) -> str:
 
 def _findings_in(report: dict[str, Any], section: str) -> list[dict[str, Any]]:
     def sec(kind: str) -> str:
+        if kind.startswith("bench-"):
+            return "compare"
         return _SECTION_OF.get(kind, "leaks" if kind.startswith("leak-") else "tests")
     return [f for f in report["findings"] if sec(f["kind"]) == section]
 
@@ -188,15 +190,16 @@ def _compare(report: dict[str, Any]) -> str:
         return "<p class='muted'>No comparison in this run (make bench-compare BASE=&lt;ref&gt;).</p>"
     out = [f"<p>base <code>{e(c['base']['ref'])}</code> ({e(c['base']['commit'][:12])}) vs current "
            f"<code>{e(c['current']['commit'][:12])}</code>, {c['rounds']} interleaved rounds</p>",
-           "<table><tr><th>benchmark</th><th>base</th><th>current</th><th>change</th><th>95% CI</th>"
+           "<table><tr><th>benchmark</th><th>base (real)</th><th>current</th><th>change</th><th>95% CI</th>"
            "<th>p (Holm)</th><th>verdict</th></tr>"]
     for b in c["benchmarks"]:
+        m = b["metrics"]["real"]
         cls = " class='bad'" if b["verdict"] == "regressed" else (" class='good'" if b["verdict"] == "improved" else "")
-        ci = "-" if not b["ci"] else f"{b['ci'][0]:+.1%} … {b['ci'][1]:+.1%}"
-        change = "-" if b["change"] is None else f"{b['change']:+.1%}"
-        p = "-" if b["p_holm"] is None else f"{b['p_holm']:.3g}"
-        out.append(f"<tr{cls}><td>{e(b['name'])}</td><td>{_ns(b['base']['median_ns'])}</td>"
-                   f"<td>{_ns(b['current']['median_ns'])}</td><td>{change}</td><td>{ci}</td><td>{p}</td>"
+        ci = "-" if not m["ci"] else f"{m['ci'][0]:+.1%} … {m['ci'][1]:+.1%}"
+        change = "-" if m["change"] is None else f"{m['change']:+.1%}"
+        p = "-" if m["p_holm"] is None else f"{m['p_holm']:.3g}"
+        out.append(f"<tr{cls}><td>{e(b['name'])}</td><td>{_ns(m['base_median_ns'])}</td>"
+                   f"<td>{_ns(m['current_median_ns'])}</td><td>{change}</td><td>{ci}</td><td>{p}</td>"
                    f"<td>{e(b['verdict'])}</td></tr>")
     out.append("</table>")
     out += [_finding(f) for f in _findings_in(report, "compare")]

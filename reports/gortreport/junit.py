@@ -89,10 +89,12 @@ def render(report: dict[str, Any]) -> ET.Element:
     for b in (report.get("valgrind") or {}).get("binaries", []):
         if not b["errors"] and b.get("complete", True):
             js.case(f"valgrind.{b['tool']}", os.path.basename(b["binary"]), 0.0)
-    for b in (report.get("compare") or {}).get("benchmarks", []):
-        if b["verdict"] != "regressed":
+    compare = report.get("compare") or {}
+    rows = compare.get("benchmarks", []) + ((compare.get("icount") or {}).get("benchmarks", []))
+    for b in rows:
+        if ("bench.compare", b["name"]) not in finding_cases:
             c = js.case("bench.compare", b["name"], 0.0)
-            if b["verdict"] in ("missing", "errored", "insufficient"):
+            if b["verdict"] in ("insufficient", "new"):
                 ET.SubElement(c, "skipped", message=b["verdict"])
     if report["verdict"] == "incomplete":
         _fail(js.case("report", "complete", 0.0), "incomplete: no test run was recorded, nothing was proven",

@@ -77,7 +77,7 @@ def test_planted_sarif_one_result_per_finding(tmp: Path) -> None:
     prints = [res["partialFingerprints"]["gortFinding/v1"] for res in results]
     assert len(set(prints)) == len(prints)
     kinds = {res["ruleId"] for res in results}
-    assert {"test-failure", "leak-task", "leak-heap", "race"} <= kinds
+    assert {"test-failure", "leak-task", "leak-heap", "race", "bench-regression"} <= kinds
     for res in results:
         for loc in res["locations"]:
             uri = loc["physicalLocation"]["artifactLocation"]["uri"]
@@ -108,6 +108,6 @@ def test_gate_fails_exactly_when_junit_fails(tmp: Path, name: str) -> None:
     report = load(out / "report.json")
     junit_fails = counts["failures"] + counts["errors"] > 0
     assert (report["verdict"] != "pass") == junit_fails
-    gate = subprocess.run([sys.executable, str(REPORTS / "gate.py"), "--out", str(out)], capture_output=True,
+    gate = subprocess.run([sys.executable, str(REPORTS / "gort-gate"), str(out)], capture_output=True,
                           text=True, timeout=120)
     assert (gate.returncode != 0) == junit_fails, gate.stdout + gate.stderr

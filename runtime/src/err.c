@@ -69,7 +69,11 @@ void gort_set_misuse_hook(gort_misuse_hook hook, void *arg) {
 int gort__misuse(int code) {
   const char *msg = gort_strerror(code);
   if (current_mode() == GORT_MISUSE_ABORT) {
-    fprintf(stderr, "panic: %s\n\n", msg);
+    /* As Go's panic: the message, the panicking task with the misuse site
+     * (its caller's frames, runtime frames hidden), then every task. */
+    fprintf(stderr, "panic: %s\n\ntask %llu [running]:\n", msg, (unsigned long long)gort_task_id());
+    gort__print_caller_stack(stderr);
+    fputs("\n", stderr);
     gort_dump_tasks(stderr);
     fflush(stderr);
     abort();
