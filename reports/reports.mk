@@ -16,6 +16,8 @@ report: deps
 	@rm -f $(REPORT_DIR)/.tsan-bins
 	@echo "== report: leakcheck"
 	-@$(MAKE) --no-print-directory leakcheck
+	@echo "== report: anti-pattern catalog graded by detectors"
+	-@$(MAKE) --no-print-directory antipatterns-check
 	@echo "== report: benchmarks (quick)"
 	-@$(MAKE) --no-print-directory bench-quick
 	@python3 reports/generate.py $(REPORT_DIR)
