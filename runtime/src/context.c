@@ -369,12 +369,9 @@ int gort_context_with_cancel(gort_context *parent, gort_context **out) {
   return 0;
 }
 
-int gort_context_with_deadline(gort_context *parent, int64_t deadline, gort_context **out) {
-  return gort_context_with_deadline_cause(parent, deadline, 0, out);
-}
-
-int gort_context_with_deadline_cause(gort_context *parent, int64_t deadline, int cause,
-                                     gort_context **out) {
+/* site: where the user asked for the deadline, for gort_timer_snapshot. */
+static int with_deadline(gort_context *parent, int64_t deadline, int cause, gort_context **out,
+                         void *site) {
   if (!parent || !out) return GORT_EINVAL;
   int64_t cur;
   if (gort_context_deadline(parent, &cur) && cur < deadline)
@@ -383,6 +380,7 @@ int gort_context_with_deadline_cause(gort_context *parent, int64_t deadline, int
   if (!c) return GORT_ENOMEM;
   c->deadline = deadline;
   c->deadline_cause = cause;
+  gort__timer_entry_origin(&c->timer, GORT_TIMER_CONTEXT, site);
   if (propagate_cancel(c, deadline <= gort__nanotime())) {
     int rc = 0;
     pthread_mutex_lock(&c->mu);
@@ -399,15 +397,28 @@ int gort_context_with_deadline_cause(gort_context *parent, int64_t deadline, int
   return 0;
 }
 
+/* now + timeout, saturating. */
+static int64_t deadline_after(gort_duration timeout) {
+  int64_t now = gort__nanotime();
+  return timeout > 0 && now > INT64_MAX - timeout ? INT64_MAX : now + timeout;
+}
+
 int gort_context_with_timeout_cause(gort_context *parent, gort_duration timeout, int cause,
                                     gort_context **out) {
-  int64_t now = gort__nanotime();
-  int64_t deadline = timeout > 0 && now > INT64_MAX - timeout ? INT64_MAX : now + timeout;
-  return gort_context_with_deadline_cause(parent, deadline, cause, out);
+  return with_deadline(parent, deadline_after(timeout), cause, out, __builtin_return_address(0));
 }
 
 int gort_context_with_timeout(gort_context *parent, gort_duration timeout, gort_context **out) {
-  return gort_context_with_timeout_cause(parent, timeout, 0, out);
+  return with_deadline(parent, deadline_after(timeout), 0, out, __builtin_return_address(0));
+}
+
+int gort_context_with_deadline(gort_context *parent, int64_t deadline, gort_context **out) {
+  return with_deadline(parent, deadline, 0, out, __builtin_return_address(0));
+}
+
+int gort_context_with_deadline_cause(gort_context *parent, int64_t deadline, int cause,
+                                     gort_context **out) {
+  return with_deadline(parent, deadline, cause, out, __builtin_return_address(0));
 }
 
 int gort_context_without_cancel(gort_context *parent, gort_context **out) {

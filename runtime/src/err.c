@@ -135,7 +135,13 @@ int gort__misusef(int code, ...) {
   go_text(msg, sizeof msg, code, ap);
   va_end(ap);
   if (current_mode() == GORT_MISUSE_ABORT) {
-    fprintf(stderr, "%s: %s\n\n", gort_is_fatal(code) ? "fatal error" : "panic", msg);
+    /* As Go's panic (or fatal error): the message, the panicking task with
+     * the misuse site (its caller's frames, runtime frames hidden), then
+     * every task. */
+    fprintf(stderr, "%s: %s\n\ntask %llu [running]:\n", gort_is_fatal(code) ? "fatal error" : "panic",
+            msg, (unsigned long long)gort_task_id());
+    gort__print_caller_stack(stderr);
+    fputs("\n", stderr);
     gort_dump_tasks(stderr);
     fflush(stderr);
     abort();

@@ -35,6 +35,8 @@
 #ifndef GORT_CONTEXT_H
 #define GORT_CONTEXT_H
 
+#include "gort/export.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,19 +49,19 @@ extern "C" {
 
 typedef struct gort_context gort_context;
 
-gort_context *gort_context_background(void);
-gort_context *gort_context_todo(void);
+GORT_API gort_context *gort_context_background(void);
+GORT_API gort_context *gort_context_todo(void);
 
 /* All return 0, GORT_EINVAL (parent or out NULL; with_value: key NULL, where
  * Go panics "nil key") or GORT_ENOMEM. A child
  * of an already-cancelled parent is born cancelled with the parent's err and
  * cause. */
-int gort_context_with_cancel(gort_context *parent, gort_context **out);
+GORT_API int gort_context_with_cancel(gort_context *parent, gort_context **out);
 /* deadline is a gort_now() time. A deadline later than the parent's is
  * ignored (the parent's wins), as in Go. */
-int gort_context_with_deadline(gort_context *parent, int64_t deadline, gort_context **out);
-int gort_context_with_timeout(gort_context *parent, gort_duration timeout, gort_context **out);
-int gort_context_with_value(gort_context *parent, const void *key, void *value,
+GORT_API int gort_context_with_deadline(gort_context *parent, int64_t deadline, gort_context **out);
+GORT_API int gort_context_with_timeout(gort_context *parent, gort_duration timeout, gort_context **out);
+GORT_API int gort_context_with_value(gort_context *parent, const void *key, void *value,
                             gort_context **out);
 
 /* context.WithDeadlineCause / WithTimeoutCause (Go 1.21): as with_deadline
@@ -68,15 +70,15 @@ int gort_context_with_value(gort_context *parent, const void *key, void *value,
  * cause is then the err). Cancelling it, or its parent, sets the cause as
  * usual; when the parent's deadline is earlier the result is with_cancel's,
  * and cause is not used, as in Go. */
-int gort_context_with_deadline_cause(gort_context *parent, int64_t deadline, int cause,
-                                     gort_context **out);
-int gort_context_with_timeout_cause(gort_context *parent, gort_duration timeout, int cause,
-                                    gort_context **out);
+GORT_API int gort_context_with_deadline_cause(gort_context *parent, int64_t deadline,
+                                              int cause, gort_context **out);
+GORT_API int gort_context_with_timeout_cause(gort_context *parent, gort_duration timeout,
+                                             int cause, gort_context **out);
 /* context.WithoutCancel (Go 1.21): a context with parent's values that is
  * never cancelled: no done channel (NULL), err and cause 0, no deadline,
  * however parent ends. Its children are cancelled only by their own
  * cancellation. It holds a reference on parent; free it like any other. */
-int gort_context_without_cancel(gort_context *parent, gort_context **out);
+GORT_API int gort_context_without_cancel(gort_context *parent, gort_context **out);
 
 /* context.AfterFunc (Go 1.21): once ctx is done, run f(arg) in its own
  * task (named "context.AfterFunc"); at once if ctx is already done. A ctx
@@ -94,30 +96,30 @@ int gort_context_without_cancel(gort_context *parent, gort_context **out);
  * when ctx is done is retried every millisecond, as the timer's AfterFunc
  * does. */
 typedef struct gort_context_after gort_context_after;
-int gort_context_after_func(gort_context *ctx, void (*f)(void *), void *arg,
-                            gort_context_after **stop);
+GORT_API int gort_context_after_func(gort_context *ctx, void (*f)(void *), void *arg,
+                                     gort_context_after **stop);
 /* NULL: misuse GORT_ENILPTR (Go panics calling a nil func), false. */
-bool gort_context_after_func_stop(gort_context_after *stop);
-void gort_context_after_func_free(gort_context_after *stop);
+GORT_API bool gort_context_after_func_stop(gort_context_after *stop);
+GORT_API void gort_context_after_func_free(gort_context_after *stop);
 
 /* Cancel with GORT_ECANCELED (cause = err). Idempotent; no-op on Background
  * and value-only contexts. */
-void gort_context_cancel(gort_context *ctx);
+GORT_API void gort_context_cancel(gort_context *ctx);
 /* CancelCauseFunc: cancel, recording cause (a nonzero code). */
-void gort_context_cancel_cause(gort_context *ctx, int cause);
+GORT_API void gort_context_cancel_cause(gort_context *ctx, int cause);
 
-gort_chan *gort_context_done(gort_context *ctx);
-int gort_context_err(gort_context *ctx);
-int gort_context_cause(gort_context *ctx);
+GORT_API gort_chan *gort_context_done(gort_context *ctx);
+GORT_API int gort_context_err(gort_context *ctx);
+GORT_API int gort_context_cause(gort_context *ctx);
 /* True and *deadline set when ctx (or an ancestor) has a deadline. */
-bool gort_context_deadline(gort_context *ctx, int64_t *deadline);
+GORT_API bool gort_context_deadline(gort_context *ctx, int64_t *deadline);
 /* The value for key from ctx or the nearest ancestor, or NULL. */
-void *gort_context_value(gort_context *ctx, const void *key);
+GORT_API void *gort_context_value(gort_context *ctx, const void *key);
 
-gort_context *gort_context_retain(gort_context *ctx);
-void gort_context_release(gort_context *ctx);
+GORT_API gort_context *gort_context_retain(gort_context *ctx);
+GORT_API void gort_context_release(gort_context *ctx);
 /* Cancel (if cancelable) and release. */
-void gort_context_free(gort_context *ctx);
+GORT_API void gort_context_free(gort_context *ctx);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,8 @@
 #ifndef GORT_ERR_H
 #define GORT_ERR_H
 
+#include "gort/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -87,18 +89,18 @@ typedef enum {
 } gort_errno;
 
 /* The message for code ("unknown error -N" for an unknown code; never NULL). */
-const char *gort_strerror(int code);
+GORT_API const char *gort_strerror(int code);
 /* The symbolic name ("GORT_EAGAIN"), or "GORT_UNKNOWN". */
-const char *gort_err_name(int code);
+GORT_API const char *gort_err_name(int code);
 /* True for the codes that Go would raise as a panic (or a fatal error). */
-int gort_is_misuse(int code);
+GORT_API int gort_is_misuse(int code);
 /* True for the codes Go reports as "fatal error:" (GORT_ERR_GO_MAP). */
-int gort_is_fatal(int code);
+GORT_API int gort_is_fatal(int code);
 /* Go's text for the calling task's last error if it was code, with the
  * numbers Go prints ("rate: Wait(n=5) exceeds limiter's burst 3"); else
  * gort_strerror(code). Never NULL; valid until this thread's next gort call
  * that fails. */
-const char *gort_errmsg(int code);
+GORT_API const char *gort_errmsg(int code);
 
 typedef enum {
   GORT_MISUSE_ABORT = 0,  /* default: print "panic: <msg>" (or Go's "fatal error:
@@ -109,13 +111,13 @@ typedef enum {
 /* Process-wide switch. The environment variable GORT_MISUSE=return|abort
  * sets the initial mode. Returns the previous mode, or GORT_EINVAL (and the
  * mode is unchanged) when mode is neither of the two. */
-int gort_set_misuse_mode(gort_misuse_mode mode);
-gort_misuse_mode gort_get_misuse_mode(void);
+GORT_API int gort_set_misuse_mode(gort_misuse_mode mode);
+GORT_API gort_misuse_mode gort_get_misuse_mode(void);
 
 /* Called (in RETURN mode) with the code and Go's message, from the task that
  * misused the object, before the call returns. NULL removes the hook. */
 typedef void (*gort_misuse_hook)(int code, const char *message, void *arg);
-void gort_set_misuse_hook(gort_misuse_hook hook, void *arg);
+GORT_API void gort_set_misuse_hook(gort_misuse_hook hook, void *arg);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,8 @@
 #ifndef GORT_SELECT_H
 #define GORT_SELECT_H
 
+#include "gort/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -52,9 +54,9 @@ typedef struct {
  *   GORT_ESENDCLOSED (misuse) the chosen send case's channel was closed.
  * A receive case that fires on a closed channel returns its index with
  * ok = false and a zeroed elem. */
-int gort_select(gort_select_case *cases, size_t n);
+GORT_API int gort_select(gort_select_case *cases, size_t n);
 /* As gort_select, but returns GORT_EAGAIN at once when no case is ready. */
-int gort_select_try(gort_select_case *cases, size_t n);
+GORT_API int gort_select_try(gort_select_case *cases, size_t n);
 
 #ifdef __cplusplus
 }
