@@ -8,7 +8,7 @@
 #                              and Valgrind (+ memcheck heap); reports/out/leakcheck.json
 #   make leakcheck-calibrate   the calibration programs; reports/out/leakcheck-calibration.json
 
-LEAKCHECK_CORE_SRCS := $(addprefix leakcheck/src/,lc_check.c lc_heap.c lc_proc.c lc_report.c \
+LEAKCHECK_CORE_SRCS := $(addprefix leakcheck/src/,lc_check.c lc_heap.c lc_proc.c lc_report.c lc_timer.c \
                          lc_stack.c lc_sym.c)
 LEAKCHECK_CORE_OBJS := $(LEAKCHECK_CORE_SRCS:%.c=$(O)/%.o)
 LEAKCHECK_CMOCKA_OBJ := $(O)/leakcheck/src/lc_cmocka.o
@@ -32,6 +32,11 @@ $(RUNTIME_TEST_BINS): $(LEAKCHECK_A)
 .PHONY: leakcheck-tools
 leakcheck-tools: $(LEAKCHECK_TOOLS)
 
+# Library objects export only their GORT_API declarations.
+$(O)/leakcheck/src/%.o: leakcheck/src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GORT_CPPFLAGS) $(GORT_CFLAGS) $(LIB_VISIBILITY) -MMD -MP -c $< -o $@
+
 $(LEAKCHECK_A): $(LEAKCHECK_CORE_OBJS) $(LEAKCHECK_CMOCKA_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -42,7 +47,7 @@ $(LEAKCHECK_A): $(LEAKCHECK_CORE_OBJS) $(LEAKCHECK_CMOCKA_OBJ)
 # clang builds as well.
 $(O)/leakcheck/preload/%.o: leakcheck/src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) -DGORT_LC_PRELOAD $(GORT_CFLAGS) -gdwarf-4 -MMD -MP -c $< -o $@
+	$(CC) $(GORT_CPPFLAGS) -DGORT_LC_PRELOAD $(GORT_CFLAGS) $(LIB_VISIBILITY) -gdwarf-4 -MMD -MP -c $< -o $@
 
 $(LEAKCHECK_SO): $(LEAKCHECK_PRELOAD_OBJS)
 	$(CC) -shared $(GORT_LDFLAGS) -o $@ $^ $(LEAKCHECK_LIBS)
@@ -60,6 +65,7 @@ $(LEAKCHECK_CMD): leakcheck/tool/leakcheck.c $(O)/leakcheck/src/lc_sym.o \
 LEAKCHECK_TEST_SRCS := $(sort $(wildcard leakcheck/tests/test_*.c))
 LEAKCHECK_TEST_BINS := $(LEAKCHECK_TEST_SRCS:leakcheck/tests/%.c=$(O)/tests/leakcheck/%)
 TEST_BINS += $(LEAKCHECK_TEST_BINS)
+PUBLIC_HDRS += $(sort $(wildcard leakcheck/include/gort/*.h))
 
 # A cmocka program that uses the integration as a user would; test_lc_cmocka
 # runs it.

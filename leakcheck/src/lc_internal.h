@@ -35,6 +35,8 @@
 #pragma weak gort_runtime_exiting_threads
 #pragma weak gort_wait_reason_string
 #pragma weak gort_set_spawn_traces
+#pragma weak gort_timer_snapshot
+#pragma weak gort_timer_kind_string
 #define GORT_LC_HAVE_RUNTIME() (gort_task_snapshot != NULL && gort_runtime_threads != NULL)
 #define GORT_LC_HAVE(fn) ((fn) != NULL)
 #else
@@ -121,6 +123,20 @@ size_t gort__lc_parse_valgrind(const char *text, gort_leakcheck_report *r);
 void gort__lc_heap_site(gort_leakcheck_finding *f);
 /* True when running under Valgrind. */
 bool gort__lc_on_valgrind(void);
+
+/* ---- lc_timer.c -------------------------------------------------------- */
+
+/* The pending timers a leak check considers (not sleeps, not the runtime's
+ * own), minus those whose ids are in base_ids (sorted; may be NULL).
+ * malloc'd into *out (NULL when none). 0 or -1. */
+int gort__lc_timer_scan(const uint64_t *base_ids, size_t n_base, gort_timer_info **out,
+                        size_t *n);
+/* The ids of the timers pending now, sorted (for a baseline). 0 or -1. */
+int gort__lc_timer_ids(uint64_t **out, size_t *n);
+/* Turn one candidate into a finding (symbolizing its site); NULL when the
+ * report cannot grow. */
+gort_leakcheck_finding *gort__lc_timer_add(gort_leakcheck_report *r, const gort_timer_info *t,
+                                           int64_t now, const char *test);
 
 /* ---- lc_report.c ------------------------------------------------------- */
 

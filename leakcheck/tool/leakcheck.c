@@ -496,10 +496,12 @@ static const char *const kind_headers[][2] = {
     {"thread", "found unexpected threads:"},
     {"fd", "found unexpected file descriptors:"},
     {"heap", "found heap leaks:"},
+    {"timer", "found pending timers:"},
 };
+#define N_KINDS (sizeof kind_headers / sizeof kind_headers[0])
 
 static void print_findings(json_t *findings) {
-  for (size_t k = 0; k < 4; k++) {
+  for (size_t k = 0; k < N_KINDS; k++) {
     bool header = false;
     size_t i;
     json_t *f;
@@ -520,7 +522,7 @@ static void print_findings(json_t *findings) {
 static void summarize(json_t *doc) {
   json_t *runs = json_object_get(doc, "runs"), *findings = json_object_get(doc, "findings");
   json_t *by_kind = json_object();
-  for (size_t k = 0; k < 4; k++) json_object_set_new(by_kind, kind_headers[k][0], json_integer(0));
+  for (size_t k = 0; k < N_KINDS; k++) json_object_set_new(by_kind, kind_headers[k][0], json_integer(0));
   size_t i;
   json_t *v;
   json_array_foreach(findings, i, v) {
@@ -606,14 +608,15 @@ static void print_summary(json_t *doc) {
     if (!cfg.quiet || (verdict && strcmp(verdict, "unchecked") == 0)) print_unchecked(run);
   }
   printf("leakcheck: %lld run(s), %lld failed, %lld finding(s): %lld task, %lld thread, %lld fd, "
-         "%lld heap\n",
+         "%lld heap, %lld timer\n",
          (long long)json_integer_value(json_object_get(s, "runs")),
          (long long)json_integer_value(json_object_get(s, "failed_runs")),
          (long long)json_integer_value(json_object_get(s, "findings")),
          (long long)json_integer_value(json_object_get(k, "task")),
          (long long)json_integer_value(json_object_get(k, "thread")),
          (long long)json_integer_value(json_object_get(k, "fd")),
-         (long long)json_integer_value(json_object_get(k, "heap")));
+         (long long)json_integer_value(json_object_get(k, "heap")),
+         (long long)json_integer_value(json_object_get(k, "timer")));
 }
 
 static int run_binaries(lc_job *jobs, size_t n) {

@@ -12,8 +12,10 @@
 #include "chan_impl.h"
 
 int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
-  if (!out || elem_size == 0 || cap < 0) return GORT_EINVAL;
-  if ((size_t)cap > (SIZE_MAX - sizeof(gort_chan)) / elem_size) return GORT_EINVAL;
+  if (!out || elem_size > GORT_CHAN_ELEM_SIZE_MAX || cap < 0) return GORT_EINVAL;
+  /* chan struct{} (elem_size 0) has no ring: count alone is the buffer. */
+  if (elem_size > 0 && (size_t)cap > (SIZE_MAX - sizeof(gort_chan)) / elem_size)
+    return GORT_EINVAL;
   gort_chan *c = gort__calloc(1, sizeof *c + (size_t)cap * elem_size);
   if (!c) return GORT_ENOMEM;
   pthread_mutexattr_t attr;
@@ -50,17 +52,27 @@ void gort_chan_release(gort_chan *c) {
   }
 }
 
+/* ---- element copies: nothing to copy for chan struct{}, whose element
+ * pointers may be NULL (memcpy's arguments must not be, even for 0 bytes) */
+
+void gort__chan_copy(const gort_chan *c, void *dst, const void *src) {
+  if (c->elem_size > 0 && dst) memcpy(dst, src, c->elem_size);
+}
+
+void gort__chan_zero(const gort_chan *c, void *dst) {
+  if (c->elem_size > 0 && dst) memset(dst, 0, c->elem_size);
+}
+
 /* ---- buffer ring (lock held) ---- */
 
 void gort__chan_buf_put(gort_chan *c, const void *elem) {
-  memcpy(c->buf + c->sendx * c->elem_size, elem, c->elem_size);
+  gort__chan_copy(c, c->buf + c->sendx * c->elem_size, elem);
   if (++c->sendx == c->cap) c->sendx = 0;
   c->count++;
 }
 
 void gort__chan_buf_take(gort_chan *c, void *elem) {
-  unsigned char *slot = c->buf + c->recvx * c->elem_size;
-  if (elem) memcpy(elem, slot, c->elem_size);
+  gort__chan_copy(c, elem, c->buf + c->recvx * c->elem_size);
   if (++c->recvx == c->cap) c->recvx = 0;
   c->count--;
 }
@@ -69,7 +81,7 @@ void gort__chan_buf_take(gort_chan *c, void *elem) {
 
 void gort__chan_send_direct(gort_chan *c, gort__waiter *w, const void *elem,
                             void (*unlock)(void *), void *lockarg) {
-  if (w->elem) memcpy(w->elem, elem, c->elem_size);
+  gort__chan_copy(c, w->elem, elem);
   w->success = true;
   gort__task *t = w->task;
   if (w->is_select) t->param = w;
@@ -80,13 +92,13 @@ void gort__chan_send_direct(gort_chan *c, gort__waiter *w, const void *elem,
 void gort__chan_recv_direct(gort_chan *c, gort__waiter *w, void *elem,
                             void (*unlock)(void *), void *lockarg) {
   if (c->cap == 0) {
-    if (elem) memcpy(elem, w->elem, c->elem_size);
+    gort__chan_copy(c, elem, w->elem);
   } else {
     /* Full buffer: take the head, and the sender's value takes its slot, so
      * FIFO order holds. */
     unsigned char *slot = c->buf + c->recvx * c->elem_size;
-    if (elem) memcpy(elem, slot, c->elem_size);
-    memcpy(slot, w->elem, c->elem_size);
+    gort__chan_copy(c, elem, slot);
+    gort__chan_copy(c, slot, w->elem);
     if (++c->recvx == c->cap) c->recvx = 0;
     c->sendx = c->recvx;
   }
@@ -109,7 +121,7 @@ static int chan_send(gort_chan *c, const void *elem, bool block) {
     if (!block) return GORT_EAGAIN;
     block_forever(GORT_WAIT_CHAN_SEND_NIL);
   }
-  if (!elem) return GORT_EINVAL;
+  if (!elem && c->elem_size > 0) return GORT_EINVAL;
   pthread_mutex_lock(&c->lock);
   if (c->closed) {
     pthread_mutex_unlock(&c->lock);
@@ -149,7 +161,7 @@ static int chan_recv(gort_chan *c, void *elem, bool *ok, bool block) {
   pthread_mutex_lock(&c->lock);
   if (c->closed && c->count == 0) {
     pthread_mutex_unlock(&c->lock);
-    if (elem) memset(elem, 0, c->elem_size);
+    gort__chan_zero(c, elem);
     return GORT_ECLOSED;
   }
   gort__waiter *w = gort__waitq_dequeue(&c->sendq);
@@ -196,7 +208,7 @@ int gort_chan_close(gort_chan *c) {
    * ready them after unlocking. */
   gort__waiter *wake = NULL, *w;
   while ((w = gort__waitq_dequeue(&c->recvq)) != NULL) {
-    if (w->elem) memset(w->elem, 0, c->elem_size);
+    gort__chan_zero(c, w->elem);
     w->success = false;
     if (w->is_select) w->task->param = w;
     w->next = wake;

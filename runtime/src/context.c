@@ -51,7 +51,7 @@ struct gort_context {
   gort_context *cparent; /* nearest cancelable ancestor, or NULL */
   const void *key;       /* VALUE */
   void *value;
-  gort_chan *done;       /* cancelable: elem size 1, cap 0; closed on cancel */
+  gort_chan *done;       /* cancelable: chan struct{} (elem size 0); closed on cancel */
   int64_t deadline;      /* TIMER */
 
   _Atomic long refs;
@@ -219,7 +219,7 @@ static gort_context *ctx_alloc(gort_context *parent, ctx_kind kind) {
   c->parent = parent;
   c->cparent = cancel_ctx_of(parent);
   if (cancelable(c)) {
-    if (gort_chan_make(&c->done, 1, 0) != 0) {
+    if (gort_chan_make(&c->done, 0, 0) != 0) {
       gort__free(c);
       return NULL;
     }
@@ -279,7 +279,8 @@ int gort_context_with_cancel(gort_context *parent, gort_context **out) {
   return 0;
 }
 
-int gort_context_with_deadline(gort_context *parent, int64_t deadline, gort_context **out) {
+/* site: where the user asked for the deadline, for gort_timer_snapshot. */
+static int with_deadline(gort_context *parent, int64_t deadline, gort_context **out, void *site) {
   if (!parent || !out) return GORT_EINVAL;
   int64_t cur;
   if (gort_context_deadline(parent, &cur) && cur < deadline)
@@ -287,6 +288,7 @@ int gort_context_with_deadline(gort_context *parent, int64_t deadline, gort_cont
   gort_context *c = ctx_alloc(parent, CTX_TIMER);
   if (!c) return GORT_ENOMEM;
   c->deadline = deadline;
+  gort__timer_entry_origin(&c->timer, GORT_TIMER_CONTEXT, site);
   if (propagate_cancel(c, deadline <= gort__nanotime())) {
     int rc = 0;
     pthread_mutex_lock(&c->mu);
@@ -306,7 +308,11 @@ int gort_context_with_deadline(gort_context *parent, int64_t deadline, gort_cont
 int gort_context_with_timeout(gort_context *parent, gort_duration timeout, gort_context **out) {
   int64_t now = gort__nanotime();
   int64_t deadline = timeout > 0 && now > INT64_MAX - timeout ? INT64_MAX : now + timeout;
-  return gort_context_with_deadline(parent, deadline, out);
+  return with_deadline(parent, deadline, out, __builtin_return_address(0));
+}
+
+int gort_context_with_deadline(gort_context *parent, int64_t deadline, gort_context **out) {
+  return with_deadline(parent, deadline, out, __builtin_return_address(0));
 }
 
 int gort_context_with_value(gort_context *parent, const void *key, void *value,

@@ -110,7 +110,7 @@ int gort_semaphore_acquire(gort_semaphore *s, gort_context *ctx, int64_t n) {
   }
 
   sem_waiter w = {.n = n};
-  int err = gort_chan_make(&w.ready, 1, 0);
+  int err = gort_chan_make(&w.ready, 0, 0);
   if (err != 0) {
     pthread_mutex_unlock(&s->lock);
     return err;

@@ -3,7 +3,7 @@
  *
  * Every object here pairs a small pthread mutex (its "lock", never held while
  * a task sleeps) with one or two gort__waitq of parked tasks. Blocking follows
- * the park/ready protocol of internal.h: the waiter lives on the blocked
+ * the park/ready protocol of scheduler.h: the waiter lives on the blocked
  * task's stack, is queued under the object's lock, and gort__park releases
  * that lock. Wakers dequeue under the lock and call gort__ready only after
  * unlocking, and never touch the object again after that unlock.
@@ -419,7 +419,7 @@ void gort_cond_wait(gort_cond *c) {
   /* Queue before releasing L: a signaller must hold L (or come after we
    * released it) to change the condition, so it finds us on the queue. A
    * signal that lands between the unlock of L and the park leaves a token,
-   * and the park returns at once (internal.h's protocol). */
+   * and the park returns at once (scheduler.h's protocol). */
   pthread_mutex_lock(&c->lock);
   gort__waitq_push(&c->waiters, &w);
   pthread_mutex_unlock(&c->lock);

@@ -15,6 +15,8 @@
 #ifndef GORT_ERR_H
 #define GORT_ERR_H
 
+#include "gort/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -58,11 +60,11 @@ typedef enum {
 } gort_errno;
 
 /* The message for code ("unknown error -N" for an unknown code; never NULL). */
-const char *gort_strerror(int code);
+GORT_API const char *gort_strerror(int code);
 /* The symbolic name ("GORT_EAGAIN"), or "GORT_UNKNOWN". */
-const char *gort_err_name(int code);
+GORT_API const char *gort_err_name(int code);
 /* True for the codes that Go would raise as a panic. */
-int gort_is_misuse(int code);
+GORT_API int gort_is_misuse(int code);
 
 typedef enum {
   GORT_MISUSE_ABORT = 0,  /* default: print "panic: <msg>", a task dump, abort() */
@@ -71,13 +73,13 @@ typedef enum {
 
 /* Process-wide switch. The environment variable GORT_MISUSE=return|abort
  * sets the initial mode. Returns the previous mode. */
-gort_misuse_mode gort_set_misuse_mode(gort_misuse_mode mode);
-gort_misuse_mode gort_get_misuse_mode(void);
+GORT_API gort_misuse_mode gort_set_misuse_mode(gort_misuse_mode mode);
+GORT_API gort_misuse_mode gort_get_misuse_mode(void);
 
 /* Called (in RETURN mode) with the code and Go's message, from the task that
  * misused the object, before the call returns. NULL removes the hook. */
 typedef void (*gort_misuse_hook)(int code, const char *message, void *arg);
-void gort_set_misuse_hook(gort_misuse_hook hook, void *arg);
+GORT_API void gort_set_misuse_hook(gort_misuse_hook hook, void *arg);
 
 #ifdef __cplusplus
 }
