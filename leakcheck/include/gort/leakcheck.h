@@ -40,7 +40,7 @@
  *   GORT_LEAKCHECK_ATEXIT=1    run a binary-level check at exit (implied by
  *                              GORT_LEAKCHECK_OUT unless the program ran one);
  *   GORT_LEAKCHECK_STACKS=0    do not interrupt leaked threads for their stack;
- *   GORT_LEAKCHECK_SYMBOLIZE=0 do not run addr2line for file:line.
+ *   GORT_LEAKCHECK_SYMBOLIZE=0 names only: no file:line or inlined frames from DWARF.
  */
 #ifndef GORT_LEAKCHECK_H
 #define GORT_LEAKCHECK_H
