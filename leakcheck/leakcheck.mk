@@ -81,7 +81,7 @@ $(O)/tests/leakcheck/%: leakcheck/tests/%.c $(TEST_SUPPORT_OBJS) $(LIBGORT_A) $(
 	@mkdir -p $(dir $@)
 	$(CC) $(GORT_CPPFLAGS) -Iruntime/tests -Ileakcheck/src $(GORT_CFLAGS) \
 	  -DLEAKCHECK_GOLDEN_DIR='"$(CURDIR)/leakcheck/tests/golden"' \
-	  -DLEAKCHECK_HELPER='"$(abspath $(LEAKCHECK_HELPER))"' $< \
+	  -DLEAKCHECK_HELPER='"$(abspath $(LEAKCHECK_HELPER))"' $(LEAKCHECK_TEST_DEFS) $< \
 	  $(TEST_SUPPORT_OBJS) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka $(GORT_LIBS) -o $@
 
 # ---- calibration ---------------------------------------------------------------
@@ -156,10 +156,9 @@ install-leakcheck: $(LEAKCHECK_A) $(LEAKCHECK_SO) $(LEAKCHECK_CMD)
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gort_leakcheck.pc
 
 # ---- the installed command, tested from outside -------------------------------
-# make test runs this script as one more test binary: it installs into an
-# empty prefix and checks plain C programs that never heard of gort.
-LEAKCHECK_INSTALL_TEST := $(O)/tests/leakcheck/test_lc_installed
-TEST_BINS += $(LEAKCHECK_INSTALL_TEST)
-$(LEAKCHECK_INSTALL_TEST): leakcheck/tests/test_lc_installed.sh
-	@mkdir -p $(dir $@)
-	sed -e 's|@SRCDIR@|$(CURDIR)|' -e 's|@CC@|$(CC)|' $< > $@ && chmod +x $@
+# test_lc_installed runs leakcheck/tests/test_lc_installed.sh, which installs
+# into an empty prefix and checks plain C programs that never heard of gort.
+$(O)/tests/leakcheck/test_lc_installed: leakcheck/tests/test_lc_installed.sh
+$(O)/tests/leakcheck/test_lc_installed: private LEAKCHECK_TEST_DEFS = \
+  -DLEAKCHECK_INSTALLED_SH='"$(CURDIR)/leakcheck/tests/test_lc_installed.sh"' \
+  -DLEAKCHECK_SRCDIR='"$(CURDIR)"' -DLEAKCHECK_CC='"$(CC)"'

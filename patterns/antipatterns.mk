@@ -6,7 +6,7 @@
 #
 # Runs every entry's bad program and fixed twin AP_RUNS times each under
 # the entry's detector - the leakcheck command (task and timer layers), a
-# SAN=thread build under ThreadSanitizer, the deadlock detector, the misuse
+# SAN=thread build under ThreadSanitizer through gort-race, the deadlock detector, the misuse
 # abort - and writes reports/out/verdicts.json (gort.verdicts/1). Fails
 # unless every detectable bad run is detected, no fixed run raises an alarm
 # and every run was judged. See patterns/antipatterns/README.md.
@@ -22,5 +22,6 @@ antipatterns-check: deps
 	@mkdir -p reports/out
 	@PYTHONPATH=$(CURDIR)/reports python3 -m gortreport.verdicts \
 	  --antipattern $(O)/bin/antipattern --tsan-antipattern $(AP_TSAN_O)/bin/antipattern \
-	  --leakcheck $(O)/leakcheck/leakcheck --runs $(AP_RUNS) --jobs $(AP_JOBS) \
+	  --leakcheck $(O)/leakcheck/leakcheck --gort-race $(CURDIR)/ci/gort-race \
+	  --runs $(AP_RUNS) --jobs $(AP_JOBS) \
 	  --tsan-options "suppressions=$(CURDIR)/ci/tsan.supp" --out reports/out/verdicts.json

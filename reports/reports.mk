@@ -19,6 +19,7 @@ report: deps
 	  ci/run-tests.sh $$(cat $(REPORT_DIR)/.tsan-bins)
 	@rm -f $(REPORT_DIR)/.tsan-bins
 	-@$(REPORT_STEP) leakcheck -- $(MAKE) --no-print-directory leakcheck
+	-@$(REPORT_STEP) antipatterns -- $(MAKE) --no-print-directory antipatterns-check
 	-@$(REPORT_STEP) bench-quick -- $(MAKE) --no-print-directory bench-quick
 	-@$(REPORT_STEP) sweeps -- $(BENCH_BIN) --benchmark_filter='Sweep|IO' --benchmark_repetitions=3 \
 	  --benchmark_min_time=0.05 --benchmark_out=$(REPORT_DIR)/bench-sweep.json --benchmark_out_format=json

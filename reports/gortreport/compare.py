@@ -445,8 +445,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--workdir", default=None, help="keep the per-round files here")
     ap.add_argument("--out", default="reports/out/compare.json")
     args = ap.parse_args(argv)
-    if args.rounds < 1:
-        raise InputError(f"--rounds must be at least 1, not {args.rounds}")
+    if args.rounds < args.min_samples:
+        # Fewer rounds could never reach significance: refuse instead of
+        # writing a comparison that looks like a pass.
+        raise InputError(f"BENCH_ROUNDS={args.rounds} can decide nothing: at least {args.min_samples} "
+                         "rounds are needed (9 by default)")
     try:
         re.compile(args.filter)
     except re.error as err:

@@ -115,7 +115,8 @@ def compare_findings(doc: jsonio.JSON) -> tuple[list[Finding], list[str], list[s
                     m["change"] for m in row["metrics"].values() if m["verdict"] == "improved")
                 improved.append(f"{row['name']} ({what} {_pct(change)})")
             elif row["verdict"] == "insufficient":
-                notes.append(f"{row['name']}: not compared ({what}): the base has too few good samples")
+                notes.append(f"{row['name']}: not compared ({what}): the base could not be measured "
+                             "(errored, or too few good rounds)")
     if doc["icount"] is None:
         notes.append("no instruction counts in compare.json (BENCH_ICOUNT=0)")
     return findings, improved, notes

@@ -10,8 +10,10 @@ the program:
                    "created by" is the expected function
   leakcheck-timer  the same, a timer finding of the expected kind
                    ("time.After", "context deadline") made by that function
-  tsan             ThreadSanitizer's report files (log_path) of a SAN=thread
-                   build: a "data race" warning
+  tsan             ThreadSanitizer on a SAN=thread build, through gort-race
+                   (its gort.race/1 JSON: a "data race" found in that run;
+                   runs vary CPUs and GORT_CHAOS seeds), or without
+                   --gort-race TSan's own report files (log_path)
   deadlock         gort's deadlock detector: "fatal error: all tasks are
                    asleep - deadlock!" on stderr and death by SIGABRT
   misuse           the misuse abort: Go's "panic: <message>" on stderr and
@@ -24,7 +26,8 @@ detector could not judge (it failed, timed out, wrote nothing) is
 detector can judge them) run once each way and are left out of recall.
 
 usage: python3 -m gortreport.verdicts --antipattern BIN --tsan-antipattern BIN
-           --leakcheck CMD [--runs 20] [--jobs 2] [--out reports/out/verdicts.json]
+           --leakcheck CMD [--gort-race CMD] [--runs 20] [--jobs 2]
+           [--out reports/out/verdicts.json]
 Exit status: 0 pass, 1 a miss, a false alarm or an unjudged run, 2 bad input.
 """
 
@@ -201,6 +204,41 @@ def judge_tsan(logs: Sequence[str], p: Proc, expected: str, bad: bool) -> Judgme
     return Judgment("clean", said)
 
 
+def _race_line(r: JSON) -> str:
+    return str(r.get("summary") or r.get("kind") or "a report")
+
+
+def judge_race_doc(doc: JSON | None, runs: int, expected: str, bad: bool) -> list[Judgment]:
+    """gort-race's gort.race/1 document for one program run `runs` times:
+    one judgment per run, from the run log and the races each run found."""
+    if doc is None or len(doc.get("programs", [])) != 1:
+        return [Judgment("unjudged", "gort-race wrote no report for the program")] * runs
+    prog = doc["programs"][0]
+    if prog.get("status") == "unchecked":
+        return [Judgment("unjudged", f"gort-race could not check it: {prog.get('reason', '')}")] * runs
+    races = prog.get("races", [])
+    judged = []
+    for run in prog.get("run_log", []):
+        idx = run.get("index")
+        found = [r for r in races if idx in r.get("runs_found", [])]
+        how = f"run {idx}, cpus {run.get('cpus')}, GORT_CHAOS={run.get('chaos_seed')}"
+        said = "; ".join(_race_line(r) for r in found) or "nothing"
+        crashed = run.get("timed_out") or run.get("signal") is not None
+        if bad:
+            hit = any(r.get("kind") == expected for r in found)
+            outcome = "detected" if hit else "unjudged" if crashed else "missed"
+        elif run.get("reports", 0) > 0 or found:
+            outcome = "alarm"
+        else:
+            outcome = "unjudged" if crashed or run.get("exit_code") != 0 else "clean"
+        ended = ("timeout" if run.get("timed_out") else f"signal {run.get('signal')}"
+                 if run.get("signal") is not None else f"exit {run.get('exit_code')}")
+        judged.append(Judgment(outcome, f"{said} ({how})", ended))
+    # Runs gort-race did not perform (it stopped early) were not judged.
+    judged += [Judgment("unjudged", "gort-race did not run it")] * (runs - len(judged))
+    return judged[:runs]
+
+
 def judge_abort(p: Proc, headline: str, bad: bool) -> Judgment:
     """The deadlock detector or the misuse abort: headline on stderr, then
     SIGABRT. headline: "fatal error: <msg>" or "panic: <msg>"."""
@@ -237,6 +275,7 @@ class Tools:
     tsan_antipattern: Path  # SAN=thread build
     leakcheck: Path
     tsan_options: str = ""
+    gort_race: Path | None = None  # None: read TSan's log files directly
 
 
 def run_proc(argv: Sequence[str], env: dict[str, str] | None = None, timeout: float = RUN_TIMEOUT_S) -> Proc:
@@ -269,6 +308,34 @@ def _read_leakcheck(path: Path) -> JSON | None:
         return jsonio.read(path, LEAKCHECK_SCHEMA)
     except InputError:
         return None
+
+
+def run_gort_race(tools: Tools, e: Entry, bad: bool, runs: int) -> list[Judgment]:
+    """All runs of one side of a tsan entry in one gort-race sweep."""
+    assert tools.gort_race is not None
+    args = [e.name] if bad else [e.name, "--fixed"]
+    with tempfile.TemporaryDirectory(prefix="gort-ap-") as tmp:
+        out = Path(tmp) / "race.json"
+        env = {"TSAN_OPTIONS": f"halt_on_error=0 {tools.tsan_options}".strip()}
+        p = run_proc([str(tools.gort_race), "--runs", str(runs), "--timeout", "60", "--json", str(out), "--",
+                      str(tools.tsan_antipattern), *args], env, timeout=RUN_TIMEOUT_S * runs)
+        doc: JSON | None = None
+        if out.exists():
+            try:
+                doc = jsonio.read(out, "gort.race/1")
+            except InputError:
+                doc = None
+        judged = judge_race_doc(doc, runs, e.expected, bad)
+        if doc is None:
+            judged = [Judgment(j.outcome, f"{j.said}: {exit_text(p)} {_first_line(p.stderr)}") for j in judged]
+        return judged
+
+
+def run_side(tools: Tools, e: Entry, bad: bool, runs: int) -> list[Judgment]:
+    """`runs` runs of one side of an entry (one gort-race sweep for tsan)."""
+    if e.detector == "tsan" and tools.gort_race is not None:
+        return run_gort_race(tools, e, bad, runs)
+    return [run_one(tools, e, bad) for _ in range(runs)]
 
 
 def run_one(tools: Tools, e: Entry, bad: bool) -> Judgment:
@@ -404,6 +471,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--antipattern", required=True, help="the catalog driver, plain build")
     ap.add_argument("--tsan-antipattern", required=True, help="the catalog driver, SAN=thread build")
     ap.add_argument("--leakcheck", required=True, help="the leakcheck command")
+    ap.add_argument("--gort-race", default="", help="the gort-race command (default: TSan's log files)")
     ap.add_argument("--runs", type=int, default=20, help="runs of each bad program and fixed twin")
     ap.add_argument("--jobs", type=int, default=2, help="runs at once")
     ap.add_argument("--tsan-options", default="", help="more TSAN_OPTIONS (suppressions=...)")
@@ -413,7 +481,7 @@ def main(argv: list[str]) -> int:
     if a.runs < 1 or a.jobs < 1:
         raise InputError("--runs and --jobs must be at least 1")
     tools = Tools(_executable(a.antipattern), _executable(a.tsan_antipattern), _executable(a.leakcheck),
-                  a.tsan_options)
+                  a.tsan_options, _executable(a.gort_race) if a.gort_race else None)
     listed = run_proc([str(tools.antipattern), "--list"], timeout=30)
     if listed.returncode != 0:
         raise InputError(f"{tools.antipattern} --list failed ({exit_text(listed)})")
@@ -424,15 +492,19 @@ def main(argv: list[str]) -> int:
         if not entries:
             raise InputError(f"--only {a.only}: no such entry")
     # Interleave entries (run i of every entry, then run i+1) so that a
-    # moment of heavy load on the machine does not land on one entry only.
-    jobs = [(e, bad, i) for i in range(a.runs) for e in entries for bad in (True, False)
-            if e.detectable or i == 0]
+    # moment of heavy load on the machine does not land on one entry only;
+    # a gort-race sweep does all runs of one side, and goes first (longest).
+    swept = [(e, bad, a.runs) for e in entries for bad in (True, False)
+             if e.detector == "tsan" and tools.gort_race is not None]
+    single = [(e, bad, 1) for i in range(a.runs) for e in entries for bad in (True, False)
+              if (e.detectable or i == 0) and not (e.detector == "tsan" and tools.gort_race is not None)]
+    jobs = swept + single
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=a.jobs) as pool:
-        judged = list(pool.map(lambda job: run_one(tools, job[0], job[1]), jobs))
+        judged = list(pool.map(lambda job: run_side(tools, *job), jobs))
     results: dict[tuple[str, bool], list[Judgment]] = {}
-    for (e, bad, _), j in zip(jobs, judged):
-        results.setdefault((e.name, bad), []).append(j)
+    for (e, bad, _), js in zip(jobs, judged):
+        results.setdefault((e.name, bad), []).extend(js)
     docs = [entry_doc(e, results.get((e.name, True), []), results.get((e.name, False), [])) for e in entries]
     doc = build_doc(docs, a.runs, time.monotonic() - started, a.jobs)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

@@ -87,6 +87,15 @@ def test_errored_and_missing_benchmarks(tmp_path):
     assert rows["B/real_time"]["verdict"] == "missing"
 
 
+def test_too_few_rounds_is_refused(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "gortreport.compare", "--base-bin", fake(tmp_path, "base"),
+                          "--current-bin", fake(tmp_path, "slow"), "--base-ref", "x", "--base-commit", "y",
+                          "--rounds", "3", "--out", str(tmp_path / "c.json")],
+                         cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True)
+    assert res.returncode == 2 and "BENCH_ROUNDS=3 can decide nothing" in res.stderr
+    assert not (tmp_path / "c.json").exists()
+
+
 def test_bad_input_is_one_line_exit_2(tmp_path):
     res = subprocess.run([sys.executable, "-m", "gortreport.compare", "--base-bin", "/nonexistent",
                           "--current-bin", "/nonexistent", "--base-ref", "x", "--base-commit", "y",

@@ -18,6 +18,7 @@ from gortreport.verdicts import (
     entry_doc,
     judge_abort,
     judge_leakcheck,
+    judge_race_doc,
     judge_tsan,
     parse_list,
     summarize_findings,
@@ -245,3 +246,52 @@ def test_entry_type_is_frozen() -> None:
     e = Entry("n", "tsan", "data race", None, "s", "m")
     with pytest.raises(AttributeError):
         e.name = "other"  # type: ignore[misc]
+
+
+# ---- gort-race (gort.race/1) ----
+
+
+def race_doc(run_reports: list[int], races: list[dict[str, Any]], status: str = "races") -> dict[str, Any]:
+    return {
+        "schema": "gort.race/1",
+        "programs": [{
+            "argv": ["antipattern", "sleep_sync"], "status": status,
+            "run_log": [{"index": i, "cpus": [0], "chaos_seed": 7, "exit_code": 66 if n else 0, "signal": None,
+                         "timed_out": False, "seconds": 0.2, "reports": n} for i, n in enumerate(run_reports, 1)],
+            "races": races,
+        }],
+    }
+
+
+def race(kind: str, runs: list[int]) -> dict[str, Any]:
+    return {"kind": kind, "summary": f"{kind} ap_results.c:93 in add_inside", "runs_found": runs}
+
+
+def test_gort_race_runs_are_judged_one_by_one() -> None:
+    doc = race_doc([1, 0, 1], [race("data race", [1, 3])])
+    judged = judge_race_doc(doc, 3, "data race", bad=True)
+    assert [j.outcome for j in judged] == ["detected", "missed", "detected"]
+    assert judged[0].said.startswith("data race ap_results.c:93 in add_inside (run 1")
+    assert judged[0].exit == "exit 66" and judged[1].exit == "exit 0"
+
+
+def test_gort_race_other_report_kinds_are_not_the_race_but_alarm_a_fixed_run() -> None:
+    doc = race_doc([1], [race("lock-order-inversion (potential deadlock)", [1])])
+    assert judge_race_doc(doc, 1, "data race", bad=True)[0].outcome == "missed"
+    assert judge_race_doc(doc, 1, "data race", bad=False)[0].outcome == "alarm"
+    assert judge_race_doc(race_doc([0, 0], [], "clean"), 2, "data race", bad=False)[0].outcome == "clean"
+
+
+def test_gort_race_unchecked_or_missing_runs_are_unjudged() -> None:
+    unchecked = race_doc([], [], "unchecked")
+    assert [j.outcome for j in judge_race_doc(unchecked, 2, "data race", bad=True)] == ["unjudged"] * 2
+    short = judge_race_doc(race_doc([1], [race("data race", [1])]), 3, "data race", bad=True)
+    assert [j.outcome for j in short] == ["detected", "unjudged", "unjudged"]
+    assert [j.outcome for j in judge_race_doc(None, 1, "data race", bad=False)] == ["unjudged"]
+
+
+def test_gort_race_crashed_fixed_run_is_unjudged() -> None:
+    doc = race_doc([0], [], "failed")
+    doc["programs"][0]["run_log"][0].update(exit_code=None, signal=11)
+    j = judge_race_doc(doc, 1, "data race", bad=False)[0]
+    assert j.outcome == "unjudged" and j.exit == "signal 11"

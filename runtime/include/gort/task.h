@@ -42,6 +42,14 @@ GORT_API int gort_num_tasks(void);
 /* Give up the processor (sched_yield on the thread backend). */
 GORT_API void gort_yield(void);
 
+/* Bracket a call that may block outside gort (a read, a sleep, a library
+ * call): on the M:N backend the task's processor goes to another worker
+ * meanwhile, so one blocked task never stalls the others (Go's
+ * entersyscall/exitsyscall). No-ops on the thread backend and on threads gort
+ * did not start. Every enter needs its exit on the same task. */
+GORT_API void gort_syscall_enter(void);
+GORT_API void gort_syscall_exit(void);
+
 /* Stack size for task threads started from now on. Default 256 KiB (1 MiB
  * in sanitizer builds, whose frames are larger), or GORT_STACK_SIZE (bytes,
  * suffix k/m allowed) from the environment. An idle thread whose stack is
