@@ -131,6 +131,22 @@ def site(frames: Iterable[tuple[str, str, int]]) -> tuple[str, str, int, list[st
     return first[0], first[1], first[2], stack
 
 
+Frames = list[tuple[str, str, int]]
+
+
+def conflict_site(stacks: list[Frames]) -> tuple[str, str, int, list[str]]:
+    """Site and stack of a race from its two access stacks, independent of
+    which access the detector saw first (that order changes from run to
+    run): the in-repository parts of both stacks, sorted."""
+    parts = sorted((site(s)[3] for s in stacks[:2]), key=lambda st: (not st, st))
+    stack = [entry for part in parts for entry in part]
+    if not stack:
+        return "", "", 0, []
+    fn, _, where = stack[0].partition(" ")
+    file, _, line = where.rpartition(":")
+    return fn, file, int(line) if line.isdigit() else 0, stack
+
+
 def merge(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per id, with the occurrences of every copy, in first-seen order."""
     out: dict[str, Finding] = {}

@@ -111,3 +111,17 @@ def test_gate_fails_exactly_when_junit_fails(tmp: Path, name: str) -> None:
     gate = subprocess.run([sys.executable, str(REPORTS / "gort-gate"), str(out)], capture_output=True,
                           text=True, timeout=120)
     assert (gate.returncode != 0) == junit_fails, gate.stdout + gate.stderr
+
+
+def test_race_seen_by_two_detectors_is_one_finding(tmp: Path) -> None:
+    out, _ = generate(tmp, "planted")
+    races = [f for f in load(out / "report.json")["findings"] if f["kind"] == "race"]
+    assert len(races) == 1
+    assert {"thread", "gort-race"} <= set(races[0]["modes"])
+
+
+def test_race_fingerprint_ignores_which_access_came_first() -> None:
+    from gortreport.findings import conflict_site
+    a = [("writer", "reports/tests/fixtures/src/test_planted.c", 42)]
+    b = [("planted_race", "reports/tests/fixtures/src/test_planted.c", 47)]
+    assert conflict_site([a, b]) == conflict_site([b, a])

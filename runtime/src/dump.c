@@ -137,6 +137,7 @@ static void dump_all(const dump_sink *s) {
 }
 
 void gort_dump_tasks(FILE *out) {
+  if (gort__nil(out)) return;
   dump_sink s = {out, -1};
   dump_all(&s);
   fflush(out);

@@ -32,9 +32,18 @@ void gort__waitq_remove(gort__waitq *q, gort__waiter *w);
  * wins its task's select_done (Go's dequeue). */
 gort__waiter *gort__waitq_dequeue(gort__waitq *q);
 
-/* Misuse: aborts with "panic: <msg>" and a dump, or (RETURN mode) calls the
- * hook and returns code. */
+/* Misuse: aborts with "panic: <msg>" (Go's "fatal error: <msg>" for the
+ * codes Go throws on) and a dump, or (RETURN mode) calls the hook and
+ * returns code. misusef passes the values that GORT_ERR_GO_MAP's format for
+ * code prints (none for a code without a format). */
 int gort__misuse(int code);
+int gort__misusef(int code, ...);
+/* Return code, recording Go's text for it (the format's values follow) for
+ * gort_errmsg. */
+int gort__errorf(int code, ...);
+/* For calls with no error return: true (after reporting misuse
+ * GORT_ENILPTR, as Go panics on a nil pointer) when p is NULL. */
+bool gort__nil(const void *p);
 /* A broken internal invariant: always fatal, louder than misuse. */
 _Noreturn void gort__fatal(const char *fmt, ...);
 

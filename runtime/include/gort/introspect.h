@@ -98,6 +98,7 @@ typedef struct {
   uint64_t alloc_bytes;
 } gort_counters;
 
+/* out NULL is misuse (GORT_ENILPTR). */
 GORT_API void gort_get_counters(gort_counters *out);
 GORT_API void gort_reset_peak_live(void);
 
