@@ -32,7 +32,7 @@ GORT_VERSION_MAJOR := $(call gort_version_part,MAJOR)
 GORT_VERSION := $(GORT_VERSION_MAJOR).$(call gort_version_part,MINOR).$(call gort_version_part,PATCH)
 LIBGORT_SONAME := libgort.so.$(GORT_VERSION_MAJOR)
 
-RUNTIME_SRCS := $(sort $(wildcard runtime/src/*.c))
+RUNTIME_SRCS := $(sort $(wildcard runtime/src/*.c runtime/src/*/*.c))
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(O)/%.o)
 LIBGORT_A := $(O)/libgort.a
 LIBGORT_SO := $(O)/libgort.so
@@ -94,10 +94,7 @@ export SAN
 test: deps
 	@$(MAKE) --no-print-directory test-build check-headers check-exports
 	@$(SAN_ENV) TEST_TIMEOUT=$(TEST_TIMEOUT) ci/run-tests.sh $(TEST_BINS)
-
-# The race sweep: every test under ThreadSanitizer.
-race:
-	@$(MAKE) --no-print-directory SAN=thread test
+	$(if $(SAN),,@$(MAKE) --no-print-directory test-tools)
 
 test-build: lib $(TEST_BINS)
 check: test

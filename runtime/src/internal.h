@@ -1,19 +1,7 @@
-/* runtime/src/internal.h - the runtime's private interface: tasks, waiters,
- * park/ready, allocation, misuse. Never included outside runtime/src.
- *
- * Park/ready protocol (the contract every blocking primitive follows):
- *   1. Lock the object, find it cannot proceed, fill a gort__waiter that
- *      lives on the blocked task's own stack, queue it on the object.
- *   2. Call gort__park(reason, unlock, lock): it records the wait reason,
- *      runs unlock(lock) and sleeps until gort__ready(task) is called.
- *   3. The waker dequeues the waiter under the object's lock, fills in the
- *      result (waiter->success, the element), unlocks, then calls
- *      gort__ready(waiter->task). It must not touch the waiter after
- *      gort__ready: the waiter's stack frame may be gone.
- * Each park consumes exactly one ready. A ready that arrives before the park
- * (the waker ran between unlock and sleep) is kept as a token, so no wake-up
- * is lost. The token is an atomic with release (ready) / acquire (park)
- * ordering, which is also the happens-before edge ThreadSanitizer sees.
+/* runtime/src/internal.h - the runtime's private helpers shared by the
+ * primitives: waiter queues, allocation, misuse, timers. Never included
+ * outside runtime/src. How a task blocks and wakes is scheduler.h's seam
+ * (park/ready, current, clock), included from here.
  */
 #ifndef GORT_INTERNAL_H
 #define GORT_INTERNAL_H
@@ -31,69 +19,7 @@
 #include "gort/task.h"
 #include "gort/timer.h"
 
-typedef struct gort__task gort__task;
-
-/* A parked task's record on one object's queue (Go's sudog). Lives on the
- * blocked task's stack (or, for large selects, in its scratch buffer). */
-typedef struct gort__waiter {
-  gort__task *task;
-  struct gort__waiter *next, *prev; /* links in one gort__waitq */
-  void *elem;          /* send: value to copy out; recv: where to copy in */
-  struct gort_chan *chan;
-  int case_index;      /* select: which case this waiter stands for */
-  bool is_select;      /* wakers must win task->select_done first */
-  bool success;        /* set by the waker: true = completed, false = closed */
-  bool queued;         /* true while on a queue */
-} gort__waiter;
-
-struct gort__task {
-  uint64_t id;
-  char name[32];
-  gort_task_fn fn;
-  void *arg;
-  uint64_t parent_id;
-  const char *file;
-  int line;
-  void *spawn_pc;
-  int spawn_depth;
-  void **spawn_stack; /* GORT_SPAWN_FRAMES entries, only with spawn traces on */
-  int64_t spawned_at;
-  bool adopted;
-  _Atomic pid_t tid; /* set when a thread starts running the task */
-  struct gort__thread *thread; /* NULL for adopted threads */
-
-  /* Park state. wake: 0 = no token, 1 = token (ready called), 2 = sleeping
-   * on the futex. */
-  _Atomic uint32_t wake;
-  _Atomic int state;          /* gort_task_state */
-  _Atomic int wait_reason;    /* gort_wait_reason */
-  _Atomic int64_t waiting_since;
-
-  /* select: 0 until one case wins; the winner's waker CASes it to 1. */
-  _Atomic uint32_t select_done;
-  gort__waiter *param; /* the waiter that completed a select */
-
-  /* registry links, protected by the registry lock */
-  gort__task *reg_prev, *reg_next;
-};
-
-/* The calling thread's task; adopts the thread if it has none. Never NULL
- * unless allocation of the adoption record fails (then NULL). */
-gort__task *gort__current(void);
-
-/* Park the calling task (see the protocol above). unlock may be NULL. */
-void gort__park(gort_wait_reason reason, void (*unlock)(void *), void *lock);
-/* Wake t: one park consumes one ready. */
-void gort__ready(gort__task *t);
-
-/* The token underneath park/ready, also used by idle task threads:
- * wait_token spins up to budget_ns, then sleeps, until give_token; it consumes
- * the token. */
-void gort__wait_token(_Atomic uint32_t *wake, int64_t budget_ns);
-/* Spin up to budget_ns until *word == value, if no more than the allowed
- * number of threads already spin; true when the value was seen. */
-bool gort__spin_until(_Atomic uint32_t *word, uint32_t value, int64_t budget_ns);
-void gort__give_token(_Atomic uint32_t *wake);
+#include "scheduler.h"
 
 /* Convenience unlock callback for pthread mutexes. */
 void gort__unlock_mutex(void *m);
@@ -106,11 +32,37 @@ void gort__waitq_remove(gort__waitq *q, gort__waiter *w);
  * wins its task's select_done (Go's dequeue). */
 gort__waiter *gort__waitq_dequeue(gort__waitq *q);
 
-/* Misuse: aborts with "panic: <msg>" and a dump, or (RETURN mode) calls the
- * hook and returns code. */
+/* Misuse: aborts with "panic: <msg>" (Go's "fatal error: <msg>" for the
+ * codes Go throws on) and a dump, or (RETURN mode) calls the hook and
+ * returns code. misusef passes the values that GORT_ERR_GO_MAP's format for
+ * code prints (none for a code without a format). */
 int gort__misuse(int code);
+int gort__misusef(int code, ...);
+/* Return code, recording Go's text for it (the format's values follow) for
+ * gort_errmsg. */
+int gort__errorf(int code, ...);
+/* For calls with no error return: true (after reporting misuse
+ * GORT_ENILPTR, as Go panics on a nil pointer) when p is NULL. */
+bool gort__nil(const void *p);
 /* A broken internal invariant: always fatal, louder than misuse. */
 _Noreturn void gort__fatal(const char *fmt, ...);
+
+/* Symbols for dumps (symbolize.c): libdwfl, dlopen'ed on first use, else
+ * dladdr. Not async-signal-safe. */
+typedef struct {
+  char function[128]; /* "" when unknown */
+  char file[256];     /* "" when unknown */
+  int line;
+  char object[64];    /* basename of the binary or library */
+  uintptr_t offset;   /* pc - the object's load address */
+} gort__symbol;
+/* pc is a return address (looked up at pc-1) or an exact code address. */
+void gort__symbolize(const void *pc, bool return_address, gort__symbol *out);
+/* "function(...)\n\tfile:line\n", or the address and object when unknown. */
+void gort__print_symbol(FILE *out, const gort__symbol *s, const void *pc);
+/* The calling task's stack from the first frame outside the runtime (the
+ * misuse site) on, one gort__print_symbol per frame. */
+void gort__print_caller_stack(FILE *out);
 
 /* Allocation through the replaceable, counted allocator. */
 void *gort__malloc(size_t n);
@@ -134,9 +86,17 @@ typedef struct gort__timer_entry {
   void *arg;
   long heap_index; /* -1 when not in the heap */
   _Atomic uint64_t seq; /* bumped on every stop/reset, so a late fire is ignored */
+  /* For gort_timer_snapshot: immutable once the entry is first started. */
+  uint64_t id;
+  int kind;       /* gort_timer_kind */
+  void *site;     /* return address into the code that created it, or NULL */
+  int64_t created_at;
 } gort__timer_entry;
 
+/* kind GORT_TIMER_INTERNAL, no site: callers that create timers for a user
+ * call gort__timer_entry_origin before the first start. */
 void gort__timer_entry_init(gort__timer_entry *e, void (*fire)(gort__timer_entry *, int64_t), void *arg);
+void gort__timer_entry_origin(gort__timer_entry *e, int kind, void *site);
 /* Add or move e to fire at when (period > 0 repeats). */
 int gort__timer_start(gort__timer_entry *e, int64_t when, int64_t period);
 /* Remove e: true if it was pending. After it returns, fire is not running
@@ -146,9 +106,5 @@ bool gort__timer_stop(gort__timer_entry *e);
 /* Helper threads for gort_runtime_quiesce / gort_runtime_threads. */
 void gort__timer_thread_quiesce(void);
 pid_t gort__timer_thread_tid(void);
-
-int64_t gort__nanotime(void);
-uint32_t gort__fastrand(void);
-uint32_t gort__fastrandn(uint32_t n);
 
 #endif

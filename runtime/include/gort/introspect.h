@@ -70,8 +70,14 @@ typedef struct {
  * (task 1 first). */
 GORT_API size_t gort_task_snapshot(gort_task_info *out, size_t max);
 
-/* The backend that runs tasks: "thread" (one OS thread per task). */
+/* The backend that runs tasks: "thread" (one OS thread per task, the
+ * default) or "mn" (green tasks on one worker thread per core, Go's G/M/P;
+ * GORT_MAXPROCS sets the number of processors). */
 GORT_API const char *gort_backend_name(void);
+/* Choose the backend by name ("thread" or "threads", "mn") before the first
+ * task is spawned; also GORT_BACKEND in the environment. GORT_EINVAL for an
+ * unknown name or once a task has been spawned. */
+GORT_API int gort_set_backend(const char *name);
 
 /* Record a full backtrace at every spawn (costs ~1 us per gort_go). Also
  * enabled by GORT_TRACEBACK=1 in the environment. */
@@ -92,12 +98,52 @@ typedef struct {
   uint64_t alloc_bytes;
 } gort_counters;
 
+/* out NULL is misuse (GORT_ENILPTR). */
 GORT_API void gort_get_counters(gort_counters *out);
 GORT_API void gort_reset_peak_live(void);
 
 /* OS thread ids of the runtime's own helper threads (idle task threads and the
  * timer thread): copy up to max, return how many there are. */
 GORT_API size_t gort_runtime_threads(pid_t *out, size_t max);
+
+/* OS thread ids of task threads on their way out: they have left gort's code
+ * but the kernel has not reaped them yet (glibc's and a sanitizer's thread
+ * teardown, exit). Copy up to max, return how many there are. A tid the
+ * kernel already reused for a new thread may linger until the next call, so
+ * a leak check should wait for these threads, not exempt them. */
+GORT_API size_t gort_runtime_exiting_threads(pid_t *out, size_t max);
+
+/* Pending timers: what a leak checker needs to name a timer nobody stopped
+ * (time.After in a loop, a context never cancelled, a ticker never stopped)
+ * and the code that created it. */
+typedef enum {
+  GORT_TIMER_INTERNAL = 0, /* started by the runtime for its own use */
+  GORT_TIMER_SLEEP,        /* gort_sleep: owned by the sleeping task */
+  GORT_TIMER_AFTER,        /* gort_after (time.After) */
+  GORT_TIMER_TIMER,        /* gort_timer_new (time.NewTimer) */
+  GORT_TIMER_AFTER_FUNC,   /* gort_timer_after_func (time.AfterFunc) */
+  GORT_TIMER_TICKER,       /* gort_ticker_new (time.NewTicker) */
+  GORT_TIMER_CONTEXT,      /* a context's deadline (WithDeadline/WithTimeout) */
+  GORT_TIMER__COUNT
+} gort_timer_kind;
+
+/* Go's names: "time.After", "time.NewTimer", "context deadline", ... */
+GORT_API const char *gort_timer_kind_string(gort_timer_kind k);
+
+typedef struct {
+  uint64_t id;          /* unique in the process */
+  gort_timer_kind kind;
+  void *site;           /* return address into the function that created the
+                         * timer (symbolize at site - 1); NULL when unknown */
+  int64_t created_at;   /* gort_now() when it was first started */
+  int64_t when;         /* gort_now() time of the next fire */
+  int64_t period;       /* tickers: the period; 0 otherwise */
+} gort_timer_info;
+
+/* Copy up to max of the timers waiting in the timer heap into out (in heap
+ * order); returns how many are pending (which may exceed max). A one-shot
+ * timer whose fire is running is no longer listed. */
+GORT_API size_t gort_timer_snapshot(gort_timer_info *out, size_t max);
 
 /* Replaceable allocator, so every byte the runtime takes can be counted or
  * made to fail. NULLs restore libc's. Set it before creating objects. */

@@ -49,6 +49,7 @@ typedef struct {
 
 /* Returns the index of the case that ran, or:
  *   GORT_EINVAL  cases NULL with n > 0, bad dir, or a send case with elem NULL
+ *                on a channel whose elem_size is not 0
  *   GORT_ENOMEM  n > GORT_SELECT_STACK_CASES and the scratch allocation failed
  *   GORT_ESENDCLOSED (misuse) the chosen send case's channel was closed.
  * A receive case that fires on a closed channel returns its index with

@@ -1,0 +1,362 @@
+/* registry.c - every live task, whatever backend runs it: spawn records,
+ * adoption of threads gort did not start, counters, snapshots, fork, start-up.
+ *
+ * Invariants:
+ *  - Every live task is on the registry list (gort__reg_lock). A spawned
+ *    task is registered before the backend can run it and unregistered by
+ *    gort__task_exit after fn returns; then the record is freed.
+ *  - adopted_alive counts adopted threads (main = task 1, and foreign
+ *    threads that call into gort); the backend counts its own threads.
+ * Lock order: gort__reg_lock is never held while a backend lock is taken,
+ * except around fork().
+ */
+#include <execinfo.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "threads/token.h"
+
+pthread_mutex_t gort__reg_lock = PTHREAD_MUTEX_INITIALIZER;
+gort__task *gort__reg_head;
+static _Atomic uint64_t next_id = 1;
+
+_Atomic int64_t gort__parked_count, gort__live_count, gort__adopted_alive;
+static _Atomic int64_t peak_live, spawned_count, exited_count;
+static _Atomic int64_t timers_pending;
+static _Atomic int fail_thread_creates;
+static _Atomic bool spawn_traces;
+static _Atomic size_t stack_size;
+
+_Thread_local gort__task *gort__tls_task;
+static pthread_key_t adopted_key;
+static pthread_once_t adopted_key_once = PTHREAD_ONCE_INIT;
+
+const gort__backend *gort__be = &gort__threads_backend;
+
+extern _Atomic uint64_t gort__allocs, gort__frees, gort__alloc_bytes;
+
+static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
+
+static void reg_insert(gort__task *t) {
+  pthread_mutex_lock(&gort__reg_lock);
+  t->reg_prev = NULL;
+  t->reg_next = gort__reg_head;
+  if (gort__reg_head) gort__reg_head->reg_prev = t;
+  gort__reg_head = t;
+  pthread_mutex_unlock(&gort__reg_lock);
+  int64_t n = atomic_fetch_add(&gort__live_count, 1) + 1;
+  int64_t peak = atomic_load(&peak_live);
+  while (n > peak && !atomic_compare_exchange_weak(&peak_live, &peak, n)) {
+  }
+}
+
+static void reg_remove(gort__task *t) {
+  pthread_mutex_lock(&gort__reg_lock);
+  if (t->reg_prev)
+    t->reg_prev->reg_next = t->reg_next;
+  else
+    gort__reg_head = t->reg_next;
+  if (t->reg_next) t->reg_next->reg_prev = t->reg_prev;
+  pthread_mutex_unlock(&gort__reg_lock);
+  atomic_fetch_sub(&gort__live_count, 1);
+}
+
+/* ---- adoption of threads gort did not start ---- */
+
+/* An adopted thread's task and the thread record it blocks on, in one
+ * allocation (the task first, so freeing the task frees both). */
+typedef struct {
+  gort__task task;
+  gort__thread thread;
+} adopted_rec;
+
+static void adopted_exit(void *p) {
+  gort__task *t = p;
+  reg_remove(t);
+  atomic_fetch_sub(&gort__adopted_alive, 1);
+  gort__tls_task = NULL;
+  gort__free(t);
+}
+
+static void make_adopted_key(void) { pthread_key_create(&adopted_key, adopted_exit); }
+
+static gort__task *adopt(void) {
+  adopted_rec *r = gort__calloc(1, sizeof *r);
+  if (!r) return NULL;
+  gort__task *t = &r->task;
+  t->id = atomic_fetch_add(&next_id, 1);
+  t->adopted = true;
+  r->thread.tid = gettid_();
+  t->thread = &r->thread;
+  atomic_store_explicit(&t->tid, r->thread.tid, memory_order_relaxed);
+  t->spawned_at = gort__nanotime();
+  gort__tls_task = t;
+  atomic_fetch_add(&gort__adopted_alive, 1);
+  reg_insert(t);
+  /* The main thread's record lives until exit; others go with their thread. */
+  if (atomic_load_explicit(&t->tid, memory_order_relaxed) != getpid()) {
+    pthread_once(&adopted_key_once, make_adopted_key);
+    pthread_setspecific(adopted_key, t);
+  }
+  return t;
+}
+
+gort__task *gort__current(void) {
+  gort__task *t = gort__tls_task;
+  return t ? t : adopt();
+}
+
+/* ---- configuration ---- */
+
+static size_t parse_size(const char *s) {
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*end == 'k' || *end == 'K') v <<= 10;
+  if (*end == 'm' || *end == 'M') v <<= 20;
+  return (size_t)v;
+}
+
+size_t gort_get_stack_size(void) {
+  size_t s = atomic_load(&stack_size);
+  if (s == 0) {
+    const char *env = getenv("GORT_STACK_SIZE");
+    s = env ? parse_size(env) : 0;
+    if (s == 0) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+      s = 1u << 20; /* sanitizers grow frames and need shadow room */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+      s = 1u << 20;
+#else
+      s = 256u << 10;
+#endif
+#else
+      s = 256u << 10;
+#endif
+    }
+    if (s < (size_t)PTHREAD_STACK_MIN) s = (size_t)PTHREAD_STACK_MIN;
+    atomic_store(&stack_size, s);
+  }
+  return s;
+}
+
+int gort_set_stack_size(size_t bytes) {
+  if (bytes == 0) return GORT_EINVAL;
+  if (bytes < (size_t)PTHREAD_STACK_MIN) bytes = (size_t)PTHREAD_STACK_MIN;
+  atomic_store(&stack_size, bytes);
+  return 0;
+}
+
+const char *gort_backend_name(void) { return gort__be->name; }
+
+/* Set once a task was spawned: the backend is fixed from then on. */
+static _Atomic bool spawned_any;
+
+static const gort__backend *backend_named(const char *name) {
+  if (!name) return NULL;
+  if (strcmp(name, "thread") == 0 || strcmp(name, "threads") == 0) return &gort__threads_backend;
+  if (strcmp(name, "mn") == 0) return &gort__mn_backend;
+  return NULL;
+}
+
+int gort_set_backend(const char *name) {
+  const gort__backend *b = backend_named(name);
+  if (!b || atomic_load(&spawned_any)) return GORT_EINVAL;
+  gort__be = b;
+  return 0;
+}
+
+void gort_syscall_enter(void) { gort__be->syscall_enter(); }
+void gort_syscall_exit(void) { gort__be->syscall_exit(); }
+
+void gort_set_spawn_traces(bool on) { atomic_store(&spawn_traces, on); }
+void gort_debug_fail_thread_create(int n) { atomic_store(&fail_thread_creates, n); }
+
+/* ---- spawn and exit ---- */
+
+int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, int line) {
+  if (!fn) return GORT_EINVAL;
+  int fail = atomic_load_explicit(&fail_thread_creates, memory_order_relaxed);
+  while (fail > 0) {
+    if (atomic_compare_exchange_weak(&fail_thread_creates, &fail, fail - 1)) return GORT_ETHREAD;
+  }
+  if (!atomic_load_explicit(&spawned_any, memory_order_relaxed)) atomic_store(&spawned_any, true);
+  gort__task *parent = gort__tls_task; /* no adoption: a spawn never blocks (task.h) */
+  gort__task *t = gort__malloc(sizeof *t);
+  if (!t) return GORT_ENOMEM;
+  memset(t, 0, sizeof *t);
+  t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+  if (name) snprintf(t->name, sizeof t->name, "%s", name);
+  t->fn = fn;
+  t->arg = arg;
+  t->parent_id = parent ? parent->id : 0;
+  t->file = file;
+  t->line = line;
+  t->spawn_pc = __builtin_return_address(0);
+  if (atomic_load_explicit(&spawn_traces, memory_order_relaxed))
+    if ((t->spawn_stack = gort__malloc(GORT_SPAWN_FRAMES * sizeof(void *))) != NULL)
+      t->spawn_depth = backtrace(t->spawn_stack, GORT_SPAWN_FRAMES);
+  t->spawned_at = gort__nanotime();
+  reg_insert(t);
+  int rc = gort__be->start(t);
+  if (rc != 0) {
+    reg_remove(t);
+    gort__free(t->spawn_stack);
+    gort__free(t);
+    return rc;
+  }
+  atomic_fetch_add_explicit(&spawned_count, 1, memory_order_relaxed);
+  return 0;
+}
+
+void gort__task_exit(gort__task *t) {
+  reg_remove(t);
+  atomic_fetch_add(&exited_count, 1);
+  gort__free(t->spawn_stack);
+  gort__free(t);
+  /* The last running task may be this one (Go checks when an M exits too). */
+  gort__deadlock_check();
+}
+
+uint64_t gort_task_id(void) {
+  gort__task *t = gort__current();
+  return t ? t->id : 0;
+}
+
+int gort_num_tasks(void) {
+  gort__current(); /* the caller counts, as main does in Go */
+  return (int)atomic_load(&gort__live_count);
+}
+
+void gort_yield(void) { gort__be->yield(); }
+
+/* ---- runtime helper threads ---- */
+
+void gort_runtime_quiesce(void) {
+  gort__be->quiesce();
+  gort__timer_thread_quiesce();
+}
+
+size_t gort_runtime_threads(pid_t *out, size_t max) {
+  size_t n = gort__be->list_threads(out, max, 0);
+  pid_t timer = gort__timer_thread_tid();
+  if (timer) {
+    if (out && n < max) out[n] = timer;
+    n++;
+  }
+  return n;
+}
+
+/* ---- counters, snapshot ---- */
+
+void gort__timers_pending_add(int delta) { atomic_fetch_add(&timers_pending, delta); }
+int64_t gort__timers_pending(void) { return atomic_load(&timers_pending); }
+
+void gort_get_counters(gort_counters *c) {
+  if (gort__nil(c)) return;
+  c->spawned = (uint64_t)atomic_load(&spawned_count);
+  c->exited = (uint64_t)atomic_load(&exited_count);
+  c->live = (uint64_t)atomic_load(&gort__live_count);
+  c->peak_live = (uint64_t)atomic_load(&peak_live);
+  int64_t parked = atomic_load(&gort__parked_count);
+  c->parked = parked > 0 ? (uint64_t)parked : 0;
+  gort__be->counters(c); /* threads_created, threads_reused, threads_idle */
+  int64_t tp = atomic_load(&timers_pending);
+  c->timers_pending = tp > 0 ? (uint64_t)tp : 0;
+  c->allocs = atomic_load(&gort__allocs);
+  c->frees = atomic_load(&gort__frees);
+  c->alloc_bytes = atomic_load(&gort__alloc_bytes);
+}
+
+void gort_reset_peak_live(void) { atomic_store(&peak_live, atomic_load(&gort__live_count)); }
+
+void gort__task_info_fill(gort_task_info *o, const gort__task *t) {
+  memset(o, 0, sizeof *o);
+  o->id = t->id;
+  memcpy(o->name, t->name, sizeof o->name);
+  o->tid = atomic_load_explicit(&t->tid, memory_order_relaxed);
+  o->adopted = t->adopted;
+  o->entry = t->fn ? *(void **)(void *)&t->fn : NULL;
+  o->parent_id = t->parent_id;
+  o->file = t->file;
+  o->line = t->line;
+  o->spawn_pc = t->spawn_pc;
+  o->spawn_depth = t->spawn_depth;
+  if (t->spawn_stack) memcpy(o->spawn_stack, t->spawn_stack, sizeof o->spawn_stack);
+  o->state = (gort_task_state)atomic_load_explicit(&t->state, memory_order_acquire);
+  o->wait_reason = (gort_wait_reason)atomic_load_explicit(&t->wait_reason, memory_order_relaxed);
+  o->waiting_since = atomic_load_explicit(&t->waiting_since, memory_order_relaxed);
+  if (o->state != GORT_TASK_WAITING) {
+    o->wait_reason = GORT_WAIT_NONE;
+    o->waiting_since = 0;
+  }
+  o->spawned_at = t->spawned_at;
+}
+
+static int cmp_id(const void *a, const void *b) {
+  uint64_t x = ((const gort_task_info *)a)->id, y = ((const gort_task_info *)b)->id;
+  return x < y ? -1 : x > y;
+}
+
+size_t gort_task_snapshot(gort_task_info *out, size_t max) {
+  gort__current();
+  size_t n = 0;
+  pthread_mutex_lock(&gort__reg_lock);
+  /* Oldest first, so a short buffer gets the lowest ids (task 1 first). */
+  gort__task *t = gort__reg_head;
+  while (t && t->reg_next) t = t->reg_next;
+  for (; t; t = t->reg_prev, n++)
+    if (out && n < max) gort__task_info_fill(&out[n], t);
+  pthread_mutex_unlock(&gort__reg_lock);
+  if (out) qsort(out, n < max ? n : max, sizeof *out, cmp_id);
+  return n;
+}
+
+/* ---- fork and process start ---- */
+
+/* fork() copies only the calling thread: in the child, forget every other
+ * task (and the backend its threads). Their records are leaked on purpose
+ * (they may be mid-use). */
+static void atfork_prepare(void) {
+  pthread_mutex_lock(&gort__reg_lock);
+  gort__be->atfork_prepare();
+}
+
+static void atfork_parent(void) {
+  gort__be->atfork_parent();
+  pthread_mutex_unlock(&gort__reg_lock);
+}
+
+static void atfork_child(void) {
+  gort__task *self = gort__tls_task;
+  if (self) {
+    self->reg_prev = self->reg_next = NULL;
+    pid_t tid = gettid_();
+    if (self->thread) self->thread->tid = tid;
+    atomic_store_explicit(&self->tid, tid, memory_order_relaxed);
+  }
+  gort__reg_head = self;
+  atomic_store(&gort__live_count, self ? 1 : 0);
+  atomic_store(&gort__adopted_alive, self && self->adopted ? 1 : 0);
+  atomic_store(&gort__parked_count, 0);
+  gort__be->atfork_child();
+  pthread_mutex_unlock(&gort__reg_lock);
+}
+
+__attribute__((constructor)) static void gort__init(void) {
+  pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+  gort__current(); /* the loading thread (main) becomes task 1 */
+  const char *tb = getenv("GORT_TRACEBACK");
+  if (tb && atoi(tb) > 0) atomic_store(&spawn_traces, true);
+  gort__install_sigquit();
+  const char *be = getenv("GORT_BACKEND");
+  if (be && *be && gort_set_backend(be) != 0) {
+    fprintf(stderr, "gort: GORT_BACKEND=%s: unknown backend (use threads or mn)\n", be);
+    _exit(2);
+  }
+}
