@@ -16,7 +16,7 @@ report: deps
 	@rm -f $(REPORT_DIR)/.tsan-bins
 	@echo "== report: leakcheck"
 	-@$(MAKE) --no-print-directory leakcheck
-	@echo "== report: benchmarks (quick)"
+	@echo "== report: benchmarks (quick: descriptive; only make bench-compare BASE=<ref> judges regressions)"
 	-@$(MAKE) --no-print-directory bench-quick
 	@python3 reports/generate.py $(REPORT_DIR)
 	@cat $(REPORT_DIR)/summary.md
