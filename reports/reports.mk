@@ -20,6 +20,7 @@ report: deps
 	@rm -f $(REPORT_DIR)/.tsan-bins
 	-@$(REPORT_STEP) leakcheck -- $(MAKE) --no-print-directory leakcheck
 	-@$(REPORT_STEP) antipatterns -- $(MAKE) --no-print-directory antipatterns-check
+	@# bench-quick is descriptive; only make bench-compare BASE=<ref> judges regressions
 	-@$(REPORT_STEP) bench-quick -- $(MAKE) --no-print-directory bench-quick
 	-@$(REPORT_STEP) sweeps -- $(BENCH_BIN) --benchmark_filter='Sweep|IO' --benchmark_repetitions=3 \
 	  --benchmark_min_time=0.05 --benchmark_out=$(REPORT_DIR)/bench-sweep.json --benchmark_out_format=json
