@@ -25,3 +25,6 @@ antipatterns-check: deps
 	  --leakcheck $(O)/leakcheck/leakcheck --gort-race $(CURDIR)/ci/gort-race \
 	  --runs $(AP_RUNS) --jobs $(AP_JOBS) \
 	  --tsan-options "suppressions=$(CURDIR)/ci/tsan.supp" --out reports/out/verdicts.json
+
+# The checker's own tests (fixed detector outputs), with the tools' tests.
+TOOL_TESTS += reports/tests/test_verdicts.py

@@ -5,7 +5,7 @@
  * rule covers; an empty scan returns at once. Otherwise we sleep (1 us
  * doubling, at most max_sleep) and scan again, up to max_retries times. Only
  * the candidates of the last scan are turned into findings, and only then do
- * we pay for symbols, addr2line and thread stacks.
+ * we pay for symbols, DWARF lines and thread stacks.
  *
  * Which threads are gort's: the thread of every task in the registry (tid in
  * the task snapshot) and the runtime's helper threads (gort_runtime_threads:
@@ -492,7 +492,7 @@ static void thread_stack(gort_leakcheck_finding *f, pid_t tid) {
 }
 
 /* Ignore rules again, now against what symbolisation found (inlined
- * functions, addr2line names): the scan used symbol tables only. */
+ * functions, from DWARF): the scan used symbol tables only. */
 static bool finding_ignored(const gort_leakcheck_opts *o, const gort_leakcheck_finding *f) {
   if (rule_matches(o, GORT_LEAKCHECK_IGNORE_TOP, f->top_function) ||
       rule_matches(o, GORT_LEAKCHECK_IGNORE_ANY, f->top_function) ||
@@ -563,10 +563,13 @@ static void add_task(gort_leakcheck_report *r, const gort_leakcheck_opts *o,
 }
 
 static void add_thread(gort_leakcheck_report *r, const gort_leakcheck_opts *o,
-                       const gort__lc_thread *t, const char *test) {
+                       const gort__lc_thread *t, bool gorts_exiting, const char *test) {
   gort_leakcheck_finding *f = gort__lc_report_add(r, GORT_LEAK_THREAD);
   if (!f) return;
   gort__lc_copy(f->test, sizeof f->test, test);
+  if (gorts_exiting) /* the wait ran out: say whose it is, never "foreign" */
+    snprintf(f->detail, sizeof f->detail, "a task thread of gort's, still exiting after %lld s",
+             LC_EXIT_WAIT_NS / 1000000000LL);
   f->tid = t->tid;
   gort__lc_copy(f->name, sizeof f->name, t->comm);
   snprintf(f->state, sizeof f->state, "%c (%s)", t->state, gort__lc_thread_state_name(t->state));
@@ -625,7 +628,8 @@ static int find_locked(const gort_leakcheck_opts *o, gort_leakcheck_report **out
   test_now(test, sizeof test);
   int64_t now = now_ns();
   for (size_t i = 0; i < s.n_tasks; i++) add_task(r, o, s.tasks[i], now, test);
-  for (size_t i = 0; i < s.n_threads; i++) add_thread(r, o, &s.threads[i], test);
+  for (size_t i = 0; i < s.n_threads; i++)
+    add_thread(r, o, &s.threads[i], gort_exiting_tid(&s.rt, s.threads[i].tid), test);
   for (size_t i = 0; i < s.n_fds; i++) add_fd(r, &s.fds[i], test);
   for (size_t i = 0; i < s.n_timers; i++) {
     gort_leakcheck_finding *f = gort__lc_timer_add(r, &s.timers[i], now, test);

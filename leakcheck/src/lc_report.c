@@ -136,8 +136,10 @@ static void text_thread(const gort_leakcheck_finding *f, FILE *out) {
   const char *top = f->top_function[0] ? f->top_function : "?";
   fprintf(out, "Thread %d", (int)f->tid);
   if (f->name[0]) fprintf(out, " \"%s\"", f->name);
-  fprintf(out, " in state [%s], not started by gort, with %s on top of the stack:\n", f->state,
-          top);
+  /* detail is set only for a thread gort started that never finished
+   * exiting; every other thread here is one gort did not start. */
+  fprintf(out, " in state [%s], %s, with %s on top of the stack:\n", f->state,
+          f->detail[0] ? f->detail : "not started by gort", top);
   fprintf(out, "thread %d [%s]:\n", (int)f->tid, f->state);
   if (f->n_frames)
     text_frames(f, out, "");

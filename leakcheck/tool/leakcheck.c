@@ -281,7 +281,10 @@ static json_t *finding_to_json(const gort_leakcheck_finding *f) {
 static void read_valgrind(lc_job *j, json_t *run) {
   char *text = slurp(j->vglog);
   if (!text) return;
-  gort_leakcheck_report *r = gort__lc_report_new();
+  /* As goleak (and the in-process check): leaks are not judged on a failed
+   * run, whose aborted tests left their objects behind. */
+  bool failed = !WIFEXITED(j->status) || WEXITSTATUS(j->status) != 0 || j->timed_out;
+  gort_leakcheck_report *r = failed ? NULL : gort__lc_report_new();
   if (r) {
     gort__lc_parse_valgrind(text, r);
     for (size_t i = 0; i < r->n; i++) {
@@ -296,8 +299,8 @@ static void read_valgrind(lc_job *j, json_t *run) {
   while ((p = strstr(p, "ERROR SUMMARY: ")) != NULL) es = p++;
   long errors = es ? strtol(es + 15, NULL, 10) : -1;
   json_object_set_new(run, "valgrind_errors", json_integer(errors));
-  /* Heap is covered when Valgrind printed its summary. */
-  if (strstr(text, "HEAP SUMMARY:")) {
+  /* Heap is covered when Valgrind printed its summary of a run that passed. */
+  if (!failed && strstr(text, "HEAP SUMMARY:")) {
     json_t *layers = json_object_get(run, "layers");
     bool have = false;
     size_t i;

@@ -40,7 +40,8 @@ static void print_i(void *arg) {
 static void run_capture(bool by_address) {
   gort_waitgroup wg = GORT_WAITGROUP_INIT;
   struct capture_arg args[10];
-  for (int i = 0; i < 10; i++) {
+  int i; /* declared outside the loop: it outlives the loop, as Go's pre-1.22 i does */
+  for (i = 0; i < 10; i++) {
     args[i] = (struct capture_arg){by_address ? &i : NULL, i, -1};
     gort_waitgroup_go(&wg, print_i, &args[i]); /* go func() { fmt.Println(i) }() */
   }

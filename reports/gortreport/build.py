@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from . import gate, gbench, jsonio, repo, sanitizer, tests, valgrind
-from .findings import Finding, Occurrence, merge, site
+from .findings import Finding, Occurrence, conflict_site, merge, site
 
 SCHEMA = "gort.report/2"
 SEED = ["NaiveSpawn", "WorkerPool", "Serial", "ParallelFloor", "NaiveSpawnPthread", "WorkerPoolCores",
@@ -52,6 +53,18 @@ def _source_of(name: str) -> tuple[str, int]:
     return "", 0
 
 
+_ASSERT_AT = re.compile(r"^(\S+?\.c):(\d+): error:", re.M)
+
+
+def _assert_site(message: str) -> tuple[str, int] | None:
+    """The assertion that failed, from cmocka's "file:line: error:" line."""
+    for m in _ASSERT_AT.finditer(message):
+        rel = repo.relpath(m.group(1))
+        if rel and not rel.startswith("leakcheck/src/"):  # leakcheck's own fail_msg is not the site
+            return rel, int(m.group(2))
+    return None
+
+
 def _test_findings(variants: dict[str, list[tests.Record]]) -> list[Finding]:
     out: list[Finding] = []
     for variant, recs in variants.items():
@@ -60,7 +73,7 @@ def _test_findings(variants: dict[str, list[tests.Record]]) -> list[Finding]:
             for t in r.tests:
                 if t.status != "failed":
                     continue
-                file, line = repo.locate_test(t.name)
+                file, line = _assert_site(t.message) or repo.locate_test(t.name)
                 out.append(Finding(
                     "test-failure", f"{r.name}: {t.name} failed [{variant}]", t.message,
                     subject=f"{r.name}: {t.name}", function=t.name, file=file, line=line,
@@ -73,14 +86,16 @@ def _test_findings(variants: dict[str, list[tests.Record]]) -> list[Finding]:
 def _crash_findings(variant: str, r: tests.Record, suite: str) -> list[Finding]:
     found = []
     for rep in sanitizer.reports(r.log_tail):
-        frames = [(f.function, f.file, f.line) for s in rep.stacks for f in s]
-        fn, file, line, _ = site(frames)
-        stacks = [site((f.function, f.file, f.line) for f in s)[3] for s in rep.stacks[:2]]
+        stacks = [[(f.function, f.file, f.line) for f in s] for s in rep.stacks]
+        if rep.kind == "race":
+            fn, file, line, stack = conflict_site(stacks)
+        else:
+            fn, file, line, _ = site(fr for s in stacks for fr in s)
+            stack = site(stacks[0] if stacks else [])[3]
         group = "races" if rep.kind == "race" else "memory"
         title = f"{rep.tool}: {rep.headline} in {fn or '?'}" + (f" ({file}:{line})" if file else "")
         found.append(Finding(
-            rep.kind, title, rep.text, function=fn, file=file, line=line,
-            stack=[s for st in stacks for s in st],
+            rep.kind, title, rep.text, function=fn, file=file, line=line, stack=stack,
             occurrences=[Occurrence(variant, f"{group}.{variant}", f"{r.name}: {rep.headline} at {fn or '?'}",
                                     rep.text, r.seconds)]))
     if found:
@@ -206,8 +221,8 @@ def _race_json_findings(doc: dict[str, Any]) -> list[Finding]:
         name = _base(p.get("binary") or p["argv"][0])
         for r in p["races"]:
             stacks = r["stacks"]
-            frames = [(fr["function"], fr.get("file", ""), fr.get("line", 0)) for s in stacks[:2] for fr in s["frames"]]
-            fn, file, line, stack = site(frames)
+            fn, file, line, stack = conflict_site(
+                [[(fr["function"], fr.get("file", ""), fr.get("line", 0)) for fr in s["frames"]] for s in stacks])
             text = "\n".join([f"WARNING: ThreadSanitizer: {r['kind']}"]
                              + [f"  {s['title']}\n" + "\n".join(
                                  f"    #{i} {fr['function']} {fr.get('file', '?')}:{fr.get('line', 0)}"
@@ -287,6 +302,24 @@ def _steps(out: Path) -> list[dict[str, Any]]:
     return jsonio.read_lines(p, "gort.steps/1") if p.exists() else []
 
 
+def _step_findings(out: Path, steps: list[dict[str, Any]]) -> list[Finding]:
+    """A build step that failed: the runs after it checked an old build or
+    nothing, so the report cannot pass. (Other steps exit non-zero when
+    they find something; their findings say what.)"""
+    found = []
+    for s in steps:
+        if not s["step"].startswith("build") or s["status"] == 0:
+            continue
+        log = out / "logs" / f"{s['step']}.log"
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:]) if log.exists() else ""
+        text = f"make report: step {s['step']} failed (exit {s['status']}); the end of its log:\n{tail}"
+        found.append(Finding("build-failure", f"step {s['step']} failed (exit {s['status']})", text,
+                             subject=s["step"],
+                             occurrences=[Occurrence("make report", "report.steps", s["step"], text,
+                                                     float(s["seconds"]), error=True)]))
+    return found
+
+
 def _inputs(out: Path) -> list[dict[str, str]]:
     """Every harness file the report read, and when it was written: a file
     left from an earlier run is visible as such."""
@@ -309,7 +342,8 @@ def build(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
     verdicts = _opt(out, "verdicts.json", "gort.verdicts/1")
     vg_bins, vg_errors = valgrind.read(out / "valgrind.json") if (out / "valgrind.json").exists() else ([], [])
 
-    found = _test_findings(variants)
+    steps = _steps(out)
+    found = _step_findings(out, steps) + _test_findings(variants)
     if leak:
         found += _leak_findings(leak)
     if calib:
@@ -321,7 +355,6 @@ def build(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
         found += _compare_findings(compare)
     findings = merge(_fold_leaky_tests(found))
 
-    steps = _steps(out)
     loads = [s["loadavg"][0] for s in steps if s.get("loadavg")]
     bench = _bench_section(out)
     verdict = "fail" if findings else ("pass" if variants else "incomplete")

@@ -51,6 +51,9 @@ RULES: dict[str, tuple[str, str]] = {
     "bench-regression": ("Benchmark regression",
                          "The benchmark is slower than the baseline by more than the threshold, and the "
                          "difference is significant (see compare.json for the test and interval)."),
+    "build-failure": ("A build step of make report failed",
+                      "The build of one variant failed, so its tests, sweeps or leak checks did not run on "
+                      "this tree. The message ends with the build's log."),
     "bench-missing": ("Benchmark missing", "The benchmark ran in the base but not in the current tree."),
     "bench-errored": ("Benchmark errored", "The benchmark reported an error in the current tree."),
     "bench-icount-regression": ("Instruction count regression",
@@ -129,6 +132,22 @@ def site(frames: Iterable[tuple[str, str, int]]) -> tuple[str, str, int, list[st
     if first is None:
         return "", "", 0, stack
     return first[0], first[1], first[2], stack
+
+
+Frames = list[tuple[str, str, int]]
+
+
+def conflict_site(stacks: list[Frames]) -> tuple[str, str, int, list[str]]:
+    """Site and stack of a race from its two access stacks, independent of
+    which access the detector saw first (that order changes from run to
+    run): the in-repository parts of both stacks, sorted."""
+    parts = sorted((site(s)[3] for s in stacks[:2]), key=lambda st: (not st, st))
+    stack = [entry for part in parts for entry in part]
+    if not stack:
+        return "", "", 0, []
+    fn, _, where = stack[0].partition(" ")
+    file, _, line = where.rpartition(":")
+    return fn, file, int(line) if line.isdigit() else 0, stack
 
 
 def merge(findings: Iterable[Finding]) -> list[Finding]:

@@ -86,6 +86,9 @@ def render(report: dict[str, Any]) -> ET.Element:
         suite, case = f"leakcheck.{r['mode']}", os.path.basename(r["binary"])
         if (suite, case) not in finding_cases:
             js.case(suite, case, r.get("duration_ms", 0) / 1000)
+    for cal in (report.get("calibration") or {}).get("cases", []):
+        if ("leakcheck.calibration", cal["name"]) not in finding_cases:
+            js.case("leakcheck.calibration", cal["name"], 0.0)
     for b in (report.get("valgrind") or {}).get("binaries", []):
         if not b["errors"] and b.get("complete", True):
             js.case(f"valgrind.{b['tool']}", os.path.basename(b["binary"]), 0.0)

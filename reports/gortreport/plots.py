@@ -37,7 +37,7 @@ def _gnuplot(title: str, series: dict[str, list[tuple[float, float]]]) -> str:
             dat = Path(tmp) / f"{i}.dat"
             dat.write_text("".join(f"{x} {y}\n" for x, y in sorted(pts)))
             plots.append(f"'{dat}' using 1:2 with linespoints lw 2 title '{label}'")
-        script = (f"set terminal svg size 520,320 dynamic font 'sans,10'\nset output\n"
+        script = (f"set terminal svg size 520,320 fixed font 'sans,10'\nset output\n"
                   f"set title '{title}'\nset logscale xy\nset xlabel 'numTasks'\nset ylabel 'ms/op (median)'\n"
                   f"set key top left\nset grid\nplot {', '.join(plots)}\n")
         r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True, timeout=60)

@@ -12,8 +12,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
-# Where a test or benchmark is defined, when nothing symbolized it.
-_SOURCE_DIRS = ("runtime", "patterns", "leakcheck", "bench")
 
 
 @functools.lru_cache(maxsize=None)
@@ -104,14 +102,17 @@ def loadavg() -> list[float]:
 
 @functools.lru_cache(maxsize=None)
 def _sources() -> list[tuple[str, list[str]]]:
+    """The repository's C sources (where a test or benchmark is defined,
+    when nothing symbolized it)."""
     out = []
-    for d in _SOURCE_DIRS:
-        for p in sorted((ROOT / d).rglob("*.c")):
-            try:
-                out.append((p.relative_to(ROOT).as_posix(), p.read_text(errors="replace").splitlines()))
-            except OSError:
-                continue
-    return out
+    for names in _by_basename().values():
+        for rel in names:
+            if rel.endswith(".c"):
+                try:
+                    out.append((rel, (ROOT / rel).read_text(errors="replace").splitlines()))
+                except OSError:
+                    continue
+    return sorted(out)
 
 
 def locate(pattern: str) -> tuple[str, int]:

@@ -111,3 +111,31 @@ def test_gate_fails_exactly_when_junit_fails(tmp: Path, name: str) -> None:
     gate = subprocess.run([sys.executable, str(REPORTS / "gort-gate"), str(out)], capture_output=True,
                           text=True, timeout=120)
     assert (gate.returncode != 0) == junit_fails, gate.stdout + gate.stderr
+
+
+def test_race_seen_by_two_detectors_is_one_finding(tmp: Path) -> None:
+    out, _ = generate(tmp, "planted")
+    races = [f for f in load(out / "report.json")["findings"] if f["kind"] == "race"]
+    assert len(races) == 1
+    assert {"thread", "gort-race"} <= set(races[0]["modes"])
+
+
+def test_race_fingerprint_ignores_which_access_came_first() -> None:
+    from gortreport.findings import conflict_site
+    a = [("writer", "reports/tests/fixtures/src/test_planted.c", 42)]
+    b = [("planted_race", "reports/tests/fixtures/src/test_planted.c", 47)]
+    assert conflict_site([a, b]) == conflict_site([b, a])
+
+
+def test_failed_build_step_fails_everything(tmp: Path) -> None:
+    out = copy_fixture("clean", tmp)
+    with open(out / "steps.jsonl", "a") as f:
+        f.write(json.dumps({"schema": "gort.steps/1", "step": "build-thread", "seconds": 6, "status": 2}) + "\n")
+    (out / "logs").mkdir()
+    (out / "logs" / "build-thread.log").write_text("mn.c:495:3: error: 'atomic_thread_fence' is not supported\n")
+    r = run_module("gortreport.generate", str(out))
+    assert r.returncode == 1
+    report = load(out / "report.json")
+    assert [f["kind"] for f in report["findings"]] == ["build-failure"]
+    assert "atomic_thread_fence" in report["findings"][0]["text"]
+    assert junit_counts(out / "junit.xml")["errors"] == 1

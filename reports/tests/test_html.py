@@ -36,7 +36,10 @@ def test_report_renders(tmp: Path, name: str) -> None:
         "<script>document.body.setAttribute('data-broken', [...document.images]"
         ".filter(i => !i.complete || i.naturalWidth === 0).length);"
         "document.body.setAttribute('data-text', document.body.innerText.trim().length);"
-        "document.body.setAttribute('data-svg', document.querySelectorAll('svg').length);</script></body>"))
+        "document.body.setAttribute('data-svg', document.querySelectorAll('svg').length);"
+        "document.body.setAttribute('data-flat-svg', [...document.querySelectorAll('svg')]"
+        ".filter(s => { const r = s.getBoundingClientRect(); return r.width < 50 || r.height < 50; }).length);"
+        "</script></body>"))
     probed = out / "probe.html"
     probed.write_text(probe)
     r = _chromium(tmp, "--dump-dom", probed.as_uri())
@@ -45,8 +48,25 @@ def test_report_renders(tmp: Path, name: str) -> None:
     for s in SECTIONS:
         assert re.search(rf"<section id=\"{s}\"", dom), s
     assert 'data-broken="0"' in dom
+    assert 'data-flat-svg="0"' in dom  # every plot has a size
+    assert int(re.search(r'data-svg="(\d+)"', dom).group(1)) >= 5  # type: ignore[union-attr]
     text = int(re.search(r'data-text="(\d+)"', dom).group(1))  # type: ignore[union-attr]
     assert text > 500
     shot = tmp / "shot.png"
     _chromium(tmp, f"--screenshot={shot}", "--window-size=1200,900", page.as_uri())
     assert shot.exists() and shot.stat().st_size > 10000
+
+
+def test_micro_ratio_bars(tmp: Path) -> None:
+    from gortreport import build, html
+    out = copy_fixture("clean", tmp)
+    report = build.build(out)
+    bench = report["bench"]
+    micro = [n for n in bench["gort"] if n.startswith(("Chan", "Mutex", "Create"))]
+    assert micro
+    for n in micro:
+        bench["go"][n] = dict(bench["gort"][n], median_ns=bench["gort"][n]["median_ns"] * 0.8)
+    page = html.render(report)
+    section = page[page.index("<section id='micro'>"):page.index("<section id='compare'>")]
+    assert section.count("<rect") == len(micro)
+    assert "1.25×" in section

@@ -60,3 +60,10 @@ def test_tsan_report_has_both_stacks() -> None:
     assert len(reps) >= 1 and reps[0].kind == "race"
     assert len(reps[0].stacks) >= 2
     assert reps[0].text.startswith("WARNING: ThreadSanitizer: data race")
+
+
+def test_failed_assert_is_located_at_the_assertion() -> None:
+    from gortreport.build import _assert_site
+    msg = "0x2 != 0x3\nreports/tests/fixtures/src/test_planted.c:12: error: Failure!"
+    assert _assert_site(msg) == ("reports/tests/fixtures/src/test_planted.c", 12)
+    assert _assert_site("leakcheck/src/lc_cmocka.c:76: error: Failure!") is None

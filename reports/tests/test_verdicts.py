@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import signal
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gortreport import jsonio
-from gortreport.errors import InputError
-from gortreport.verdicts import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gortreport import jsonio  # noqa: E402
+from gortreport.errors import InputError  # noqa: E402
+from gortreport.verdicts import (  # noqa: E402
     Entry,
     Judgment,
     Proc,

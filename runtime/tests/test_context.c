@@ -293,8 +293,15 @@ static void context_child_deadline_later_than_parent(void **state) {
   assert_true(gort_context_deadline(late, &dl));
   assert_int_equal(dl, pdl);
   gort_context *early = with_timeout(p, 5 * MS);
+  int64_t created_by = gort_now();
   assert_true(gort_context_deadline(early, &dl));
-  assert_true(dl < pdl);
+  /* Its own, earlier deadline, unless it was created less than 5 ms before
+   * the parent's (this task descheduled, Valgrind on a loaded machine):
+   * then the parent's. */
+  if (created_by + 5 * MS < pdl)
+    assert_true(dl < pdl);
+  else
+    assert_true(dl <= pdl);
   char x;
   assert_int_equal(gort_chan_recv(gort_context_done(early), &x, NULL), GORT_ECLOSED);
   assert_int_equal(gort_context_err(early), GORT_EDEADLINE);

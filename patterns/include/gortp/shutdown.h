@@ -137,7 +137,7 @@ typedef struct gortp_signal_notify gortp_signal_notify;
  * 0; GORT_EINVAL (parent, sigs, ctx_out or out NULL, n == 0, a bad signal);
  * GORT_ENOMEM; GORT_ETHREAD; GORT_EIO (signalfd or eventfd failed). */
 GORT_API int gortp_signal_notify_context(gort_context *parent, const int *sigs, size_t n,
-                                gort_context **ctx_out, gortp_signal_notify **out);
+                                         gort_context **ctx_out, gortp_signal_notify **out);
 /* The signal that cancelled the context, or 0 if none has arrived. */
 GORT_API int gortp_signal_received(gortp_signal_notify *sn);
 /* Go's stop(): stop watching, wait for the watcher task to exit, close its

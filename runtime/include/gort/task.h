@@ -59,7 +59,10 @@ GORT_API int gort_set_stack_size(size_t bytes);
 GORT_API size_t gort_get_stack_size(void);
 
 /* Write a dump of every live task, in the shape of Go's goroutine dump, to
- * out (NULL: misuse, GORT_ENILPTR). The same dump goes to stderr on SIGQUIT (unless GORT_NO_SIGQUIT is set
+ * out (NULL: misuse, GORT_ENILPTR): entry functions and spawn sites by name,
+ * static functions included, through elfutils' libdwfl when libdw.so.1 can be
+ * loaded (dlopen, at the first dump), by dladdr otherwise. The same dump goes
+ * to stderr on SIGQUIT (unless GORT_NO_SIGQUIT is set
  * in the environment), after which the process exits with status 2. As in
  * Go, this holds when SIGQUIT was inherited as ignored too; a handler the
  * program installed before gort loaded is left in place. */
