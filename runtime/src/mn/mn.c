@@ -284,9 +284,9 @@ static gort__g *global_get(gort__p *p) {
     sched.gq_head = g->next;
     len--;
     for (; extra > 0 && sched.gq_head; extra--, len--) {
-      gort__g *x = sched.gq_head;
+      gort__g *x = sched.gq_head, *next = x->next; /* x is not ours once queued */
       if (!runq_put(p, x)) break;
-      sched.gq_head = x->next;
+      sched.gq_head = next;
     }
     if (!sched.gq_head) sched.gq_tail = NULL;
     atomic_store(&sched.gq_len, len);

@@ -13,7 +13,8 @@
  * Overflow: each worker has an alternate signal stack; a SIGSEGV whose
  * address lies in the running G's guard page prints
  * "fatal error: stack overflow in task N "name"" and dies by the signal.
- * Any other SIGSEGV goes to the handler that was there before.
+ * Any other SIGSEGV goes to the handler that was there before (installed
+ * once, when the first worker starts; a handler installed later wins).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -196,25 +197,27 @@ static void on_segv(int sig, siginfo_t *si, void *uc) {
     signal(SIGSEGV, SIG_DFL); /* returning re-faults and dies by SIGSEGV */
     return;
   }
-  /* Not ours: the previous disposition takes it on the re-fault. */
-  if (old_segv.sa_flags & SA_SIGINFO && old_segv.sa_sigaction) {
-    old_segv.sa_sigaction(sig, si, uc);
+  /* Not ours: chain to the handler that was there before (as Go does), or
+   * put the default back and let the re-fault take it. */
+  if (old_segv.sa_flags & SA_SIGINFO) {
+    if (old_segv.sa_sigaction) {
+      old_segv.sa_sigaction(sig, si, uc);
+      return;
+    }
+  } else if (old_segv.sa_handler != SIG_DFL && old_segv.sa_handler != SIG_IGN) {
+    old_segv.sa_handler(sig);
     return;
   }
-  sigaction(SIGSEGV, &old_segv, NULL);
+  signal(SIGSEGV, SIG_DFL);
 }
 
 static void install_guard(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  if (sigaction(SIGSEGV, NULL, &old_segv) != 0) return;
-  /* A program's (or a sanitizer's) own SIGSEGV handler stays in charge. */
-  if (!(old_segv.sa_flags & SA_SIGINFO) && old_segv.sa_handler != SIG_DFL) return;
-  if ((old_segv.sa_flags & SA_SIGINFO) && old_segv.sa_sigaction) return;
   sa.sa_sigaction = on_segv;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGSEGV, &sa, NULL) == 0) guard_installed = true;
+  if (sigaction(SIGSEGV, &sa, &old_segv) == 0) guard_installed = true;
 }
 
 #define ALTSTACK_SIZE (64 * 1024)
