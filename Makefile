@@ -21,6 +21,16 @@ GORT_CPPFLAGS := -D_GNU_SOURCE -Iruntime/include -Iruntime/src
 GORT_CFLAGS := -std=c11 $(WARN) -pthread -fPIC -fno-omit-frame-pointer $(SAN_FLAGS) $(CFLAGS)
 GORT_LDFLAGS := -pthread -rdynamic $(SAN_FLAGS) $(LDFLAGS)
 GORT_LIBS := -lm
+# Library objects export only what a public header marks GORT_API.
+LIB_VISIBILITY := -fvisibility=hidden
+
+# The version lives in one place, gort/version.h; the soname and gort.pc
+# follow it.
+gort_version_part = $(shell sed -n 's/^\#define GORT_VERSION_$(1) \([0-9]*\)$$/\1/p' \
+  runtime/include/gort/version.h)
+GORT_VERSION_MAJOR := $(call gort_version_part,MAJOR)
+GORT_VERSION := $(GORT_VERSION_MAJOR).$(call gort_version_part,MINOR).$(call gort_version_part,PATCH)
+LIBGORT_SONAME := libgort.so.$(GORT_VERSION_MAJOR)
 
 RUNTIME_SRCS := $(sort $(wildcard runtime/src/*.c runtime/src/*/*.c))
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(O)/%.o)
@@ -31,13 +41,17 @@ TEST_SUPPORT_SRCS := $(sort $(wildcard runtime/tests/support/*.c))
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/%.o)
 RUNTIME_TEST_SRCS := $(sort $(wildcard runtime/tests/test_*.c))
 RUNTIME_TEST_BINS := $(RUNTIME_TEST_SRCS:runtime/tests/%.c=$(O)/tests/runtime/%)
-# Layers append their test binaries to TEST_BINS in their fragments, included
-# here so that the rules below see the complete list.
+# Layers append their test binaries to TEST_BINS, their public headers to
+# PUBLIC_HDRS and their static libraries to PUBLIC_ARCHIVES in their
+# fragments, included here so that the rules below see the complete lists.
 TEST_BINS := $(RUNTIME_TEST_BINS)
+PUBLIC_HDRS := $(sort $(wildcard runtime/include/gort/*.h))
+PUBLIC_ARCHIVES :=
 -include $(sort $(wildcard */*.mk))
 
 .PHONY: all lib deps test check bench bench-quick race valgrind leakcheck \
-        leakcheck-calibrate report gate ci install clean examples format
+        leakcheck-calibrate report gate ci install clean examples format \
+        check-headers check-exports format-all
 .DEFAULT_GOAL := all
 
 all: lib
@@ -48,12 +62,16 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GORT_CPPFLAGS) $(GORT_CFLAGS) -MMD -MP -c $< -o $@
 
+$(O)/runtime/src/%.o: runtime/src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GORT_CPPFLAGS) $(GORT_CFLAGS) $(LIB_VISIBILITY) -MMD -MP -c $< -o $@
+
 $(LIBGORT_A): $(RUNTIME_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
 $(LIBGORT_SO): $(RUNTIME_OBJS)
-	$(CC) -shared -Wl,-soname,libgort.so.0 $(GORT_LDFLAGS) -o $@ $^ $(GORT_LIBS)
+	$(CC) -shared -Wl,-soname,$(LIBGORT_SONAME) $(GORT_LDFLAGS) -o $@ $^ $(GORT_LIBS)
 
 $(O)/tests/runtime/%: runtime/tests/%.c $(TEST_SUPPORT_OBJS) $(LIBGORT_A)
 	@mkdir -p $(dir $@)
@@ -74,22 +92,40 @@ SAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(
 export SAN
 
 test: deps
-	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory test-build check-headers check-exports
 	@$(SAN_ENV) TEST_TIMEOUT=$(TEST_TIMEOUT) ci/run-tests.sh $(TEST_BINS)
+	$(if $(SAN),,@$(MAKE) --no-print-directory test-tools)
 
 test-build: lib $(TEST_BINS)
 check: test
+
+# Each public header compiles alone as C11 and as C++17.
+check-headers:
+	@CC="$(CC)" CXX="$(CXX)" ci/check-headers.sh $(PUBLIC_HDRS)
+
+# libgort.so exports its public names and nothing else (nm -D); the layers'
+# archives define only their own prefix.
+check-exports: lib $(PUBLIC_ARCHIVES)
+	@ci/check-exports.sh $(LIBGORT_SO) $(LIBGORT_A) $(PUBLIC_ARCHIVES)
 
 # ---- install ----------------------------------------------------------------
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include/gort $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 runtime/include/gort/*.h $(DESTDIR)$(PREFIX)/include/gort/
 	install -m 644 $(LIBGORT_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIBGORT_SO) $(DESTDIR)$(PREFIX)/lib/libgort.so.0
-	ln -sf libgort.so.0 $(DESTDIR)$(PREFIX)/lib/libgort.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' runtime/gort.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gort.pc
+	install -m 755 $(LIBGORT_SO) $(DESTDIR)$(PREFIX)/lib/libgort.so.$(GORT_VERSION)
+	ln -sf libgort.so.$(GORT_VERSION) $(DESTDIR)$(PREFIX)/lib/$(LIBGORT_SONAME)
+	ln -sf $(LIBGORT_SONAME) $(DESTDIR)$(PREFIX)/lib/libgort.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(GORT_VERSION)|' runtime/gort.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gort.pc
 
+# Formatting (.clang-format): `make format` formats the lines changed since
+# FORMAT_BASE (default: the merge base with main), so it never rewrites
+# someone else's code; `make format-all` formats every file.
+FORMAT_BASE ?= $(shell git merge-base HEAD main 2>/dev/null || echo HEAD)
 format:
+	git clang-format --extensions c,h,cc $(FORMAT_BASE)
+format-all:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
 
 clean:

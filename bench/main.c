@@ -8,7 +8,10 @@
  *   --gort_fail_spawns=N   make gort's next N thread creations fail, as if the
  *                          OS refused them (gort_debug_fail_thread_create): a
  *                          check that a refused spawn ends a run with
- *                          skip-with-error, as at 100k tasks on a small box.
+ *                          skip-with-error, as at 100k tasks on a small box;
+ *   --gort_iterations=N    run every benchmark exactly N iterations (b.N = N)
+ *                          instead of to a time target: instruction counts
+ *                          under callgrind (compare.py) need a fixed N.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,10 @@ int main(int argc, char **argv) {
     }
     if (strncmp(argv[i], "--gort_fail_spawns=", 19) == 0) {
       gort_debug_fail_thread_create(atoi(argv[i] + 19));
+      continue;
+    }
+    if (strncmp(argv[i], "--gort_iterations=", 18) == 0) {
+      gort_bench_set_fixed_iterations(atoll(argv[i] + 18));
       continue;
     }
     argv[kept++] = argv[i];

@@ -191,6 +191,22 @@ static void bm_chan_mpmc(gort_bench_state *st, void *arg) {
   gort_chan_release(m.c);
 }
 
+/* op = one send and one receive on a buffered channel (cap 1) by the same
+ * task: the uncontended path, no peer, no park. Deterministic on one task
+ * (instruction counts, bench/README.md). */
+static void bm_chan_buffered_send_recv(gort_bench_state *st, void *arg) {
+  (void)arg;
+  gort_chan *c;
+  GORT_CHAN_MAKE(&c, long, 1);
+  int64_t n = gort_bench_begin(st);
+  for (long i = 0; i < n; i++) {
+    gort_chan_send(c, &i);
+    gort_chan_recv(c, NULL, NULL);
+  }
+  gort_bench_end(st);
+  gort_chan_release(c);
+}
+
 /* ---- select ------------------------------------------------------------------ */
 
 /* op = one select over k channels of capacity 1, one of which holds the
@@ -242,6 +258,21 @@ static void mutex_own(gb_pb *pb, void *arg) {
     gort_mutex_unlock(&m.mu);
   }
   gort_mutex_destroy(&m.mu);
+}
+
+/* op = Lock and Unlock of a mutex no one else uses, on the benchmark's own
+ * task (MutexUncontended's op without RunParallel: deterministic). */
+static void bm_mutex_lock_unlock(gort_bench_state *st, void *arg) {
+  (void)arg;
+  gort_mutex mu;
+  gort_mutex_init(&mu);
+  int64_t n = gort_bench_begin(st);
+  for (int64_t i = 0; i < n; i++) {
+    gort_mutex_lock(&mu);
+    gort_mutex_unlock(&mu);
+  }
+  gort_bench_end(st);
+  gort_mutex_destroy(&mu);
 }
 
 /* RunParallel on every core, each task with its own mutex. */
@@ -352,4 +383,6 @@ void gb_register_micro(bool quick) {
   gort_bench_register("Mutex", bm_mutex, NULL);
   gort_bench_register("ContextWithCancel", bm_context_with_cancel, NULL);
   gort_bench_register("SemaphoreAcquireRelease", bm_semaphore, NULL);
+  gort_bench_register("ChanBufferedSendRecv", bm_chan_buffered_send_recv, NULL);
+  gort_bench_register("MutexLockUnlock", bm_mutex_lock_unlock, NULL);
 }

@@ -12,15 +12,24 @@
 //    opens after the loop's first KeepRunning (the timer has started) and at
 //    resume, and closes at pause and when the loop ends (the timer has
 //    stopped). Allocations made by setup outside the loop are not counted, as
-//    in Go, where b.N ops and ResetTimer/StopTimer bound the count.
+//    in Go, where b.N ops and ResetTimer/StopTimer bound the count;
+//  - a benchmark instance that errored once errors in every later repetition
+//    of the process (see `poisoned` below: Google Benchmark 1.7.1 crashes
+//    otherwise);
+//  - under callgrind, instruction collection is on exactly between the
+//    b.N-style gort_bench_begin and gort_bench_end (the body's ops only).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <valgrind/callgrind.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -33,8 +42,22 @@ extern "C" {
 #error "bench/ is never built with sanitizers: they distort every figure"
 #endif
 
+// What the shim keeps per registered benchmark (family): how many arguments
+// its instances take, and the instances that errored. Why the latter:
+// Google Benchmark 1.7.1's ComputeStats reads reports[0].statistics, which
+// is null when the first repetition errored, and crashes as soon as two
+// other repetitions succeeded (3+ repetitions). An instance that errored
+// therefore fails its later repetitions too, with the first error's message:
+// every report then errors and ComputeStats returns before reading it.
+struct family {
+  size_t nargs = 0;
+  std::mutex mu;  // guards poisoned: the threads of one run check it at once
+  std::map<std::string, std::string> poisoned;  // instance key -> first error
+};
+
 struct gort_bench_state {
   benchmark::State *s;
+  family *fam;
   bool measure;  // thread 0: owns the per-op counters
   bool started;  // the loop has begun
   bool timing;   // the allocation window is open
@@ -43,6 +66,7 @@ struct gort_bench_state {
   int64_t cpu0, cpu;         // process CPU time (ns): at open, summed
   uint64_t threads_created0;
   bool rss_reset;  // VmHWM was reset at the start
+  bool collecting;  // gort_bench_begin turned callgrind's collection on
 };
 
 namespace {
@@ -128,10 +152,46 @@ void report(gort_bench_state *st) {
   s.counters["process_cpu_ns_per_op"] = benchmark::Counter(st->cpu / ops);
 }
 
-void run_body(benchmark::State &s, gort_bench_fn fn, void *arg) {
+// Fixed iterations for every benchmark registered after it is set (0: none).
+int64_t fixed_iterations = 0;
+
+// Families by their Google Benchmark handle, for gort_bench_args.
+std::map<benchmark::internal::Benchmark *, std::shared_ptr<family>> &families() {
+  static std::map<benchmark::internal::Benchmark *, std::shared_ptr<family>> m;
+  return m;
+}
+
+// An instance is its family plus its arguments and thread count.
+std::string instance_key(const gort_bench_state *st) {
+  std::string key = std::to_string(st->s->threads());
+  for (size_t i = 0; i < st->fam->nargs; i++) key += "/" + std::to_string(st->s->range(i));
+  return key;
+}
+
+// The first error of this instance in an earlier repetition, if any.
+bool poisoned(gort_bench_state *st, std::string *msg) {
+  std::lock_guard<std::mutex> g(st->fam->mu);
+  auto it = st->fam->poisoned.find(instance_key(st));
+  if (it == st->fam->poisoned.end()) return false;
+  *msg = it->second;
+  return true;
+}
+
+void poison(gort_bench_state *st, const char *msg) {
+  std::lock_guard<std::mutex> g(st->fam->mu);
+  st->fam->poisoned.emplace(instance_key(st), msg);
+}
+
+void run_body(benchmark::State &s, family *fam, gort_bench_fn fn, void *arg) {
   gort_bench_state st{};
   st.s = &s;
+  st.fam = fam;
   st.measure = s.thread_index() == 0;
+  std::string first;
+  if (poisoned(&st, &first)) {
+    s.SkipWithError(("an earlier repetition failed: " + first).c_str());
+    return;
+  }
   fn(&st, arg);
   report(&st);
 }
@@ -141,23 +201,38 @@ void run_body(benchmark::State &s, gort_bench_fn fn, void *arg) {
 extern "C" {
 
 gort_bench *gort_bench_register(const char *name, gort_bench_fn fn, void *arg) {
+  auto fam = std::make_shared<family>();
+  family *f = fam.get();
   auto *b = benchmark::RegisterBenchmark(
-      name, [fn, arg](benchmark::State &s) { run_body(s, fn, arg); });
+      name, [f, fn, arg](benchmark::State &s) { run_body(s, f, fn, arg); });
+  families()[b] = fam;
   b->UseRealTime();
+  if (fixed_iterations > 0) b->Iterations(fixed_iterations);
   return G(b);
 }
 
+void gort_bench_set_fixed_iterations(int64_t n) { fixed_iterations = n; }
+
+// Records how many arguments the family's instances take (instance keys).
+static gort_bench *with_nargs(gort_bench *b, size_t n) {
+  family &f = *families().at(B(b));
+  if (n > f.nargs) f.nargs = n;
+  return b;
+}
+
 gort_bench *gort_bench_args(gort_bench *b, const int64_t *values, size_t n) {
-  return G(B(b)->Args(std::vector<int64_t>(values, values + n)));
+  return with_nargs(G(B(b)->Args(std::vector<int64_t>(values, values + n))), n);
 }
 
 gort_bench *gort_bench_args_product2(gort_bench *b, const int64_t *xs, size_t nx,
                                      const int64_t *ys, size_t ny) {
-  return G(B(b)->ArgsProduct({std::vector<int64_t>(xs, xs + nx), std::vector<int64_t>(ys, ys + ny)}));
+  return with_nargs(
+      G(B(b)->ArgsProduct({std::vector<int64_t>(xs, xs + nx), std::vector<int64_t>(ys, ys + ny)})),
+      2);
 }
 
 gort_bench *gort_bench_range_of(gort_bench *b, int64_t lo, int64_t hi) {
-  return G(B(b)->Range(lo, hi));
+  return with_nargs(G(B(b)->Range(lo, hi)), 1);
 }
 
 gort_bench *gort_bench_arg_names(gort_bench *b, const char *const *names, size_t n) {
@@ -191,10 +266,19 @@ int64_t gort_bench_begin(gort_bench_state *st) {
   st->started = true;
   if (!s.KeepRunningBatch(s.max_iterations)) return 0;
   window_open(st);
+  // Under callgrind (--collect-atstart=no) this thread's instructions are
+  // counted from here to gort_bench_end: the ops and nothing else. Outside
+  // valgrind the macro is a few no-op instructions, once per run.
+  CALLGRIND_TOGGLE_COLLECT;
+  st->collecting = true;
   return s.max_iterations;
 }
 
 void gort_bench_end(gort_bench_state *st) {
+  if (st->collecting) {
+    CALLGRIND_TOGGLE_COLLECT;
+    st->collecting = false;
+  }
   window_close(st);
   // The batch of gort_bench_begin took every iteration: this call finds none
   // left, stops the timer and returns false.
@@ -237,6 +321,7 @@ void gort_bench_set_items_processed(gort_bench_state *st, int64_t items) {
 void gort_bench_label(gort_bench_state *st, const char *label) { st->s->SetLabel(label); }
 
 void gort_bench_skip_with_error(gort_bench_state *st, const char *msg) {
+  poison(st, msg);
   window_close(st);
   st->s->SkipWithError(msg);
 }

@@ -4,7 +4,9 @@
  *                           SetLimit(8): go blocks while 8 tasks are active;
  *   SingleflightDo          op = one uncontended Do;
  *   RateLimiterAllow        op = one Allow on a limiter of 1e6/s, burst 100;
- *   Pool                    RunParallel on every core: Put then Get.
+ *   Pool                    RunParallel on every core: Put then Get;
+ *   PoolPutGet              op = one Put then Get on the benchmark's own task
+ *                           (deterministic: instruction counts).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -112,10 +114,31 @@ static void bm_pool(gort_bench_state *st, void *arg) {
   gort_pool_free(p);
 }
 
+static void bm_pool_put_get(gort_bench_state *st, void *arg) {
+  (void)arg;
+  gort_pool *p;
+  int rc = gort_pool_new(&p, new_int, free_int, NULL);
+  if (rc != 0) {
+    gb_skip(st, "gort_pool_new", rc);
+    return;
+  }
+  void *v = NULL;
+  gort_pool_get(p, &v);
+  int64_t n = gort_bench_begin(st);
+  for (int64_t i = 0; i < n; i++) {
+    gort_pool_put(p, v);
+    gort_pool_get(p, &v);
+  }
+  gort_bench_end(st);
+  gort_pool_put(p, v);
+  gort_pool_free(p);
+}
+
 void gb_register_xsync(bool quick) {
   if (quick) return;
   gort_bench_register("ErrgroupLimit8", bm_errgroup_limit8, NULL);
   gort_bench_register("SingleflightDo", bm_singleflight_do, NULL);
   gort_bench_register("RateLimiterAllow", bm_rate_allow, NULL);
   gort_bench_register("Pool", bm_pool, NULL);
+  gort_bench_register("PoolPutGet", bm_pool_put_get, NULL);
 }

@@ -22,12 +22,19 @@ PATTERNS_EXAMPLE_SRCS = $(filter-out $(PATTERNS_HTTP_SRCS),$(sort $(wildcard pat
 PATTERNS_EXAMPLE_BINS = $(PATTERNS_EXAMPLE_SRCS:patterns/examples/%.c=$(O)/examples/%)
 
 TEST_BINS += $(PATTERNS_TEST_BINS)
+PUBLIC_HDRS += $(sort $(wildcard patterns/include/gortp/*.h))
+PUBLIC_ARCHIVES += $(PATTERNS_LIB)
 
 # More specific than the top Makefile's $(O)/%.o rule, so it wins for
 # everything under patterns/ (the HTTP objects included).
 $(O)/patterns/%.o: patterns/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PATTERNS_CPPFLAGS) $(GORT_CFLAGS) -MMD -MP -c $< -o $@
+
+# Library objects export only their GORT_API declarations.
+$(O)/patterns/src/%.o: patterns/src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PATTERNS_CPPFLAGS) $(GORT_CFLAGS) $(LIB_VISIBILITY) -MMD -MP -c $< -o $@
 
 $(PATTERNS_LIB): $(PATTERNS_OBJS)
 	@mkdir -p $(dir $@)

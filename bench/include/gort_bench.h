@@ -77,6 +77,9 @@ gort_bench *gort_bench_threads(gort_bench *b, int n);
 gort_bench *gort_bench_min_time(gort_bench *b, double seconds);
 /* A fixed number of iterations instead of a time target. */
 gort_bench *gort_bench_iterations(gort_bench *b, int64_t n);
+/* Give every benchmark registered after this call n fixed iterations (0:
+ * back to time targets). main.c's --gort_iterations, for instruction counts. */
+void gort_bench_set_fixed_iterations(int64_t n);
 
 /* ---- inside a body ---- */
 
@@ -116,6 +119,10 @@ void gort_bench_set_items_processed(gort_bench_state *st, int64_t items);
 void gort_bench_label(gort_bench_state *st, const char *label);
 
 /* Report the run as failed with msg (shown, and "error_occurred" in JSON).
+ * Every later repetition of the same instance in this process then fails
+ * too, with "an earlier repetition failed: <msg>" (no statistics are
+ * computed over a benchmark that failed; Google Benchmark 1.7.1 crashes
+ * computing them when the first repetition failed).
  * Call it before the loop, or leave the loop right after it: for the
  * keep_running style, keep_running then returns false; for the b.N style,
  * still call gort_bench_end. */

@@ -5,7 +5,7 @@
  * rule covers; an empty scan returns at once. Otherwise we sleep (1 us
  * doubling, at most max_sleep) and scan again, up to max_retries times. Only
  * the candidates of the last scan are turned into findings, and only then do
- * we pay for symbols, addr2line and thread stacks.
+ * we pay for symbols, DWARF lines and thread stacks.
  *
  * Which threads are gort's: the thread of every task in the registry (tid in
  * the task snapshot) and the runtime's helper threads (gort_runtime_threads:
@@ -13,6 +13,15 @@
  * two sets when its task ends; a scan that catches it in between sees an
  * unknown thread, which the next scan no longer sees. That is one of the
  * transients the retries absorb.
+ *
+ * A thread that has left gort's code is on its way out for a while longer
+ * (glibc's and a sanitizer's teardown, then the kernel's exit; hundreds of
+ * them under ASan on a loaded machine take seconds). Two facts keep those
+ * from being called leaks: the thread's own state (the kernel's PF_EXITING
+ * flag: it is in exit, so it is no leak whoever started it), and gort's
+ * record of its exiting threads (gort_runtime_exiting_threads): while a
+ * candidate is one of those, the check keeps retrying past goleak's budget,
+ * up to LC_EXIT_WAIT_NS, before it reports anything.
  *
  * Invariants:
  *  - Checks are serialised by check_lock; the process baseline is written
@@ -39,7 +48,12 @@ struct gort_leakcheck_snapshot {
   size_t n_threads;
   gort__lc_fd *fds;
   size_t n_fds;
+  uint64_t *timer_ids; /* sorted */
+  size_t n_timers;
 };
+
+/* How long past the retry budget a check waits for gort's exiting threads. */
+#define LC_EXIT_WAIT_NS (30 * 1000000000LL)
 
 static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
 static gort_leakcheck_snapshot *process_baseline; /* constructor, then read-only */
@@ -132,11 +146,14 @@ typedef struct {
   size_t n_tasks;
   pid_t *helpers;
   size_t n_helpers;
+  pid_t *exiting; /* gort's task threads on their way out */
+  size_t n_exiting;
 } lc_runtime;
 
 static void runtime_free(lc_runtime *rt) {
   free(rt->tasks);
   free(rt->helpers);
+  free(rt->exiting);
   memset(rt, 0, sizeof *rt);
 }
 
@@ -159,7 +176,22 @@ static int runtime_read(lc_runtime *rt) {
     if (rt->n_helpers <= n) break;
     free(rt->helpers);
   }
+  if (!GORT_LC_HAVE(gort_runtime_exiting_threads)) return 0;
+  for (;;) {
+    size_t n = gort_runtime_exiting_threads(NULL, 0) + 8;
+    rt->exiting = malloc(n * sizeof *rt->exiting);
+    if (!rt->exiting) return -1;
+    rt->n_exiting = gort_runtime_exiting_threads(rt->exiting, n);
+    if (rt->n_exiting <= n) break;
+    free(rt->exiting);
+  }
   return 0;
+}
+
+static bool gort_exiting_tid(const lc_runtime *rt, pid_t tid) {
+  for (size_t i = 0; i < rt->n_exiting; i++)
+    if (rt->exiting[i] == tid) return true;
+  return false;
 }
 
 static bool gort_owns_tid(const lc_runtime *rt, pid_t tid) {
@@ -183,6 +215,7 @@ void gort_leakcheck_snapshot_free(gort_leakcheck_snapshot *s) {
   free(s->task_ids);
   free(s->threads);
   free(s->fds);
+  free(s->timer_ids);
   free(s);
 }
 
@@ -229,6 +262,7 @@ static int snapshot_take(gort_leakcheck_snapshot **out, bool with_tasks) {
   }
   if (foreign_threads(&rt, &s->threads, &s->n_threads) != 0) goto fail;
   if (gort__lc_list_fds(&s->fds, &s->n_fds) != 0) goto fail;
+  if (with_tasks && gort__lc_timer_ids(&s->timer_ids, &s->n_timers) != 0) goto fail;
   runtime_free(&rt);
   *out = s;
   return 0;
@@ -272,6 +306,8 @@ typedef struct {
   size_t n_threads;
   gort__lc_fd *fds;
   size_t n_fds;
+  gort_timer_info *timers;
+  size_t n_timers;
 } lc_scan;
 
 static void scan_free(lc_scan *s) {
@@ -279,10 +315,20 @@ static void scan_free(lc_scan *s) {
   free(s->tasks);
   free(s->threads);
   free(s->fds);
+  free(s->timers);
   memset(s, 0, sizeof *s);
 }
 
-static size_t scan_count(const lc_scan *s) { return s->n_tasks + s->n_threads + s->n_fds; }
+static size_t scan_count(const lc_scan *s) {
+  return s->n_tasks + s->n_threads + s->n_fds + s->n_timers;
+}
+
+/* True when a candidate thread is one gort says is on its way out. */
+static bool scan_awaits_exit(const lc_scan *s) {
+  for (size_t i = 0; i < s->n_threads; i++)
+    if (gort_exiting_tid(&s->rt, s->threads[i].tid)) return true;
+  return false;
+}
 
 /* The creator's name for IGNORE_CREATOR: the function that called gort_go,
  * and the parent task's entry (or name, for adopted parents like main). */
@@ -358,7 +404,7 @@ static int scan_once(const gort_leakcheck_opts *o, const gort_leakcheck_snapshot
       if (tids[i] == me || gort_owns_tid(&s->rt, tids[i])) continue;
       gort__lc_thread *t = &s->threads[s->n_threads];
       if (gort__lc_read_thread(tids[i], t) != 0) continue; /* gone */
-      if (t->state == 'Z' || t->state == 'X') continue;     /* exiting */
+      if (t->state == 'Z' || t->state == 'X' || t->exiting) continue; /* in exit */
       if (base && base_has_thread(base, t)) continue;
       if (rule_matches(o, GORT_LEAKCHECK_IGNORE_NAME, t->comm)) continue;
       s->n_threads++;
@@ -375,6 +421,10 @@ static int scan_once(const gort_leakcheck_opts *o, const gort_leakcheck_snapshot
       s->fds[s->n_fds++] = fds[i];
     }
   }
+  if ((o->layers & GORT_LEAKCHECK_TIMERS) &&
+      gort__lc_timer_scan(base ? base->timer_ids : NULL, base ? base->n_timers : 0, &s->timers,
+                          &s->n_timers) != 0)
+    goto fail;
   free(tids);
   return 0;
 fail:
@@ -442,7 +492,7 @@ static void thread_stack(gort_leakcheck_finding *f, pid_t tid) {
 }
 
 /* Ignore rules again, now against what symbolisation found (inlined
- * functions, addr2line names): the scan used symbol tables only. */
+ * functions, from DWARF): the scan used symbol tables only. */
 static bool finding_ignored(const gort_leakcheck_opts *o, const gort_leakcheck_finding *f) {
   if (rule_matches(o, GORT_LEAKCHECK_IGNORE_TOP, f->top_function) ||
       rule_matches(o, GORT_LEAKCHECK_IGNORE_ANY, f->top_function) ||
@@ -513,10 +563,13 @@ static void add_task(gort_leakcheck_report *r, const gort_leakcheck_opts *o,
 }
 
 static void add_thread(gort_leakcheck_report *r, const gort_leakcheck_opts *o,
-                       const gort__lc_thread *t, const char *test) {
+                       const gort__lc_thread *t, bool gorts_exiting, const char *test) {
   gort_leakcheck_finding *f = gort__lc_report_add(r, GORT_LEAK_THREAD);
   if (!f) return;
   gort__lc_copy(f->test, sizeof f->test, test);
+  if (gorts_exiting) /* the wait ran out: say whose it is, never "foreign" */
+    snprintf(f->detail, sizeof f->detail, "a task thread of gort's, still exiting after %lld s",
+             LC_EXIT_WAIT_NS / 1000000000LL);
   f->tid = t->tid;
   gort__lc_copy(f->name, sizeof f->name, t->comm);
   snprintf(f->state, sizeof f->state, "%c (%s)", t->state, gort__lc_thread_state_name(t->state));
@@ -550,9 +603,15 @@ static int find_locked(const gort_leakcheck_opts *o, gort_leakcheck_report **out
   const gort_leakcheck_snapshot *base = o->baseline ? o->baseline : process_baseline;
   lc_scan s;
   int retries = o->max_retries < 0 ? 0 : o->max_retries;
+  int64_t exit_deadline = 0;
   for (int i = 0;; i++) {
     if (scan_once(o, base, &s) != 0) return GORT_ENOMEM;
-    if (scan_count(&s) == 0 || i >= retries) break;
+    if (scan_count(&s) == 0) break;
+    if (i >= retries) { /* goleak's budget is spent */
+      if (!scan_awaits_exit(&s)) break;
+      if (!exit_deadline) exit_deadline = now_ns() + LC_EXIT_WAIT_NS;
+      if (now_ns() > exit_deadline) break;
+    }
     scan_free(&s);
     int64_t d = i < 40 ? (int64_t)1000 << i : o->max_sleep_ns;
     if (d > o->max_sleep_ns) d = o->max_sleep_ns;
@@ -569,8 +628,13 @@ static int find_locked(const gort_leakcheck_opts *o, gort_leakcheck_report **out
   test_now(test, sizeof test);
   int64_t now = now_ns();
   for (size_t i = 0; i < s.n_tasks; i++) add_task(r, o, s.tasks[i], now, test);
-  for (size_t i = 0; i < s.n_threads; i++) add_thread(r, o, &s.threads[i], test);
+  for (size_t i = 0; i < s.n_threads; i++)
+    add_thread(r, o, &s.threads[i], gort_exiting_tid(&s.rt, s.threads[i].tid), test);
   for (size_t i = 0; i < s.n_fds; i++) add_fd(r, &s.fds[i], test);
+  for (size_t i = 0; i < s.n_timers; i++) {
+    gort_leakcheck_finding *f = gort__lc_timer_add(r, &s.timers[i], now, test);
+    if (f && finding_ignored(o, f)) drop_last(r);
+  }
   scan_free(&s);
   int heap = 0;
   if (o->layers & GORT_LEAKCHECK_HEAP) heap = gort__lc_heap_check(r);
@@ -742,11 +806,12 @@ void gort__lc_record_run(const char *scope, unsigned layers, int heap_checked, i
   if (!m) return;
   record_head(m, "run", scope);
   fprintf(m, ",\"layers\":[");
-  const char *names[4] = {"task", "thread", "fd", "heap"};
+  const char *names[5] = {"task", "thread", "fd", "heap", "timer"};
   bool first = true;
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < 5; k++) {
     if (!(layers & (1u << k))) continue;
     if (k == 3 && !heap_checked) continue;
+    if (k == 0 && !GORT_LC_HAVE_RUNTIME()) continue; /* no gort, no tasks */
     fprintf(m, "%s\"%s\"", first ? "" : ",", names[k]);
     first = false;
   }

@@ -35,6 +35,8 @@ ssize_t gort__lc_read_file(const char *path, char *buf, size_t size) {
 
 /* ---- threads ---- */
 
+#define LC_PF_EXITING 0x4ULL /* include/linux/sched.h; stable since 2.6 */
+
 int gort__lc_parse_stat(const char *text, gort__lc_thread *out) {
   memset(out, 0, sizeof *out);
   char *end;
@@ -52,10 +54,12 @@ int gort__lc_parse_stat(const char *text, gort__lc_thread *out) {
   if (*p != ' ' || p[1] == '\0' || (p[2] != ' ' && p[2] != '\0')) return -1;
   out->state = p[1];
   p += 2;
-  /* Fields 4..21 precede starttime (field 22). */
+  /* Fields 4..21 precede starttime (field 22); field 9 is the kernel's
+   * task flags, where PF_EXITING says the thread has entered exit. */
   for (int field = 4; field <= 22; field++) {
     while (*p == ' ') p++;
     if (*p == '\0') return -1;
+    if (field == 9) out->exiting = (strtoull(p, NULL, 10) & LC_PF_EXITING) != 0;
     if (field == 22) {
       out->starttime = strtoull(p, &end, 10);
       if (end == p) return -1;

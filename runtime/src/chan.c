@@ -6,14 +6,17 @@
  * memory (no intermediate buffer for a waiting peer), marks the waiter, drops
  * the lock, then readies the task. Nothing touches a waiter after readying it.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chan_impl.h"
 
 int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
-  if (!out || elem_size == 0 || cap < 0) return GORT_EINVAL;
-  if ((size_t)cap > (SIZE_MAX - sizeof(gort_chan)) / elem_size) return GORT_EINVAL;
+  if (!out || elem_size > GORT_CHAN_ELEM_SIZE_MAX || cap < 0) return GORT_EINVAL;
+  /* chan struct{} (elem_size 0) has no ring: count alone is the buffer. */
+  if (elem_size > 0 && (size_t)cap > (SIZE_MAX - sizeof(gort_chan)) / elem_size)
+    return GORT_EINVAL;
   gort_chan *c = gort__calloc(1, sizeof *c + (size_t)cap * elem_size);
   if (!c) return GORT_ENOMEM;
   atomic_init(&c->lock.state, 0); /* lock.h: spins, then sleeps */
@@ -25,8 +28,18 @@ int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
   return 0;
 }
 
+/* A freed channel's count is poisoned: far below zero, so that a retain or
+ * release of the freed channel finds old <= 0 even after a few stray
+ * increments. This catches the common double release (the memory not yet
+ * reused: refs lies past the words malloc writes into a freed block); once
+ * the memory is reused, it is undefined, as any use after free (ASan and
+ * Valgrind report it). */
+#define CHAN_REFS_POISON (LONG_MIN / 2)
+
 gort_chan *gort_chan_retain(gort_chan *c) {
-  if (c) atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+  if (c && atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed) <= 0)
+    gort__fatal("channel %p retained after its last release (released more times than retained)",
+                (void *)c);
   return c;
 }
 
@@ -37,23 +50,34 @@ void gort_chan_release(gort_chan *c) {
   if (old == 1) {
     if (c->recvq.head || c->sendq.head)
       gort__fatal("channel %p freed while tasks are blocked on it", (void *)c);
+    atomic_store_explicit(&c->refs, CHAN_REFS_POISON, memory_order_relaxed);
     gort__free(c);
   } else if (old <= 0) {
     gort__fatal("channel %p released more times than retained", (void *)c);
   }
 }
 
+/* ---- element copies: nothing to copy for chan struct{}, whose element
+ * pointers may be NULL (memcpy's arguments must not be, even for 0 bytes) */
+
+void gort__chan_copy(const gort_chan *c, void *dst, const void *src) {
+  if (c->elem_size > 0 && dst) memcpy(dst, src, c->elem_size);
+}
+
+void gort__chan_zero(const gort_chan *c, void *dst) {
+  if (c->elem_size > 0 && dst) memset(dst, 0, c->elem_size);
+}
+
 /* ---- buffer ring (lock held) ---- */
 
 void gort__chan_buf_put(gort_chan *c, const void *elem) {
-  memcpy(c->buf + c->sendx * c->elem_size, elem, c->elem_size);
+  gort__chan_copy(c, c->buf + c->sendx * c->elem_size, elem);
   if (++c->sendx == c->cap) c->sendx = 0;
   __atomic_store_n(&c->count, c->count + 1, __ATOMIC_RELAXED);
 }
 
 void gort__chan_buf_take(gort_chan *c, void *elem) {
-  unsigned char *slot = c->buf + c->recvx * c->elem_size;
-  if (elem) memcpy(elem, slot, c->elem_size);
+  gort__chan_copy(c, elem, c->buf + c->recvx * c->elem_size);
   if (++c->recvx == c->cap) c->recvx = 0;
   __atomic_store_n(&c->count, c->count - 1, __ATOMIC_RELAXED);
 }
@@ -78,7 +102,7 @@ static inline bool chan_empty(gort_chan *c) {
 
 void gort__chan_send_direct(gort_chan *c, gort__waiter *w, const void *elem,
                             void (*unlock)(void *), void *lockarg) {
-  if (w->elem) memcpy(w->elem, elem, c->elem_size);
+  gort__chan_copy(c, w->elem, elem);
   w->success = true;
   gort__task *t = w->task;
   if (w->is_select) t->param = w;
@@ -89,13 +113,13 @@ void gort__chan_send_direct(gort_chan *c, gort__waiter *w, const void *elem,
 void gort__chan_recv_direct(gort_chan *c, gort__waiter *w, void *elem,
                             void (*unlock)(void *), void *lockarg) {
   if (c->cap == 0) {
-    if (elem) memcpy(elem, w->elem, c->elem_size);
+    gort__chan_copy(c, elem, w->elem);
   } else {
     /* Full buffer: take the head, and the sender's value takes its slot, so
      * FIFO order holds. */
     unsigned char *slot = c->buf + c->recvx * c->elem_size;
-    if (elem) memcpy(elem, slot, c->elem_size);
-    memcpy(slot, w->elem, c->elem_size);
+    gort__chan_copy(c, elem, slot);
+    gort__chan_copy(c, slot, w->elem);
     if (++c->recvx == c->cap) c->recvx = 0;
     c->sendx = c->recvx;
   }
@@ -118,7 +142,7 @@ static int chan_send(gort_chan *c, const void *elem, bool block) {
     if (!block) return GORT_EAGAIN;
     block_forever(GORT_WAIT_CHAN_SEND_NIL);
   }
-  if (!elem) return GORT_EINVAL;
+  if (!elem && c->elem_size > 0) return GORT_EINVAL;
   /* Not closed, then full: at the moment of the second read the channel was
    * full, and (close being permanent) not closed at the first. */
   if (!block && !__atomic_load_n(&c->closed, __ATOMIC_RELAXED) && chan_full(c)) return GORT_EAGAIN;
@@ -163,14 +187,14 @@ static int chan_recv(gort_chan *c, void *elem, bool *ok, bool block) {
      * pairing with close's release): closed and drained, as Go's chanrecv. */
     if (!__atomic_load_n(&c->closed, __ATOMIC_ACQUIRE)) return GORT_EAGAIN;
     if (chan_empty(c)) {
-      if (elem) memset(elem, 0, c->elem_size);
+      gort__chan_zero(c, elem);
       return GORT_ECLOSED;
     }
   }
   gort__lock_acquire(&c->lock);
   if (c->closed && c->count == 0) {
     gort__lock_release(&c->lock);
-    if (elem) memset(elem, 0, c->elem_size);
+    gort__chan_zero(c, elem);
     return GORT_ECLOSED;
   }
   gort__waiter *w = gort__waitq_dequeue(&c->sendq);
@@ -217,7 +241,7 @@ int gort_chan_close(gort_chan *c) {
    * ready them after unlocking. */
   gort__waiter *wake = NULL, *w;
   while ((w = gort__waitq_dequeue(&c->recvq)) != NULL) {
-    if (w->elem) memset(w->elem, 0, c->elem_size);
+    gort__chan_zero(c, w->elem);
     w->success = false;
     if (w->is_select) w->task->param = w;
     w->next = wake;

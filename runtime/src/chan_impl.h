@@ -25,8 +25,10 @@ struct gort_chan {
   size_t sendx, recvx; /* ring indices */
   bool closed;
   gort__waitq recvq, sendq;
-  _Atomic long refs;
-  unsigned char *buf;  /* cap * elem_size bytes, right after the struct */
+  _Atomic long refs;   /* poisoned when freed (chan.c); kept past the first
+                        * two words, which malloc reuses in a freed block */
+  unsigned char *buf;  /* cap * elem_size bytes, right after the struct (none
+                        * for elem_size 0) */
 };
 
 /* Complete a send to the dequeued receiver w (lock held; released here, then
@@ -36,6 +38,10 @@ void gort__chan_send_direct(gort_chan *c, gort__waiter *w, const void *elem,
 /* Complete a receive from the dequeued sender w (lock held; released here). */
 void gort__chan_recv_direct(gort_chan *c, gort__waiter *w, void *elem,
                             void (*unlock)(void *), void *lockarg);
+/* Copy one element from src to dst / zero dst; no-op for elem_size 0 or a
+ * NULL dst (a receiver that discards the value). */
+void gort__chan_copy(const gort_chan *c, void *dst, const void *src);
+void gort__chan_zero(const gort_chan *c, void *dst);
 void gort__chan_buf_put(gort_chan *c, const void *elem);
 void gort__chan_buf_take(gort_chan *c, void *elem);
 

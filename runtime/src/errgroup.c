@@ -1,6 +1,7 @@
 /* errgroup.c - golang.org/x/sync/errgroup on the public API: a WaitGroup
- * counts the tasks, a buffered channel of tokens is the limit (one token per
- * active task, as in Go), and the first error is kept with a CAS.
+ * counts the tasks, a buffered chan struct{} of tokens is the limit (one token
+ * per active task, as in Go; elem_size 0, so a limit costs nothing per slot),
+ * and the first error is kept with a CAS.
  *
  * Invariants:
  *  - Every task started by the group is counted in g->wg from before it is
@@ -110,8 +111,7 @@ static int start(gort_errgroup *g, gort_errgroup_fn fn, void *arg, bool block) {
   t->sem = gort_chan_retain(g->sem);
   pthread_mutex_unlock(&g->lock);
   if (t->sem) {
-    char token = 0;
-    int err = block ? gort_chan_send(t->sem, &token) : gort_chan_try_send(t->sem, &token);
+    int err = block ? gort_chan_send(t->sem, NULL) : gort_chan_try_send(t->sem, NULL);
     if (err != 0) {
       gort_chan_release(t->sem);
       gort__free(t);
@@ -147,11 +147,12 @@ int gort_errgroup_set_limit(gort_errgroup *g, int n) {
   pthread_mutex_lock(&g->lock);
   if (n >= 0) {
     /* Tokens in the current channel are tasks active under the limit. */
-    if (gort_chan_len(g->sem) != 0) {
+    size_t active = gort_chan_len(g->sem);
+    if (active != 0) {
       pthread_mutex_unlock(&g->lock);
-      return gort__misuse(GORT_EGROUPLIMIT);
+      return gort__misusef(GORT_EGROUPLIMIT, (int)active);
     }
-    int err = gort_chan_make(&fresh, 1, n);
+    int err = gort_chan_make(&fresh, 0, n);
     if (err != 0) {
       pthread_mutex_unlock(&g->lock);
       return err;

@@ -258,6 +258,7 @@ void gort__timers_pending_add(int delta) { atomic_fetch_add(&timers_pending, del
 int64_t gort__timers_pending(void) { return atomic_load(&timers_pending); }
 
 void gort_get_counters(gort_counters *c) {
+  if (gort__nil(c)) return;
   c->spawned = (uint64_t)atomic_load(&spawned_count);
   c->exited = (uint64_t)atomic_load(&exited_count);
   c->live = (uint64_t)atomic_load(&gort__live_count);

@@ -60,7 +60,7 @@ static int try_case(gort_select_case *k, const sel_locks *s, int *result) {
       return 1;
     }
     if (c->closed) {
-      if (k->elem) memset(k->elem, 0, c->elem_size);
+      gort__chan_zero(c, k->elem);
       k->ok = false;
       sel_unlock((void *)s);
       return 1;
@@ -88,7 +88,9 @@ static int select_impl(gort_select_case *cases, size_t n, bool block) {
   if (n > 0 && !cases) return GORT_EINVAL;
   for (size_t i = 0; i < n; i++) {
     if (cases[i].dir != GORT_SELECT_RECV && cases[i].dir != GORT_SELECT_SEND) return GORT_EINVAL;
-    if (cases[i].dir == GORT_SELECT_SEND && cases[i].chan && !cases[i].elem) return GORT_EINVAL;
+    if (cases[i].dir == GORT_SELECT_SEND && cases[i].chan && !cases[i].elem &&
+        cases[i].chan->elem_size > 0)
+      return GORT_EINVAL;
     if (cases[i].dir == GORT_SELECT_RECV) cases[i].ok = false;
   }
 

@@ -88,17 +88,25 @@ static void ready_all(wake_list *l) {
  * ====================================================================== */
 
 void gort_waitgroup_init(gort_waitgroup *wg) {
+  if (gort__nil(wg)) return;
   pthread_mutex_init(&wg->lock, NULL);
   wg->count = 0;
   wg->waiters = (gort__waitq)GORT__WAITQ_INIT;
 }
 
 int gort_waitgroup_add(gort_waitgroup *wg, int64_t delta) {
+  if (wg == NULL) return GORT_EINVAL;
   wake_list wake = WAKE_LIST_INIT;
   pthread_mutex_lock(&wg->lock);
-  int64_t v = wg->count + delta;
+  int64_t v;
+  /* Misuse leaves the counter as it was, so RETURN mode can go on. count
+   * is never negative, so only a positive delta can overflow, and a
+   * negative one only yields a negative sum. */
+  if (__builtin_add_overflow(wg->count, delta, &v)) {
+    pthread_mutex_unlock(&wg->lock);
+    return gort__misuse(GORT_EWGOVERFLOW);
+  }
   if (v < 0) {
-    /* Misuse leaves the counter as it was, so RETURN mode can go on. */
     pthread_mutex_unlock(&wg->lock);
     return gort__misuse(GORT_ENEGWG);
   }
@@ -112,6 +120,7 @@ int gort_waitgroup_add(gort_waitgroup *wg, int64_t delta) {
 int gort_waitgroup_done(gort_waitgroup *wg) { return gort_waitgroup_add(wg, -1); }
 
 int gort_waitgroup_wait(gort_waitgroup *wg) {
+  if (wg == NULL) return GORT_EINVAL;
   pthread_mutex_lock(&wg->lock);
   if (wg->count == 0) {
     pthread_mutex_unlock(&wg->lock);
@@ -168,6 +177,7 @@ int gort_waitgroup_go_at(gort_waitgroup *wg, void (*fn)(void *), void *arg, cons
 }
 
 void gort_waitgroup_destroy(gort_waitgroup *wg) {
+  if (gort__nil(wg)) return;
   pthread_mutex_lock(&wg->lock); /* let a releasing Done leave first */
   pthread_mutex_unlock(&wg->lock);
   pthread_mutex_destroy(&wg->lock);
@@ -194,6 +204,7 @@ static inline void cpu_relax(void) {
 enum { MUTEX_SPIN_ROUNDS = 4, MUTEX_SPIN_PAUSES = 30 };
 
 void gort_mutex_init(gort_mutex *m) {
+  if (gort__nil(m)) return;
   atomic_init(&m->state, 0);
   pthread_mutex_init(&m->lock, NULL);
   m->waiters = (gort__waitq)GORT__WAITQ_INIT;
@@ -209,7 +220,7 @@ static inline bool mutex_try_acquire(gort_mutex *m) {
                                                  memory_order_relaxed);
 }
 
-bool gort_mutex_trylock(gort_mutex *m) { return mutex_try_acquire(m); }
+bool gort_mutex_trylock(gort_mutex *m) { return !gort__nil(m) && mutex_try_acquire(m); }
 
 static bool mutex_spin(gort_mutex *m) {
   for (int round = 0; round < MUTEX_SPIN_ROUNDS; round++) {
@@ -226,7 +237,7 @@ static bool mutex_spin(gort_mutex *m) {
 }
 
 void gort_mutex_lock(gort_mutex *m) {
-  if (mutex_try_acquire(m)) return;
+  if (gort__nil(m) || mutex_try_acquire(m)) return;
   if (mutex_spin(m)) return;
   gort__waiter w = {0};
   w.task = self_or_die("sync.Mutex.Lock");
@@ -259,6 +270,7 @@ void gort_mutex_lock(gort_mutex *m) {
  * unlock from 2 pops at most one waiter; the woken one re-marks state 2 when
  * it re-acquires (or re-queues), so the rest are woken by later unlocks. */
 int gort_mutex_unlock(gort_mutex *m) {
+  if (m == NULL) return GORT_EINVAL;
   /* Release pairs with the lockers' acquire (see mutex_try_acquire). */
   int expected = 1;
   if (atomic_compare_exchange_strong_explicit(&m->state, &expected, 0, memory_order_release,
@@ -277,6 +289,7 @@ int gort_mutex_unlock(gort_mutex *m) {
 }
 
 void gort_mutex_destroy(gort_mutex *m) {
+  if (gort__nil(m)) return;
   pthread_mutex_lock(&m->lock); /* let a releasing unlock leave first */
   pthread_mutex_unlock(&m->lock);
   pthread_mutex_destroy(&m->lock);
@@ -289,6 +302,7 @@ void gort_mutex_destroy(gort_mutex *m) {
  * ====================================================================== */
 
 void gort_rwmutex_init(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return;
   pthread_mutex_init(&rw->lock, NULL);
   rw->readers = 0;
   rw->writer = false;
@@ -314,6 +328,7 @@ static gort__waiter *rw_grant_writer(gort_rwmutex *rw) {
 }
 
 void gort_rwmutex_rlock(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return;
   pthread_mutex_lock(&rw->lock);
   if (rw_reader_may_enter(rw)) {
     rw->readers++;
@@ -328,6 +343,7 @@ void gort_rwmutex_rlock(gort_rwmutex *rw) {
 }
 
 bool gort_rwmutex_tryrlock(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return false;
   pthread_mutex_lock(&rw->lock);
   bool ok = rw_reader_may_enter(rw);
   if (ok) rw->readers++;
@@ -336,6 +352,7 @@ bool gort_rwmutex_tryrlock(gort_rwmutex *rw) {
 }
 
 int gort_rwmutex_runlock(gort_rwmutex *rw) {
+  if (rw == NULL) return GORT_EINVAL;
   pthread_mutex_lock(&rw->lock);
   if (rw->readers == 0) {
     pthread_mutex_unlock(&rw->lock);
@@ -352,6 +369,7 @@ int gort_rwmutex_runlock(gort_rwmutex *rw) {
 }
 
 void gort_rwmutex_lock(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return;
   pthread_mutex_lock(&rw->lock);
   if (!rw->writer && rw->readers == 0) {
     /* Free, so both queues are empty (invariant): nobody is passed over. */
@@ -368,6 +386,7 @@ void gort_rwmutex_lock(gort_rwmutex *rw) {
 }
 
 bool gort_rwmutex_trylock(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return false;
   pthread_mutex_lock(&rw->lock);
   bool ok = !rw->writer && rw->readers == 0;
   if (ok) rw->writer = true;
@@ -376,11 +395,12 @@ bool gort_rwmutex_trylock(gort_rwmutex *rw) {
 }
 
 int gort_rwmutex_unlock(gort_rwmutex *rw) {
+  if (rw == NULL) return GORT_EINVAL;
   wake_list wake = WAKE_LIST_INIT;
   pthread_mutex_lock(&rw->lock);
   if (!rw->writer) {
     pthread_mutex_unlock(&rw->lock);
-    return gort__misuse(GORT_EUNLOCK);
+    return gort__misuse(GORT_ERWUNLOCK);
   }
   rw->writer = false;
   /* As Go: the readers that queued during this write section go first, all
@@ -398,6 +418,7 @@ int gort_rwmutex_unlock(gort_rwmutex *rw) {
 }
 
 void gort_rwmutex_destroy(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return;
   pthread_mutex_lock(&rw->lock); /* let a releasing unlock leave first */
   pthread_mutex_unlock(&rw->lock);
   pthread_mutex_destroy(&rw->lock);
@@ -408,12 +429,14 @@ void gort_rwmutex_destroy(gort_rwmutex *rw) {
  * ====================================================================== */
 
 void gort_cond_init(gort_cond *c, gort_mutex *L) {
+  if (gort__nil(c)) return;
   c->L = L;
   pthread_mutex_init(&c->lock, NULL);
   c->waiters = (gort__waitq)GORT__WAITQ_INIT;
 }
 
 void gort_cond_wait(gort_cond *c) {
+  if (gort__nil(c) || gort__nil(c->L)) return;
   gort__waiter w = {0};
   w.task = self_or_die("sync.Cond.Wait");
   /* Queue before releasing L: a signaller must hold L (or come after we
@@ -440,6 +463,7 @@ void gort_cond_wait(gort_cond *c) {
 }
 
 void gort_cond_signal(gort_cond *c) {
+  if (gort__nil(c)) return;
   pthread_mutex_lock(&c->lock);
   gort__waiter *w = gort__waitq_pop(&c->waiters);
   pthread_mutex_unlock(&c->lock);
@@ -447,6 +471,7 @@ void gort_cond_signal(gort_cond *c) {
 }
 
 void gort_cond_broadcast(gort_cond *c) {
+  if (gort__nil(c)) return;
   wake_list wake = WAKE_LIST_INIT;
   pthread_mutex_lock(&c->lock);
   take_all(&c->waiters, &wake);
@@ -455,6 +480,7 @@ void gort_cond_broadcast(gort_cond *c) {
 }
 
 void gort_cond_destroy(gort_cond *c) {
+  if (gort__nil(c)) return;
   pthread_mutex_lock(&c->lock); /* let a signaller leave first */
   pthread_mutex_unlock(&c->lock);
   pthread_mutex_destroy(&c->lock);
@@ -472,6 +498,11 @@ void gort_cond_destroy(gort_cond *c) {
  * done is set only after fn returned, never before, so no caller can return
  * while fn is still running. */
 void gort_once_do(gort_once *o, void (*fn)(void *), void *arg) {
+  if (gort__nil(o)) return;
+  if (fn == NULL) { /* Go: calling the nil func panics */
+    gort__misuse(GORT_ENILPTR);
+    return;
+  }
   if (atomic_load_explicit(&o->done, memory_order_acquire)) return;
   gort_mutex_lock(&o->m);
   if (!atomic_load_explicit(&o->done, memory_order_relaxed)) {
@@ -494,6 +525,7 @@ static void once_value_run(void *p) {
 }
 
 void *gort_once_value_get(gort_once_value *o, void *(*fn)(void *), void *arg) {
+  if (gort__nil(o)) return NULL;
   once_value_call call = {o, fn, arg};
   gort_once_do(&o->once, once_value_run, &call);
   return o->value;

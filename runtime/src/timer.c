@@ -285,7 +285,20 @@ void gort__timer_entry_init(gort__timer_entry *e, void (*fire)(gort__timer_entry
   e->arg = arg;
   e->heap_index = -1;
   atomic_init(&e->seq, 0);
+  e->id = 0;
+  e->kind = GORT_TIMER_INTERNAL;
+  e->site = NULL;
+  e->created_at = 0;
 }
+
+void gort__timer_entry_origin(gort__timer_entry *e, int kind, void *site) {
+  e->kind = kind;
+  e->site = site;
+}
+
+/* Relaxed: an id is a name, not a synchronisation (a seq_cst counter here
+ * would order unrelated tasks for ThreadSanitizer and hide their races). */
+static _Atomic uint64_t next_timer_id = 1;
 
 int gort__timer_start(gort__timer_entry *e, int64_t when, int64_t period) {
   pthread_once(&tonce, timer_once);
@@ -304,6 +317,10 @@ int gort__timer_start(gort__timer_entry *e, int64_t when, int64_t period) {
     }
   }
   atomic_fetch_add_explicit(&e->seq, 1, memory_order_relaxed);
+  if (e->id == 0) {
+    e->id = atomic_fetch_add_explicit(&next_timer_id, 1, memory_order_relaxed);
+    e->created_at = gort__nanotime();
+  }
   e->when = when;
   e->period = period > 0 ? period : 0;
   if (e->heap_index >= 0) {
@@ -367,6 +384,26 @@ void gort__timer_thread_quiesce(void) {
   pthread_mutex_unlock(&qmu);
 }
 
+size_t gort_timer_snapshot(gort_timer_info *out, size_t max) {
+  pthread_once(&tonce, timer_once);
+  pthread_mutex_lock(&tmu);
+  size_t n = heap_len;
+  for (size_t i = 0; i < n && i < max; i++) {
+    const gort__timer_entry *e = heap[i];
+    out[i] = (gort_timer_info){e->id, (gort_timer_kind)e->kind, e->site, e->created_at,
+                               e->when, e->period};
+  }
+  pthread_mutex_unlock(&tmu);
+  return n;
+}
+
+const char *gort_timer_kind_string(gort_timer_kind k) {
+  static const char *const names[GORT_TIMER__COUNT] = {
+      "internal", "sleep", "time.After", "time.NewTimer", "time.AfterFunc", "time.NewTicker",
+      "context deadline"};
+  return (unsigned)k < GORT_TIMER__COUNT ? names[k] : "unknown";
+}
+
 pid_t gort__timer_thread_tid(void) {
   pthread_once(&tonce, timer_once);
   pthread_mutex_lock(&tmu);
@@ -405,6 +442,7 @@ int gort_sleep(gort_duration d) {
     w.task = t;
     gort__timer_entry e;
     gort__timer_entry_init(&e, sleep_fire, &w);
+    gort__timer_entry_origin(&e, GORT_TIMER_SLEEP, __builtin_return_address(0));
     /* A fire before the park leaves a token, so no unlock step is needed. */
     if (gort__timer_start(&e, when, 0) == 0) {
       gort__park(GORT_WAIT_SLEEP, NULL, NULL);
@@ -452,7 +490,8 @@ static void func_fire(gort__timer_entry *e, int64_t now) {
 }
 
 /* A timer that is not started yet; with_chan: a channel timer. */
-static int timer_alloc(gort_timer **out, bool with_chan, void (*fn)(void *), void *arg) {
+static int timer_alloc(gort_timer **out, bool with_chan, void (*fn)(void *), void *arg,
+                       gort_timer_kind kind, void *site) {
   gort_timer *t = gort__calloc(1, sizeof *t);
   if (!t) return GORT_ENOMEM;
   if (with_chan) {
@@ -465,6 +504,7 @@ static int timer_alloc(gort_timer **out, bool with_chan, void (*fn)(void *), voi
   t->fn = fn;
   t->arg = arg;
   gort__timer_entry_init(&t->entry, with_chan ? chan_fire : func_fire, t);
+  gort__timer_entry_origin(&t->entry, kind, site);
   *out = t;
   return 0;
 }
@@ -478,7 +518,7 @@ static void timer_dispose(gort_timer *t) {
 int gort_after(gort_duration d, gort_chan **out) {
   if (!out) return GORT_EINVAL;
   gort_timer *t;
-  int rc = timer_alloc(&t, true, NULL, NULL);
+  int rc = timer_alloc(&t, true, NULL, NULL, GORT_TIMER_AFTER, __builtin_return_address(0));
   if (rc != 0) return rc;
   /* Two references: the caller's and the timer's, which chan_fire drops.
    * Do not touch t once the start succeeds: it may have fired and freed
@@ -508,21 +548,21 @@ static int timer_start_new(gort_timer **out, gort_timer *t, gort_duration d) {
 int gort_timer_new(gort_timer **out, gort_duration d) {
   if (!out) return GORT_EINVAL;
   gort_timer *t;
-  int rc = timer_alloc(&t, true, NULL, NULL);
+  int rc = timer_alloc(&t, true, NULL, NULL, GORT_TIMER_TIMER, __builtin_return_address(0));
   return rc != 0 ? rc : timer_start_new(out, t, d);
 }
 
 int gort_timer_after_func(gort_timer **out, gort_duration d, void (*fn)(void *), void *arg) {
   if (!out || !fn) return GORT_EINVAL;
   gort_timer *t;
-  int rc = timer_alloc(&t, false, fn, arg);
+  int rc = timer_alloc(&t, false, fn, arg, GORT_TIMER_AFTER_FUNC, __builtin_return_address(0));
   return rc != 0 ? rc : timer_start_new(out, t, d);
 }
 
 gort_chan *gort_timer_chan(gort_timer *t) { return t ? t->c : NULL; }
 
 bool gort_timer_stop(gort_timer *t) {
-  if (!t) return false;
+  if (gort__nil(t)) return false; /* as Go's (*Timer)(nil).Stop() panics */
   bool pending = gort__timer_stop(&t->entry);
   /* A value waiting in the channel was never delivered (Go 1.23 treats the
    * channel as unbuffered), so the timer counts as stopped before firing. */
@@ -531,7 +571,7 @@ bool gort_timer_stop(gort_timer *t) {
 }
 
 bool gort_timer_reset(gort_timer *t, gort_duration d) {
-  if (!t) return false;
+  if (gort__nil(t)) return false;
   bool pending = gort_timer_stop(t);
   /* Fails only when libc cannot grow the heap or the OS refuses the timer
    * thread; the timer then stays stopped (Reset has no way to report it). */
@@ -568,6 +608,7 @@ int gort_ticker_new(gort_ticker **out, gort_duration period) {
     return rc;
   }
   gort__timer_entry_init(&t->entry, ticker_fire, t);
+  gort__timer_entry_origin(&t->entry, GORT_TIMER_TICKER, __builtin_return_address(0));
   rc = gort__timer_start(&t->entry, when_after(gort__nanotime(), period), period);
   if (rc != 0) {
     gort_chan_release(t->c);
@@ -581,7 +622,7 @@ int gort_ticker_new(gort_ticker **out, gort_duration period) {
 gort_chan *gort_ticker_chan(gort_ticker *t) { return t ? t->c : NULL; }
 
 void gort_ticker_stop(gort_ticker *t) {
-  if (!t) return;
+  if (gort__nil(t)) return;
   gort__timer_stop(&t->entry);
   chan_drain(t->c);
 }

@@ -7,6 +7,7 @@
  */
 #include "support/gort_test.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,12 +26,74 @@ static void chan_make_invalid(void **state) {
   (void)state;
   gort_chan *c = (gort_chan *)&c; /* a sentinel: must stay untouched */
   gort_chan *const sentinel = c;
-  assert_int_equal(gort_chan_make(&c, 0, 0), GORT_EINVAL);
-  assert_ptr_equal(c, sentinel);
   assert_int_equal(gort_chan_make(&c, 4, -1), GORT_EINVAL);
   assert_int_equal(gort_chan_make(&c, 4, -1000), GORT_EINVAL);
   assert_ptr_equal(c, sentinel);
   assert_int_equal(gort_chan_make(NULL, 4, 0), GORT_EINVAL);
+  /* Go refuses element types of 64 KiB or more (makechan's throw); a huge
+   * element must never reach a send's memcpy. */
+  assert_int_equal(gort_chan_make(&c, SIZE_MAX, 0), GORT_EINVAL);
+  assert_int_equal(gort_chan_make(&c, GORT_CHAN_ELEM_SIZE_MAX + 1, 0), GORT_EINVAL);
+  assert_int_equal(gort_chan_make(&c, GORT_CHAN_ELEM_SIZE_MAX, LONG_MAX), GORT_EINVAL);
+  assert_int_equal(gort_chan_make(&c, 8, LONG_MAX), GORT_EINVAL);
+  assert_ptr_equal(c, sentinel);
+  assert_int_equal(gort_chan_make(&c, GORT_CHAN_ELEM_SIZE_MAX, 1), 0);
+  assert_int_equal(gort_chan_elem_size(c), GORT_CHAN_ELEM_SIZE_MAX);
+  gort_chan_release(c);
+}
+
+/* ---- chan struct{}: elem_size 0 ---- */
+
+static atomic_int empty_send_failures;
+
+static void empty_send(void *arg) {
+  if (gort_chan_send(arg, NULL) != 0) atomic_fetch_add(&empty_send_failures, 1);
+}
+
+/* Go's most common channel: no element, NULL element pointers everywhere,
+ * and no ring allocated however large the capacity. */
+static void chan_struct_empty(void **state) {
+  (void)state;
+  gort_counters before, after;
+  gort_get_counters(&before);
+  gort_chan *c;
+  assert_int_equal(gort_chan_make(&c, 0, LONG_MAX / 2), 0);
+  gort_get_counters(&after);
+  assert_true(after.alloc_bytes - before.alloc_bytes < 4096);
+  assert_int_equal(gort_chan_elem_size(c), 0);
+  assert_int_equal(gort_chan_cap(c), (size_t)(LONG_MAX / 2));
+  for (int i = 0; i < 1000; i++) assert_int_equal(gort_chan_send(c, NULL), 0);
+  assert_int_equal(gort_chan_try_send(c, NULL), 0);
+  assert_int_equal(gort_chan_len(c), 1001);
+  bool ok = false;
+  assert_int_equal(gort_chan_recv(c, NULL, &ok), 0);
+  assert_true(ok);
+  assert_int_equal(gort_chan_try_recv(c, NULL, NULL), 0);
+  assert_int_equal(gort_chan_len(c), 999);
+  gort_chan_release(c);
+
+  /* Unbuffered: a rendezvous with a blocked sender and a blocked receiver,
+   * plain and through select. */
+  c = gort_test_make_chan(0, 0);
+  assert_int_equal(gort_chan_try_send(c, NULL), GORT_EAGAIN);
+  assert_int_equal(gort_go(empty_send, c), 0);
+  assert_true(gort_test_wait_parked(empty_send, GORT_WAIT_CHAN_SEND, 1, WAIT_MS));
+  assert_int_equal(gort_chan_recv(c, NULL, &ok), 0);
+  assert_true(ok);
+  assert_int_equal(gort_go(empty_send, c), 0);
+  gort_select_case cases[] = {gort_case_recv(c, NULL), gort_case_send(NULL, NULL)};
+  assert_int_equal(gort_select(cases, 2), 0);
+  assert_true(cases[0].ok);
+  gort_select_case sends[] = {gort_case_send(c, NULL)};
+  assert_int_equal(gort_select_try(sends, 1), GORT_EAGAIN);
+  /* A closed struct{} channel: receives report ok = false, sends are misuse. */
+  assert_int_equal(gort_chan_close(c), 0);
+  assert_int_equal(gort_chan_recv(c, NULL, &ok), GORT_ECLOSED);
+  assert_false(ok);
+  assert_int_equal(gort_select(cases, 2), 0);
+  assert_false(cases[0].ok);
+  assert_int_equal(atomic_load(&empty_send_failures), 0);
+  gort_chan_release(c);
 }
 
 static void chan_len_cap_elem_size(void **state) {
@@ -507,6 +570,40 @@ static void chan_misuse_abort_mode(void **state) {
   assert_true(gort_test_child_aborts(do_close_nil, NULL, "close of nil channel"));
 }
 
+/* The misuse panic names the site, as Go's does: the caller's function and
+ * file:line, and the dump names entry functions, static ones included. */
+static void parked_bystander(void *arg) { gort_chan_recv((gort_chan *)arg, NULL, NULL); }
+
+static const int misuse_line = __LINE__ + 3; /* the second close below */
+__attribute__((noinline)) static void close_twice_here(gort_chan *c) {
+  gort_chan_close(c);
+  gort_chan_close(c);
+  __asm__ volatile("" ::: "memory"); /* no tail call: keep this frame */
+}
+
+GORT_TEST_SCENARIO(misuse_site) {
+  gort_chan *c = NULL, *gate = NULL;
+  if (gort_chan_make(&c, sizeof(int), 0) != 0 || gort_chan_make(&gate, 1, 0) != 0) return;
+  if (gort_go(parked_bystander, gate) != 0) return;
+  if (!gort_test_wait_parked(parked_bystander, GORT_WAIT_CHAN_RECV, 1, WAIT_MS)) return;
+  close_twice_here(c);
+}
+
+static void chan_misuse_dump_names_site(void **state) {
+  (void)state;
+  gort_test_child_result *r = malloc(sizeof *r);
+  assert_non_null(r);
+  assert_true(gort_test_exec_run("misuse_site", 20000, 0, r));
+  char site[64];
+  snprintf(site, sizeof site, "test_chan.c:%d", misuse_line);
+  bool ok = gort_test_child_signaled(r, SIGABRT) && strstr(r->err, "close of closed channel");
+  ok = ok && strstr(r->err, "close_twice_here(") != NULL && strstr(r->err, site) != NULL;
+  ok = ok && strstr(r->err, "parked_bystander") != NULL; /* a static entry, by name */
+  if (!ok) fprintf(stderr, "want close_twice_here at %s and parked_bystander in:\n%s\n", site, r->err);
+  free(r);
+  assert_true(ok);
+}
+
 static void chan_misuse_abort_blocked_sender(void **state) {
   (void)state;
   gort_test_child_result *r = malloc(sizeof *r);
@@ -868,6 +965,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(chan_make_invalid),
     cmocka_unit_test(chan_len_cap_elem_size),
     cmocka_unit_test(chan_null_elem_einval),
+    cmocka_unit_test(chan_struct_empty),
     cmocka_unit_test(chan_unbuffered_rendezvous),
     cmocka_unit_test(chan_recv_blocks_when_empty),
     cmocka_unit_test(chan_send_blocks_when_full),
@@ -884,6 +982,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(chan_nonblock_recv_race),
     cmocka_unit_test(chan_misuse_abort_mode),
     cmocka_unit_test(chan_misuse_abort_blocked_sender),
+    cmocka_unit_test(chan_misuse_dump_names_site),
     cmocka_unit_test(chan_misuse_return_mode),
     cmocka_unit_test(chan_nil_try_eagain),
     cmocka_unit_test(chan_nil_send_blocks_forever),

@@ -6,6 +6,8 @@
  */
 #include "support/gort_test.h"
 
+#include <limits.h>
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +274,28 @@ static void errgroup_go_blocks_at_limit(void **state) {
   gort_chan_release(s.rc);
 }
 
+/* ---- a limit costs nothing per slot ---- */
+
+/* Go's limit is a chan struct{}: SetLimit(math.MaxInt32) allocates no
+ * per-slot memory, and neither may ours. */
+static void errgroup_limit_costs_nothing_per_slot(void **state) {
+  (void)state;
+  gort_errgroup *g;
+  assert_int_equal(gort_errgroup_new(&g), 0);
+  gort_counters before, after;
+  gort_get_counters(&before);
+  assert_int_equal(gort_errgroup_set_limit(g, INT_MAX), 0);
+  gort_get_counters(&after);
+  assert_true(after.alloc_bytes - before.alloc_bytes < 4096);
+  gort_chan *gate;
+  assert_int_equal(GORT_CHAN_MAKE(&gate, char, 0), 0);
+  for (int i = 0; i < 3; i++) assert_int_equal(gort_errgroup_try_go(g, wait_gate, gate), 0);
+  assert_int_equal(gort_chan_close(gate), 0);
+  assert_int_equal(gort_errgroup_wait(g), 0);
+  gort_errgroup_free(g);
+  gort_chan_release(gate);
+}
+
 /* ---- set_limit while tasks are active: misuse ---- */
 
 /* Runs in a forked child, on a copy of a group whose task (in the parent)
@@ -288,13 +312,18 @@ static void errgroup_set_limit_while_active_is_misuse(void **state) {
   assert_int_equal(gort_errgroup_set_limit(g, 1), 0);
   assert_int_equal(gort_errgroup_go(g, wait_gate, gate), 0);
   assert_true(gort_test_child_aborts(modify_limit_while_active, g,
-                                     "errgroup: modify limit while goroutines in the group are "
-                                     "still active"));
+                                     "panic: errgroup: modify limit while 1 goroutines in the "
+                                     "group are still active"));
 
   int *calls = gort_test_misuse_return_mode();
   assert_int_equal(gort_errgroup_set_limit(g, 2), GORT_EGROUPLIMIT);
   assert_int_equal(*calls, 1);
   assert_int_equal(gort_test_misuse_last(), GORT_EGROUPLIMIT);
+  /* The hook gets Go's text with its number; the code keeps the table's. */
+  assert_string_equal(gort_test_misuse_last_message(),
+                      "errgroup: modify limit while 1 goroutines in the group are still active");
+  assert_string_equal(gort_strerror(GORT_EGROUPLIMIT),
+                      "errgroup: modify limit while goroutines in the group are still active");
   assert_true(gort_is_misuse(GORT_EGROUPLIMIT));
   /* The limit is unchanged: still full. */
   assert_int_equal(gort_errgroup_try_go(g, wait_gate, gate), GORT_EAGAIN);
@@ -469,6 +498,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(errgroup_free_waits_for_tasks),
     cmocka_unit_test(errgroup_example_parallel),
     cmocka_unit_test(errgroup_invalid_arguments),
+    cmocka_unit_test(errgroup_limit_costs_nothing_per_slot),
     cmocka_unit_test(errgroup_spawn_failure_changes_nothing),
     cmocka_unit_test(errgroup_enomem),
 };

@@ -409,17 +409,37 @@ GORT_TEST_SCENARIO(sigquit_child) {
   for (;;) pause();
 }
 
-static void task_sigquit_dump(void **state) {
-  (void)state;
+/* The child starts with SIGQUIT in disposition `inherited` (exec keeps
+ * SIG_IGN and resets handlers to SIG_DFL), whatever this process has. */
+static void sigquit_dump_from(void (*inherited)(int)) {
+  struct sigaction sa, saved;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = inherited;
+  sigemptyset(&sa.sa_mask);
+  assert_int_equal(sigaction(SIGQUIT, &sa, &saved), 0);
   gort_test_child_result *r = malloc(sizeof *r);
   assert_non_null(r);
-  assert_true(gort_test_exec_run("sigquit_child", 20000, SIGQUIT, r));
+  bool ran = gort_test_exec_run("sigquit_child", 20000, SIGQUIT, r);
+  assert_int_equal(sigaction(SIGQUIT, &saved, NULL), 0);
+  assert_true(ran);
   bool ok = gort_test_child_exited(r, 2);
   ok = ok && strstr(r->err, "[chan receive") != NULL && strstr(r->err, "quit-victim") != NULL &&
        strstr(r->err, "task 1 [") != NULL;
   if (!ok) fprintf(stderr, "status 0x%x, stderr:\n%s\n", r->status, r->err);
   free(r);
   assert_true(ok);
+}
+
+static void task_sigquit_dump(void **state) {
+  (void)state;
+  sigquit_dump_from(SIG_DFL);
+}
+
+/* Started with SIGQUIT ignored (nohup, a background job, a CI runner): Go
+ * still dumps, and so does gort. */
+static void task_sigquit_dump_when_inherited_ignored(void **state) {
+  (void)state;
+  sigquit_dump_from(SIG_IGN);
 }
 
 /* ---- thread creation failure ---- */
@@ -682,6 +702,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(task_wait_reason_strings),
     cmocka_unit_test(task_dump_go_like),
     cmocka_unit_test(task_sigquit_dump),
+    cmocka_unit_test(task_sigquit_dump_when_inherited_ignored),
     cmocka_unit_test(task_thread_create_failure),
     cmocka_unit_test(task_stack_size_settings),
     cmocka_unit_test(task_stack_default_fits_100k),

@@ -11,7 +11,11 @@
  *             classified as pipe, socket, file, eventfd, timerfd, ...;
  *  - heap:    LeakSanitizer's recoverable check (builds with SAN=address or
  *             SAN=leak) or Valgrind memcheck's leak check (under Valgrind).
- *             Whole-process, so only for binary-level checks.
+ *             Whole-process, so only for binary-level checks;
+ *  - timers:  gort timers still pending (gort_timer_snapshot): time.After
+ *             in a loop, a context never cancelled, a ticker never stopped,
+ *             with the function that created each. A sleeping task's own
+ *             timer is the task layer's.
  *
  * As goleak: a clean check returns at once; a dirty one retries with
  * exponential backoff (1 us doubling, at most max_sleep per sleep, at most
@@ -36,10 +40,12 @@
  *   GORT_LEAKCHECK_ATEXIT=1    run a binary-level check at exit (implied by
  *                              GORT_LEAKCHECK_OUT unless the program ran one);
  *   GORT_LEAKCHECK_STACKS=0    do not interrupt leaked threads for their stack;
- *   GORT_LEAKCHECK_SYMBOLIZE=0 do not run addr2line for file:line.
+ *   GORT_LEAKCHECK_SYMBOLIZE=0 names only: no file:line or inlined frames from DWARF.
  */
 #ifndef GORT_LEAKCHECK_H
 #define GORT_LEAKCHECK_H
+
+#include "gort/export.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,8 +63,10 @@ enum {
   GORT_LEAKCHECK_THREADS = 1u << 1,
   GORT_LEAKCHECK_FDS = 1u << 2,
   GORT_LEAKCHECK_HEAP = 1u << 3,
+  GORT_LEAKCHECK_TIMERS = 1u << 4, /* timers and tickers left pending (lc_timer.c) */
   /* The default for find/verify_none: heap is whole-process. */
-  GORT_LEAKCHECK_DEFAULT = GORT_LEAKCHECK_TASKS | GORT_LEAKCHECK_THREADS | GORT_LEAKCHECK_FDS,
+  GORT_LEAKCHECK_DEFAULT =
+      GORT_LEAKCHECK_TASKS | GORT_LEAKCHECK_THREADS | GORT_LEAKCHECK_FDS | GORT_LEAKCHECK_TIMERS,
   GORT_LEAKCHECK_ALL = GORT_LEAKCHECK_DEFAULT | GORT_LEAKCHECK_HEAP,
 };
 
@@ -67,10 +75,12 @@ typedef enum {
   GORT_LEAK_THREAD = 1,
   GORT_LEAK_FD = 2,
   GORT_LEAK_HEAP = 3,
+  GORT_LEAK_TIMER = 4,
 } gort_leak_kind;
+#define GORT_LEAK_KINDS 5
 
-/* "task", "thread", "fd", "heap". */
-const char *gort_leak_kind_string(gort_leak_kind k);
+/* "task", "thread", "fd", "heap", "timer". */
+GORT_API const char *gort_leak_kind_string(gort_leak_kind k);
 
 /* ---- options ----------------------------------------------------------- */
 
@@ -103,29 +113,29 @@ typedef struct {
   } ignores[GORT_LEAKCHECK_MAX_IGNORES];
 } gort_leakcheck_opts;
 
-void gort_leakcheck_opts_init(gort_leakcheck_opts *o);
-void gort_leakcheck_opts_destroy(gort_leakcheck_opts *o);
+GORT_API void gort_leakcheck_opts_init(gort_leakcheck_opts *o);
+GORT_API void gort_leakcheck_opts_destroy(gort_leakcheck_opts *o);
 
 /* Add an ignore rule; function names are symbol names as in the binary
  * (static functions too, when the binary is not stripped), matched as
  * fnmatch(3) globs. Return 0, GORT_EINVAL (NULL, empty or too long) or
  * GORT_EFULL (more than GORT_LEAKCHECK_MAX_IGNORES rules). */
-int gort_leakcheck_ignore(gort_leakcheck_opts *o, gort_leakcheck_ignore_kind kind,
-                          const char *pattern);
-int gort_leakcheck_ignore_top_function(gort_leakcheck_opts *o, const char *function);
-int gort_leakcheck_ignore_any_function(gort_leakcheck_opts *o, const char *function);
-int gort_leakcheck_ignore_creator(gort_leakcheck_opts *o, const char *function);
-int gort_leakcheck_ignore_name(gort_leakcheck_opts *o, const char *name);
+GORT_API int gort_leakcheck_ignore(gort_leakcheck_opts *o, gort_leakcheck_ignore_kind kind,
+                                   const char *pattern);
+GORT_API int gort_leakcheck_ignore_top_function(gort_leakcheck_opts *o, const char *function);
+GORT_API int gort_leakcheck_ignore_any_function(gort_leakcheck_opts *o, const char *function);
+GORT_API int gort_leakcheck_ignore_creator(gort_leakcheck_opts *o, const char *function);
+GORT_API int gort_leakcheck_ignore_name(gort_leakcheck_opts *o, const char *name);
 /* IgnoreCurrent: snapshot what lives now and ignore it from then on.
  * 0 or GORT_ENOMEM. */
-int gort_leakcheck_ignore_current(gort_leakcheck_opts *o);
+GORT_API int gort_leakcheck_ignore_current(gort_leakcheck_opts *o);
 
 /* ---- snapshots ---------------------------------------------------------- */
 
 /* Record the live tasks (ids), threads (tid and start time) and fds (number,
  * device, inode). 0, GORT_EINVAL (out NULL) or GORT_ENOMEM. */
-int gort_leakcheck_snapshot_take(gort_leakcheck_snapshot **out);
-void gort_leakcheck_snapshot_free(gort_leakcheck_snapshot *s);
+GORT_API int gort_leakcheck_snapshot_take(gort_leakcheck_snapshot **out);
+GORT_API void gort_leakcheck_snapshot_free(gort_leakcheck_snapshot *s);
 
 /* ---- findings and reports ---------------------------------------------- */
 
@@ -141,7 +151,7 @@ typedef struct {
   gort_leak_kind kind;
   char test[128]; /* test that was running ("" at binary level) */
   /* identity */
-  uint64_t task_id; /* tasks */
+  uint64_t task_id; /* tasks; timers: the timer's id */
   pid_t tid;        /* tasks (0 until running) and threads */
   int fd;           /* fds; -1 otherwise */
   char name[64];    /* task name or thread comm */
@@ -165,38 +175,38 @@ typedef struct {
 
 typedef struct gort_leakcheck_report gort_leakcheck_report;
 
-size_t gort_leakcheck_report_count(const gort_leakcheck_report *r);
-const gort_leakcheck_finding *gort_leakcheck_report_finding(const gort_leakcheck_report *r,
-                                                            size_t i);
+GORT_API size_t gort_leakcheck_report_count(const gort_leakcheck_report *r);
+GORT_API const gort_leakcheck_finding *gort_leakcheck_report_finding(const gort_leakcheck_report *r,
+                                                                     size_t i);
 /* Count of findings of one kind. */
-size_t gort_leakcheck_report_count_kind(const gort_leakcheck_report *r, gort_leak_kind k);
+GORT_API size_t gort_leakcheck_report_count_kind(const gort_leakcheck_report *r, gort_leak_kind k);
 /* goleak's message: "found unexpected tasks:" then each leaked task with
  * its state and stack, likewise threads, fds, heap. */
-void gort_leakcheck_report_print(const gort_leakcheck_report *r, FILE *out);
+GORT_API void gort_leakcheck_report_print(const gort_leakcheck_report *r, FILE *out);
 /* A whole JSON document, schema "gort.leakcheck/1". 0 or GORT_EIO. */
-int gort_leakcheck_report_write_json(const gort_leakcheck_report *r, FILE *out);
-void gort_leakcheck_report_free(gort_leakcheck_report *r);
+GORT_API int gort_leakcheck_report_write_json(const gort_leakcheck_report *r, FILE *out);
+GORT_API void gort_leakcheck_report_free(gort_leakcheck_report *r);
 
 /* ---- checks ------------------------------------------------------------- */
 
 /* Find: look for leaks (o NULL: defaults). Returns 0 when clean (then *out
  * is NULL), GORT_ELEAK when leaks were found (then *out, if out is not
  * NULL, holds them; free it), GORT_ENOMEM. */
-int gort_leakcheck_find(const gort_leakcheck_opts *o, gort_leakcheck_report **out);
+GORT_API int gort_leakcheck_find(const gort_leakcheck_opts *o, gort_leakcheck_report **out);
 
 /* VerifyNone: find; on leaks print the report to stderr and record it in
  * GORT_LEAKCHECK_OUT. 0 or GORT_ELEAK. */
-int gort_leakcheck_verify_none(const gort_leakcheck_opts *o);
+GORT_API int gort_leakcheck_verify_none(const gort_leakcheck_opts *o);
 
 /* VerifyTestMain: given the exit code of a test run, when it is 0 verify
  * all layers (heap included) against the process baseline; print
  * "leakcheck: errors on successful test run" and the report on leaks.
  * Returns the exit code to use: exit_code, or 1 on leaks. */
-int gort_leakcheck_verify_main(int exit_code, const gort_leakcheck_opts *o);
+GORT_API int gort_leakcheck_verify_main(int exit_code, const gort_leakcheck_opts *o);
 
 /* The test now running, attached to findings (NULL or "" clears it).
  * The cmocka integration sets it. */
-void gort_leakcheck_set_test_name(const char *name);
+GORT_API void gort_leakcheck_set_test_name(const char *name);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,8 @@
 #ifndef GORT_LEAKCHECK_CMOCKA_H
 #define GORT_LEAKCHECK_CMOCKA_H
 
+#include "gort/export.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,9 +39,9 @@ extern "C" {
 
 /* cmocka_run_group_tests with a leak check around every test. Tests' own
  * setup/teardown/initial_state and the group fixtures keep their meaning. */
-int gort_leakcheck_cmocka_run_group(const char *group_name, const struct CMUnitTest *tests,
-                                    size_t n_tests, CMFixtureFunction group_setup,
-                                    CMFixtureFunction group_teardown);
+GORT_API int gort_leakcheck_cmocka_run_group(const char *group_name, const struct CMUnitTest *tests,
+                                             size_t n_tests, CMFixtureFunction group_setup,
+                                             CMFixtureFunction group_teardown);
 
 #define gort_leakcheck_run_group_tests(tests, group_setup, group_teardown)             \
   gort_leakcheck_cmocka_run_group(#tests, (tests), sizeof(tests) / sizeof((tests)[0]), \
@@ -47,7 +49,7 @@ int gort_leakcheck_cmocka_run_group(const char *group_name, const struct CMUnitT
 
 /* VerifyTestMain for a cmocka main: pass the group's result, return what
  * main should return (the failure count, or 1 when the binary leaked). */
-int gort_leakcheck_test_main(int group_result);
+GORT_API int gort_leakcheck_test_main(int group_result);
 
 #define GORT_LEAKCHECK_TEST_MAIN(tests)                                              \
   int main(void) {                                                                   \
@@ -57,8 +59,8 @@ int gort_leakcheck_test_main(int group_result);
 /* Per-test fixtures for hand-built test lists: setup takes the baseline,
  * teardown verifies none against it (returns -1 on leaks). They do not nest
  * with gort_leakcheck_cmocka_run_group, which installs its own. */
-int gort_leakcheck_cmocka_setup(void **state);
-int gort_leakcheck_cmocka_teardown(void **state);
+GORT_API int gort_leakcheck_cmocka_setup(void **state);
+GORT_API int gort_leakcheck_cmocka_teardown(void **state);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,8 @@
 #ifndef GORTP_BATCHER_H
 #define GORTP_BATCHER_H
 
+#include "gort/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,18 +63,19 @@ typedef struct gortp_batcher gortp_batcher;
 
 /* ctx (NULL: Background) is passed to the handler. 0, GORT_EINVAL,
  * GORT_ENOMEM, GORT_ETHREAD. */
-int gortp_batcher_new(gortp_batcher **out, gort_context *ctx, const gortp_batcher_config *cfg);
+GORT_API int gortp_batcher_new(gortp_batcher **out, gort_context *ctx,
+                               const gortp_batcher_config *cfg);
 /* Append a copy of *item. If that fills the batch, run the handler on it
  * (in order, see above) and return its error; else 0. GORT_ESHUTDOWN after
  * close; GORT_ENOMEM. */
-int gortp_batcher_add(gortp_batcher *b, const void *item);
+GORT_API int gortp_batcher_add(gortp_batcher *b, const void *item);
 /* Hand over what is buffered now (if anything); the handler's error. */
-int gortp_batcher_flush(gortp_batcher *b);
+GORT_API int gortp_batcher_flush(gortp_batcher *b);
 /* Stop the ticker, flush the rest, refuse later adds. Returns the final
  * flush's error. Idempotent. */
-int gortp_batcher_close(gortp_batcher *b);
-void gortp_batcher_stats_get(gortp_batcher *b, gortp_batcher_stats *out);
-void gortp_batcher_free(gortp_batcher *b);
+GORT_API int gortp_batcher_close(gortp_batcher *b);
+GORT_API void gortp_batcher_stats_get(gortp_batcher *b, gortp_batcher_stats *out);
+GORT_API void gortp_batcher_free(gortp_batcher *b);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,8 @@
 #ifndef GORTP_BUFPOOL_H
 #define GORTP_BUFPOOL_H
 
+#include "gort/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,38 +53,39 @@ typedef struct {
 typedef struct gortp_bufpool gortp_bufpool;
 
 /* Buffers start with initial_cap bytes (the seed's 4096). */
-int gortp_bufpool_new(gortp_bufpool **out, size_t initial_cap);
+GORT_API int gortp_bufpool_new(gortp_bufpool **out, size_t initial_cap);
 /* Free the pool and every buffer it holds; buffers still out remain the
  * holders' (put them back first, or they leak). */
-void gortp_bufpool_free(gortp_bufpool *p);
+GORT_API void gortp_bufpool_free(gortp_bufpool *p);
 /* An empty buffer (len 0), or NULL when out of memory. */
-gortp_buffer *gortp_bufpool_get(gortp_bufpool *p);
+GORT_API gortp_buffer *gortp_bufpool_get(gortp_bufpool *p);
 /* Reset and give back. NULL is ignored. */
-void gortp_bufpool_put(gortp_bufpool *p, gortp_buffer *b);
+GORT_API void gortp_bufpool_put(gortp_bufpool *p, gortp_buffer *b);
 /* Append n bytes, growing the buffer if needed. 0 or GORT_ENOMEM. */
-int gortp_buffer_append(gortp_buffer *b, const void *data, size_t n);
+GORT_API int gortp_buffer_append(gortp_buffer *b, const void *data, size_t n);
 
 /* Destroy every idle buffer the pool holds (in every thread's cache). */
-void gortp_bufpool_drain(gortp_bufpool *p);
+GORT_API void gortp_bufpool_drain(gortp_bufpool *p);
 /* Counters: buffers made by the constructor, and destroyed by the pool.
  * After every buffer has been put back and the pool drained, they are
  * equal. */
-uint64_t gortp_bufpool_allocated(gortp_bufpool *p);
-uint64_t gortp_bufpool_destroyed(gortp_bufpool *p);
+GORT_API uint64_t gortp_bufpool_allocated(gortp_bufpool *p);
+GORT_API uint64_t gortp_bufpool_destroyed(gortp_bufpool *p);
 
 /* Seed 001's process(data): data + "-processed" as a new NUL-terminated
  * string (malloc'd, the caller frees it), built in a pooled buffer. NULL
  * when out of memory. */
-char *gortp_bufpool_process(gortp_bufpool *p, const void *data, size_t n);
+GORT_API char *gortp_bufpool_process(gortp_bufpool *p, const void *data, size_t n);
 
 /* Seed 004's ProcessPipeline: input carries gortp_slice, *out (capacity
  * 64) carries gortp_buffer *. Closes *out when input is closed or ctx is
  * done. *out is a new reference for the caller; the stage retains input, ctx
  * and the pool must outlive it (drain *out to its close before freeing the
  * pool). 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD. */
-int gortp_bufpool_pipeline(gort_context *ctx, gortp_bufpool *p, gort_chan *input, gort_chan **out);
+GORT_API int gortp_bufpool_pipeline(gort_context *ctx, gortp_bufpool *p, gort_chan *input,
+                                    gort_chan **out);
 /* Receive every buffer left on c until it is closed, putting each back. */
-void gortp_bufpool_drain_chan(gortp_bufpool *p, gort_chan *c);
+GORT_API void gortp_bufpool_drain_chan(gortp_bufpool *p, gort_chan *c);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,8 @@
 #ifndef GORTP_COUNTER_H
 #define GORTP_COUNTER_H
 
+#include "gort/export.h"
+
 #include <stdint.h>
 
 #include "gort/chan.h"
@@ -39,31 +41,31 @@ typedef struct {
   int64_t n; /* protected by mu */
 } gortp_mutex_counter;
 #define GORTP_MUTEX_COUNTER_INIT {GORT_MUTEX_INIT, 0}
-void gortp_mutex_counter_add(gortp_mutex_counter *c, int64_t delta);
-int64_t gortp_mutex_counter_get(gortp_mutex_counter *c);
+GORT_API void gortp_mutex_counter_add(gortp_mutex_counter *c, int64_t delta);
+GORT_API int64_t gortp_mutex_counter_get(gortp_mutex_counter *c);
 
 /* ---- a task owns the count ---- */
 typedef struct gortp_owned_counter gortp_owned_counter;
 /* Starts the owning task. 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD. */
-int gortp_owned_counter_new(gortp_owned_counter **out);
+GORT_API int gortp_owned_counter_new(gortp_owned_counter **out);
 /* Send "add delta" (returns once the owner has it). 0, or GORT_ESHUTDOWN. */
-int gortp_owned_counter_add(gortp_owned_counter *c, int64_t delta);
+GORT_API int gortp_owned_counter_add(gortp_owned_counter *c, int64_t delta);
 /* Ask the owner for the value; every add made before by this task is in
  * it. *value set on 0; GORT_ENOMEM. */
-int gortp_owned_counter_get(gortp_owned_counter *c, int64_t *value);
+GORT_API int gortp_owned_counter_get(gortp_owned_counter *c, int64_t *value);
 /* Stop the owner (after it has applied every add sent) and free. No other
  * call may be in progress or follow. */
-void gortp_owned_counter_free(gortp_owned_counter *c);
+GORT_API void gortp_owned_counter_free(gortp_owned_counter *c);
 
 /* ---- channel as mutex (anti-pattern, for comparison) ---- */
 typedef struct {
   gort_chan *lock; /* capacity 1: full = locked */
   int64_t n;       /* protected by holding lock's slot */
 } gortp_chanlock_counter;
-int gortp_chanlock_counter_init(gortp_chanlock_counter *c);
-void gortp_chanlock_counter_add(gortp_chanlock_counter *c, int64_t delta);
-int64_t gortp_chanlock_counter_get(gortp_chanlock_counter *c);
-void gortp_chanlock_counter_destroy(gortp_chanlock_counter *c);
+GORT_API int gortp_chanlock_counter_init(gortp_chanlock_counter *c);
+GORT_API void gortp_chanlock_counter_add(gortp_chanlock_counter *c, int64_t delta);
+GORT_API int64_t gortp_chanlock_counter_get(gortp_chanlock_counter *c);
+GORT_API void gortp_chanlock_counter_destroy(gortp_chanlock_counter *c);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,8 @@
 #ifndef GORTP_CTXCHAN_H
 #define GORTP_CTXCHAN_H
 
+#include "gort/export.h"
+
 #include "gort/chan.h"
 #include "gort/context.h"
 #include "gort/err.h"
@@ -23,15 +25,15 @@ extern "C" {
 /* Send *elem on c, or give up when ctx is done.
  * Returns 0 (sent), the context's error (GORT_ECANCELED/GORT_EDEADLINE; the
  * value was not sent), or a channel error (GORT_ESENDCLOSED is misuse). */
-int gortp_send_ctx(gort_context *ctx, gort_chan *c, const void *elem);
+GORT_API int gortp_send_ctx(gort_context *ctx, gort_chan *c, const void *elem);
 
 /* Receive into elem, or give up when ctx is done.
  * Returns 0 (value received), GORT_ECLOSED (closed and drained; elem zeroed),
  * or the context's error (nothing was received). elem may be NULL. */
-int gortp_recv_ctx(gort_context *ctx, gort_chan *c, void *elem);
+GORT_API int gortp_recv_ctx(gort_context *ctx, gort_chan *c, void *elem);
 
 /* The context's error, or 0 for a NULL ctx. */
-int gortp_ctx_err(gort_context *ctx);
+GORT_API int gortp_ctx_err(gort_context *ctx);
 
 #ifdef __cplusplus
 }

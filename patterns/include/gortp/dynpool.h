@@ -29,6 +29,8 @@
 #ifndef GORTP_DYNPOOL_H
 #define GORTP_DYNPOOL_H
 
+#include "gort/export.h"
+
 #include "gort/context.h"
 #include "gort/timer.h"
 #include "gortp/workerpool.h"
@@ -46,28 +48,28 @@ typedef struct {
 
 typedef struct gortp_dynpool gortp_dynpool;
 
-int gortp_dynpool_new(gortp_dynpool **out, const gortp_dynpool_config *cfg);
+GORT_API int gortp_dynpool_new(gortp_dynpool **out, const gortp_dynpool_config *cfg);
 /* Start min_workers workers (and the ticker) under ctx (NULL: Background).
  * 0; GORT_EINVAL (started or stopped); GORT_ETHREAD/GORT_ENOMEM (nothing
  * runs then). */
-int gortp_dynpool_start(gortp_dynpool *p, gort_context *ctx);
+GORT_API int gortp_dynpool_start(gortp_dynpool *p, gort_context *ctx);
 /* 0; GORT_EFULL; GORT_ESHUTDOWN; the context's error; GORT_EINVAL. */
-int gortp_dynpool_submit(gortp_dynpool *p, gortp_task_fn fn, void *arg);
+GORT_API int gortp_dynpool_submit(gortp_dynpool *p, gortp_task_fn fn, void *arg);
 /* One adjustment: add one worker if the queue is longer than the number of
  * workers and there are fewer than max; else, if the queue is empty, retire
  * up to five workers but keep min. Returns the change in workers (+1, 0,
  * -k), or GORT_ESHUTDOWN / GORT_EINVAL (not started). */
-int gortp_dynpool_adjust(gortp_dynpool *p);
+GORT_API int gortp_dynpool_adjust(gortp_dynpool *p);
 /* Workers counted by the pool: started and not retired. A retired worker
  * exits as soon as it reaches its marker in the queue. */
-int gortp_dynpool_workers(gortp_dynpool *p);
+GORT_API int gortp_dynpool_workers(gortp_dynpool *p);
 /* The most workers the pool has had at once. */
-int gortp_dynpool_peak_workers(gortp_dynpool *p);
+GORT_API int gortp_dynpool_peak_workers(gortp_dynpool *p);
 /* Stop the ticker, close the queue, wait for the workers (they finish the
  * queue), run what cancelled workers left. Returns the first task error.
  * Idempotent. */
-int gortp_dynpool_stop(gortp_dynpool *p);
-void gortp_dynpool_free(gortp_dynpool *p);
+GORT_API int gortp_dynpool_stop(gortp_dynpool *p);
+GORT_API void gortp_dynpool_free(gortp_dynpool *p);
 
 #ifdef __cplusplus
 }

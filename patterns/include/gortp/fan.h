@@ -28,6 +28,8 @@
 #ifndef GORTP_FAN_H
 #define GORTP_FAN_H
 
+#include "gort/export.h"
+
 #include <stddef.h>
 
 #include "gort/chan.h"
@@ -41,7 +43,7 @@ extern "C" {
 /* Fan-out: outs[0..n) receive the source's elements (same elem_size).
  * Returns 0, GORT_EINVAL (src/outs NULL, n == 0), GORT_ENOMEM,
  * GORT_ETHREAD; on error nothing runs and outs[] holds no references. */
-int gortp_fan_out(gort_context *ctx, gort_chan *src, size_t n, gort_chan **outs);
+GORT_API int gortp_fan_out(gort_context *ctx, gort_chan *src, size_t n, gort_chan **outs);
 
 /* Transform for gortp_fan_out_map: write fn(*in) into out (out_elem_size
  * bytes, zeroed before the call). worker is 0..n-1. Runs in worker tasks
@@ -49,13 +51,13 @@ int gortp_fan_out(gort_context *ctx, gort_chan *src, size_t n, gort_chan **outs)
 typedef void (*gortp_fan_fn)(const void *in, void *out, size_t worker, void *arg);
 
 /* Fan-out where each worker applies fn (seed 003's fanOut(input, n, fn)). */
-int gortp_fan_out_map(gort_context *ctx, gort_chan *src, size_t n, size_t out_elem_size,
-                      gortp_fan_fn fn, void *arg, gort_chan **outs);
+GORT_API int gortp_fan_out_map(gort_context *ctx, gort_chan *src, size_t n, size_t out_elem_size,
+                               gortp_fan_fn fn, void *arg, gort_chan **outs);
 
 /* Fan-in: merge ins[0..n) (all of one elem_size; NULL entries are not
  * allowed) into *out. n == 0 gives a channel that is already closed.
  * Returns 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD; on error nothing runs. */
-int gortp_fan_in(gort_context *ctx, gort_chan *const *ins, size_t n, gort_chan **out);
+GORT_API int gortp_fan_in(gort_context *ctx, gort_chan *const *ins, size_t n, gort_chan **out);
 
 #ifdef __cplusplus
 }

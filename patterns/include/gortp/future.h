@@ -25,6 +25,8 @@
 #ifndef GORTP_FUTURE_H
 #define GORTP_FUTURE_H
 
+#include "gort/export.h"
+
 #include <stdbool.h>
 
 #include "gort/context.h"
@@ -42,18 +44,18 @@ typedef int (*gortp_future_fn)(void *arg, void **value);
 
 /* Start fn(arg) in a new task. 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD
  * (nothing started). */
-int gortp_future_new(gortp_future **out, gortp_future_fn fn, void *arg,
-                     void (*free_value)(void *value));
+GORT_API int gortp_future_new(gortp_future **out, gortp_future_fn fn, void *arg,
+                              void (*free_value)(void *value));
 /* Block until done; *value (may be NULL) gets the value. Returns fn's error. */
-int gortp_future_get(gortp_future *f, void **value);
+GORT_API int gortp_future_get(gortp_future *f, void **value);
 /* As get, but GORT_ETIMEDOUT after timeout (value untouched). */
-int gortp_future_get_timeout(gortp_future *f, gort_duration timeout, void **value);
+GORT_API int gortp_future_get_timeout(gortp_future *f, gort_duration timeout, void **value);
 /* As get, but the context's error when ctx is done first. */
-int gortp_future_get_ctx(gortp_future *f, gort_context *ctx, void **value);
+GORT_API int gortp_future_get_ctx(gortp_future *f, gort_context *ctx, void **value);
 /* True once the result is available. */
-bool gortp_future_done(gortp_future *f);
-gortp_future *gortp_future_retain(gortp_future *f);
-void gortp_future_release(gortp_future *f);
+GORT_API bool gortp_future_done(gortp_future *f);
+GORT_API gortp_future *gortp_future_retain(gortp_future *f);
+GORT_API void gortp_future_release(gortp_future *f);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,8 @@
 #ifndef GORTP_GAUGE_H
 #define GORTP_GAUGE_H
 
+#include "gort/export.h"
+
 #include <stdint.h>
 
 #include "gort/err.h"
@@ -27,15 +29,15 @@ extern "C" {
 typedef struct gortp_gauge gortp_gauge;
 
 /* limit >= 1. 0, GORT_EINVAL, GORT_ENOMEM. */
-int gortp_gauge_new(gortp_gauge **out, int limit);
-void gortp_gauge_free(gortp_gauge *g);
+GORT_API int gortp_gauge_new(gortp_gauge **out, int limit);
+GORT_API void gortp_gauge_free(gortp_gauge *g);
 /* Run fn(arg) if fewer than `limit` calls are inside do; else return
  * GORT_EFULL ("out of capacity") without running it. 0 otherwise. */
-int gortp_gauge_do(gortp_gauge *g, void (*fn)(void *arg), void *arg);
+GORT_API int gortp_gauge_do(gortp_gauge *g, void (*fn)(void *arg), void *arg);
 /* Calls inside do right now (a snapshot). */
-int gortp_gauge_in_use(gortp_gauge *g);
+GORT_API int gortp_gauge_in_use(gortp_gauge *g);
 /* Calls rejected so far. */
-uint64_t gortp_gauge_rejected(gortp_gauge *g);
+GORT_API uint64_t gortp_gauge_rejected(gortp_gauge *g);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,8 @@
 #ifndef GORTP_GENERATOR_H
 #define GORTP_GENERATOR_H
 
+#include "gort/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,13 +38,13 @@ typedef int (*gortp_next_fn)(void *state, void *out);
 /* Generic generator. state (copied: state_size bytes, may be 0) belongs to
  * the task. 0, GORT_EINVAL (ctx/next/out NULL, elem_size 0), GORT_ENOMEM,
  * GORT_ETHREAD. */
-int gortp_generate(gort_context *ctx, size_t elem_size, gortp_next_fn next, const void *state,
-                   size_t state_size, gort_chan **out);
+GORT_API int gortp_generate(gort_context *ctx, size_t elem_size, gortp_next_fn next,
+                            const void *state, size_t state_size, gort_chan **out);
 
 /* Fibonacci numbers as int64_t: 0, 1, 1, 2, 3, ... The sequence ends (the
  * channel closes) before a value would overflow int64_t (after 93 values),
  * instead of wrapping around as Go's int silently does. */
-int gortp_fibonacci(gort_context *ctx, gort_chan **out);
+GORT_API int gortp_fibonacci(gort_context *ctx, gort_chan **out);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,8 @@
 #ifndef GORTP_HTTPCHECK_H
 #define GORTP_HTTPCHECK_H
 
+#include "gort/export.h"
+
 #include <stddef.h>
 
 #include "gort/context.h"
@@ -57,20 +59,20 @@ typedef struct {
  * with *err (may be NULL) describing it; then results of the URLs that
  * completed are filled and the others are zero. Cancelling parent cancels the
  * batch. Every task the call starts has exited when it returns. */
-int gortp_check_batch(gort_context *parent, const char *const *urls, size_t n,
-                      const gortp_check_options *opt, gortp_check_result *results,
-                      gortp_check_error *err);
+GORT_API int gortp_check_batch(gort_context *parent, const char *const *urls, size_t n,
+                               const gortp_check_options *opt, gortp_check_result *results,
+                               gortp_check_error *err);
 
 /* One context-aware GET (ctx NULL: Background). 0 with *status and *body_len
  * (either may be NULL) set; GORT_EIO with curl's reason in errmsg; the
  * context's error (GORT_ECANCELED, GORT_EDEADLINE) if it was done first (or
  * its deadline passed); GORT_ETIMEDOUT when GORTP_CHECK_MAX_REQUEST passed;
  * GORT_ENOMEM/GORT_ETHREAD. errmsg (may be NULL) always gets a message. */
-int gortp_http_get(gort_context *ctx, const char *url, long *status, size_t *body_len,
-                   char *errmsg, size_t errlen);
+GORT_API int gortp_http_get(gort_context *ctx, const char *url, long *status, size_t *body_len,
+                            char *errmsg, size_t errlen);
 
 /* Format d as Go's time.Duration.String ("1.5s", "301.25ms", "850µs"). */
-void gortp_check_format_duration(char *buf, size_t len, gort_duration d);
+GORT_API void gortp_check_format_duration(char *buf, size_t len, gort_duration d);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,8 @@
 #ifndef GORTP_LAZY_H
 #define GORTP_LAZY_H
 
+#include "gort/export.h"
+
 #include "gort/chan.h"
 #include "gort/err.h"
 #include "gort/sync.h"
@@ -38,7 +40,7 @@ typedef struct {
 
 /* Run init on the first call (others wait for it), then return its error
  * and (if value is not NULL) its value. */
-int gortp_lazy_get(gortp_lazy *l, void **value);
+GORT_API int gortp_lazy_get(gortp_lazy *l, void **value);
 
 /* Close a channel at most once, whoever asks first (the channel is not
  * owned: the caller keeps its reference). */
@@ -48,7 +50,7 @@ typedef struct {
 } gortp_close_once;
 #define GORTP_CLOSE_ONCE_INIT(chan) {GORT_ONCE_INIT, (chan)}
 
-void gortp_close_once_do(gortp_close_once *co);
+GORT_API void gortp_close_once_do(gortp_close_once *co);
 
 #ifdef __cplusplus
 }

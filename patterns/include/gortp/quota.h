@@ -22,6 +22,8 @@
 #ifndef GORTP_QUOTA_H
 #define GORTP_QUOTA_H
 
+#include "gort/export.h"
+
 #include <stdint.h>
 
 #include "gort/context.h"
@@ -35,22 +37,22 @@ extern "C" {
 typedef struct gortp_quota gortp_quota;
 
 /* 0, GORT_EINVAL (max_weight <= 0), GORT_ENOMEM. */
-int gortp_quota_new(gortp_quota **out, int64_t max_weight);
-void gortp_quota_free(gortp_quota *q);
+GORT_API int gortp_quota_new(gortp_quota **out, int64_t max_weight);
+GORT_API void gortp_quota_free(gortp_quota *q);
 
 /* Acquire weight (blocking, FIFO) under ctx (NULL: Background), run
  * fn(arg), release. Returns fn's result, or without running fn: the
  * context's error, GORT_EINVAL (weight <= 0 or > capacity, fn NULL),
  * GORT_ENOMEM. */
-int gortp_quota_do(gortp_quota *q, gort_context *ctx, int64_t weight, int (*fn)(void *arg),
-                   void *arg);
+GORT_API int gortp_quota_do(gortp_quota *q, gort_context *ctx, int64_t weight, int (*fn)(void *arg),
+                            void *arg);
 /* The same, giving up on the acquire after timeout: GORT_EDEADLINE. */
-int gortp_quota_do_timeout(gortp_quota *q, gort_context *ctx, int64_t weight,
-                           gort_duration timeout, int (*fn)(void *arg), void *arg);
+GORT_API int gortp_quota_do_timeout(gortp_quota *q, gort_context *ctx, int64_t weight,
+                                    gort_duration timeout, int (*fn)(void *arg), void *arg);
 
 /* Snapshots: weight held now, tasks queued for weight. */
-int64_t gortp_quota_held(gortp_quota *q);
-int gortp_quota_waiters(gortp_quota *q);
+GORT_API int64_t gortp_quota_held(gortp_quota *q);
+GORT_API int gortp_quota_waiters(gortp_quota *q);
 
 #ifdef __cplusplus
 }

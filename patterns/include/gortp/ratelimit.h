@@ -20,6 +20,8 @@
 #ifndef GORTP_RATELIMIT_H
 #define GORTP_RATELIMIT_H
 
+#include "gort/export.h"
+
 #include <stddef.h>
 
 #include "gort/context.h"
@@ -36,8 +38,8 @@ extern "C" {
  * after every started item has returned: 0, the first item error, or the
  * limiter's error (context cancelled, GORT_EWOULDEXCEED, ...) when no item
  * failed; GORT_EINVAL, GORT_ENOMEM, a spawn error. ctx may be NULL. */
-int gortp_process_rate_limited(gort_context *ctx, gort_limiter *lim, int max_concurrency,
-                               size_t n, gortp_index_fn fn, void *arg);
+GORT_API int gortp_process_rate_limited(gort_context *ctx, gort_limiter *lim, int max_concurrency,
+                                        size_t n, gortp_index_fn fn, void *arg);
 
 /* Seed 001's APIClient. The client does not own the limiter. */
 typedef struct {
@@ -46,12 +48,12 @@ typedef struct {
 
 /* Wait for a token (ctx may be NULL), then return request(ctx, arg). A
  * failed wait returns its error without calling request. */
-int gortp_api_call(gortp_api_client *c, gort_context *ctx,
-                   int (*request)(gort_context *ctx, void *arg), void *arg);
+GORT_API int gortp_api_call(gortp_api_client *c, gort_context *ctx,
+                            int (*request)(gort_context *ctx, void *arg), void *arg);
 /* Call request only if a token is available now; else GORT_EAGAIN ("rate
  * limit exceeded"). */
-int gortp_api_try_call(gortp_api_client *c, gort_context *ctx,
-                       int (*request)(gort_context *ctx, void *arg), void *arg);
+GORT_API int gortp_api_try_call(gortp_api_client *c, gort_context *ctx,
+                                int (*request)(gort_context *ctx, void *arg), void *arg);
 
 #ifdef __cplusplus
 }

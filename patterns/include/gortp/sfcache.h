@@ -25,6 +25,8 @@
 #ifndef GORTP_SFCACHE_H
 #define GORTP_SFCACHE_H
 
+#include "gort/export.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,16 +42,16 @@ typedef int (*gortp_load_fn)(void *arg, const char *key, void **value);
 
 typedef struct gortp_sfcache gortp_sfcache;
 
-int gortp_sfcache_new(gortp_sfcache **out, gortp_load_fn load, void *arg,
-                      void (*free_value)(void *value));
+GORT_API int gortp_sfcache_new(gortp_sfcache **out, gortp_load_fn load, void *arg,
+                               void (*free_value)(void *value));
 /* Free the cache and its values; no get may be running. */
-void gortp_sfcache_free(gortp_sfcache *c);
+GORT_API void gortp_sfcache_free(gortp_sfcache *c);
 /* The value for key, loading it if needed. 0 with *value; load's error;
  * GORT_EINVAL; GORT_ENOMEM. *shared (may be NULL) is true when the value
  * came from a flight that served more than one caller. */
-int gortp_sfcache_get(gortp_sfcache *c, const char *key, void **value, bool *shared);
+GORT_API int gortp_sfcache_get(gortp_sfcache *c, const char *key, void **value, bool *shared);
 /* How many times load has been called. */
-uint64_t gortp_sfcache_loads(gortp_sfcache *c);
+GORT_API uint64_t gortp_sfcache_loads(gortp_sfcache *c);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,8 @@
 #ifndef GORTP_SHARDMAP_H
 #define GORTP_SHARDMAP_H
 
+#include "gort/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,29 +37,29 @@ typedef struct gortp_shardmap gortp_shardmap;
 
 /* nshards >= 1. dup and free_value may be NULL. 0, GORT_EINVAL,
  * GORT_ENOMEM. */
-int gortp_shardmap_new(gortp_shardmap **out, size_t nshards, void *(*dup)(void *value),
-                       void (*free_value)(void *value));
-void gortp_shardmap_free(gortp_shardmap *m);
+GORT_API int gortp_shardmap_new(gortp_shardmap **out, size_t nshards, void *(*dup)(void *value),
+                                void (*free_value)(void *value));
+GORT_API void gortp_shardmap_free(gortp_shardmap *m);
 
 /* True and *value (may be NULL) set when key is present; *value is left
  * untouched otherwise (the seed's Get returns V's zero value then). */
-bool gortp_shardmap_get(gortp_shardmap *m, const char *key, void **value);
+GORT_API bool gortp_shardmap_get(gortp_shardmap *m, const char *key, void **value);
 /* Insert or replace. 0, GORT_EINVAL, GORT_ENOMEM (the map is unchanged). */
-int gortp_shardmap_set(gortp_shardmap *m, const char *key, void *value);
+GORT_API int gortp_shardmap_set(gortp_shardmap *m, const char *key, void *value);
 /* Insert only if absent. 0 (inserted), GORT_EAGAIN (present: *existing,
  * if not NULL, gets the stored value as get would return it; value is not
  * stored and stays the caller's), GORT_EINVAL, GORT_ENOMEM. */
-int gortp_shardmap_set_if_absent(gortp_shardmap *m, const char *key, void *value,
-                                 void **existing);
+GORT_API int gortp_shardmap_set_if_absent(gortp_shardmap *m, const char *key, void *value,
+                                          void **existing);
 /* 0, or GORT_ENOTFOUND. */
-int gortp_shardmap_delete(gortp_shardmap *m, const char *key);
-size_t gortp_shardmap_len(gortp_shardmap *m);
+GORT_API int gortp_shardmap_delete(gortp_shardmap *m, const char *key);
+GORT_API size_t gortp_shardmap_len(gortp_shardmap *m);
 /* Every key, as a malloc'd array of malloc'd strings (free with
  * gortp_shardmap_keys_free). 0, GORT_EINVAL, GORT_ENOMEM. */
-int gortp_shardmap_keys(gortp_shardmap *m, char ***keys, size_t *n);
-void gortp_shardmap_keys_free(char **keys, size_t n);
+GORT_API int gortp_shardmap_keys(gortp_shardmap *m, char ***keys, size_t *n);
+GORT_API void gortp_shardmap_keys_free(char **keys, size_t n);
 /* The shard index a key maps to (for tests and diagnostics). */
-size_t gortp_shardmap_shard_of(gortp_shardmap *m, const char *key);
+GORT_API size_t gortp_shardmap_shard_of(gortp_shardmap *m, const char *key);
 
 #ifdef __cplusplus
 }

@@ -14,13 +14,17 @@
  *
  * Shutdown is Go's http.Server.Shutdown, in phases:
  *  1. gortp_server_stop_accepting: the listening socket stops listening, so a
- *     new connection is refused (ECONNREFUSED), not left in a backlog; requests
- *     that arrive later on already-open connections get 503 and
- *     "Connection: close".
+ *     new connection is refused (ECONNREFUSED), not left in a backlog. The
+ *     connections the kernel had already accepted (the backlog, whose
+ *     clients saw connect() succeed) are taken over first, not reset: new
+ *     handshakes are dropped by a socket filter while the backlog is
+ *     emptied into the server. Requests on connections accepted before are
+ *     served as usual, with "Connection: close".
  *  2. (the caller cancels its background work)
- *  3. gortp_server_shutdown(srv, ctx): waits until every request already
- *     handed to a handler has been answered (the response fully sent), or
- *     until ctx is done. In the second case it forces: the context passed to
+ *  3. gortp_server_shutdown(srv, ctx): waits, as Go's Server.Shutdown, until
+ *     every accepted connection is idle: each request that has begun is
+ *     answered (the response fully sent) and each accepted connection has
+ *     had its request read and answered; or until ctx is done. In the second case it forces: the context passed to
  *     handlers is cancelled (handlers must honour it), and the call returns
  *     the ctx's error once every handler has returned. Either way it then
  *     stops the HTTP thread, closes every connection and every fd, and every
@@ -34,6 +38,8 @@
  */
 #ifndef GORTP_SHUTDOWN_H
 #define GORTP_SHUTDOWN_H
+
+#include "gort/export.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -63,7 +69,7 @@ typedef struct {
 } gortp_http_request;
 
 /* The value of query argument key, or NULL. */
-const char *gortp_http_arg(const gortp_http_request *req, const char *key);
+GORT_API const char *gortp_http_arg(const gortp_http_request *req, const char *key);
 
 typedef struct {
   unsigned status;   /* preset to 200 */
@@ -72,7 +78,7 @@ typedef struct {
 } gortp_http_response;
 
 /* Set the status and a printf-formatted body (truncated to fit). */
-void gortp_http_reply(gortp_http_response *resp, unsigned status, const char *fmt, ...)
+GORT_API void gortp_http_reply(gortp_http_response *resp, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Runs in a handler task. ctx is cancelled only when a shutdown is forced. */
@@ -96,20 +102,25 @@ typedef struct gortp_server gortp_server;
  * handler NULL, bad host); GORT_ENOMEM; GORT_ETHREAD; GORT_EIO (the socket
  * could not be bound or libmicrohttpd refused to start). On error nothing is
  * left running. */
-int gortp_server_start(gortp_server **out, const gortp_server_options *opt);
+GORT_API int gortp_server_start(gortp_server **out, const gortp_server_options *opt);
 /* The bound port (useful with port 0). */
-uint16_t gortp_server_port(const gortp_server *srv);
+GORT_API uint16_t gortp_server_port(const gortp_server *srv);
 /* Requests handed to handlers and not yet answered (a snapshot). */
-int gortp_server_inflight(gortp_server *srv);
+GORT_API int gortp_server_inflight(gortp_server *srv);
+/* Requests whose response was fully sent, and requests the server cut
+ * before answering them (a forced shutdown, an internal error): snapshots.
+ * After a graceful shutdown dropped is 0. */
+GORT_API long gortp_server_answered(gortp_server *srv);
+GORT_API long gortp_server_dropped(gortp_server *srv);
 /* Phase 1: stop accepting. Idempotent; returns 0. */
-int gortp_server_stop_accepting(gortp_server *srv);
+GORT_API int gortp_server_stop_accepting(gortp_server *srv);
 /* Phases 1 and 3 (see above). 0 when every in-flight request was answered
  * before ctx was done; otherwise the ctx's error (GORT_EDEADLINE,
  * GORT_ECANCELED) after forcing. ctx NULL: wait without limit. Call once. */
-int gortp_server_shutdown(gortp_server *srv, gort_context *ctx);
+GORT_API int gortp_server_shutdown(gortp_server *srv, gort_context *ctx);
 /* Free; if the server was not shut down, first shut it down forcing at once
  * (Go's Server.Close). NULL is ignored. */
-void gortp_server_free(gortp_server *srv);
+GORT_API void gortp_server_free(gortp_server *srv);
 
 /* ---- signal.NotifyContext ---- */
 
@@ -125,15 +136,15 @@ typedef struct gortp_signal_notify gortp_signal_notify;
  *
  * 0; GORT_EINVAL (parent, sigs, ctx_out or out NULL, n == 0, a bad signal);
  * GORT_ENOMEM; GORT_ETHREAD; GORT_EIO (signalfd or eventfd failed). */
-int gortp_signal_notify_context(gort_context *parent, const int *sigs, size_t n,
-                                gort_context **ctx_out, gortp_signal_notify **out);
+GORT_API int gortp_signal_notify_context(gort_context *parent, const int *sigs, size_t n,
+                                         gort_context **ctx_out, gortp_signal_notify **out);
 /* The signal that cancelled the context, or 0 if none has arrived. */
-int gortp_signal_received(gortp_signal_notify *sn);
+GORT_API int gortp_signal_received(gortp_signal_notify *sn);
 /* Go's stop(): stop watching, wait for the watcher task to exit, close its
  * fds, and free the context (gort_context_free: it is cancelled if no signal
  * came). Tasks still using the context must hold their own reference. NULL is
  * ignored. */
-void gortp_signal_stop(gortp_signal_notify *sn);
+GORT_API void gortp_signal_stop(gortp_signal_notify *sn);
 
 #ifdef __cplusplus
 }

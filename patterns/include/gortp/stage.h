@@ -30,6 +30,8 @@
 #ifndef GORTP_STAGE_H
 #define GORTP_STAGE_H
 
+#include "gort/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,21 +66,21 @@ typedef struct gortp_pipeline gortp_pipeline;
  * under its own child of it. stages[] is copied. Returns 0, GORT_EINVAL
  * (NULL out/source/stages, n == 0, a stage without process, a negative
  * buffer), GORT_ENOMEM or GORT_ETHREAD; on error nothing runs. */
-int gortp_pipeline_start(gortp_pipeline **out, gort_context *ctx, gort_chan *source,
-                         void (*free_source)(void *value), const gortp_stage *stages,
-                         size_t n);
+GORT_API int gortp_pipeline_start(gortp_pipeline **out, gort_context *ctx, gort_chan *source,
+                                  void (*free_source)(void *value), const gortp_stage *stages,
+                                  size_t n);
 
 /* The channel of gortp_item, closed after the last item. Owned by the
  * pipeline (retain it to keep it past gortp_pipeline_free). */
-gort_chan *gortp_pipeline_output(gortp_pipeline *p);
+GORT_API gort_chan *gortp_pipeline_output(gortp_pipeline *p);
 
 /* Cancel the pipeline's context: stages stop processing and drain. */
-void gortp_pipeline_cancel(gortp_pipeline *p);
+GORT_API void gortp_pipeline_cancel(gortp_pipeline *p);
 
 /* Cancel, destroy every item still in flight (draining the output), wait
  * until every stage task has exited, and free p. Returns after the source's
  * sender has closed the source. */
-void gortp_pipeline_free(gortp_pipeline *p);
+GORT_API void gortp_pipeline_free(gortp_pipeline *p);
 
 #ifdef __cplusplus
 }

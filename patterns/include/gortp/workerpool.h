@@ -28,6 +28,8 @@
 #ifndef GORTP_WORKERPOOL_H
 #define GORTP_WORKERPOOL_H
 
+#include "gort/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,23 +55,23 @@ typedef struct {
 
 /* workers >= 1; queue_cap >= 0 (0: submit succeeds only when a worker is
  * ready to take the task). 0, GORT_EINVAL, GORT_ENOMEM. */
-int gortp_pool_new(gortp_pool **out, int workers, long queue_cap);
+GORT_API int gortp_pool_new(gortp_pool **out, int workers, long queue_cap);
 /* Start the workers under ctx (NULL: Background). 0; GORT_EINVAL (p NULL,
  * already started or stopped); GORT_ETHREAD/GORT_ENOMEM (then no worker
  * runs and the pool is still unstarted). */
-int gortp_pool_start(gortp_pool *p, gort_context *ctx);
+GORT_API int gortp_pool_start(gortp_pool *p, gort_context *ctx);
 /* Queue fn(ctx, arg) without blocking. 0; GORT_EFULL (queue full);
  * GORT_ESHUTDOWN (stopped); the context's error (cancelled); GORT_EINVAL. */
-int gortp_pool_submit(gortp_pool *p, gortp_task_fn fn, void *arg);
+GORT_API int gortp_pool_submit(gortp_pool *p, gortp_task_fn fn, void *arg);
 /* Close the queue, let the workers finish every queued task, wait for them;
  * then run (on the caller) any task that cancelled workers left behind.
  * Returns the first error a task returned (0 if none). Idempotent: later
  * calls wait for the first to finish and return the same value. A pool
  * that was never started runs its queued tasks on the caller. */
-int gortp_pool_stop(gortp_pool *p);
-void gortp_pool_stats_get(gortp_pool *p, gortp_pool_stats *out);
+GORT_API int gortp_pool_stop(gortp_pool *p);
+GORT_API void gortp_pool_stats_get(gortp_pool *p, gortp_pool_stats *out);
 /* Stop and free; NULL is ignored. */
-void gortp_pool_free(gortp_pool *p);
+GORT_API void gortp_pool_free(gortp_pool *p);
 
 /* ---- the streaming form (seeds 000 and 003) ---- */
 
@@ -85,8 +87,8 @@ typedef void (*gortp_job_fn)(gort_context *ctx, const void *job, void *result, i
  * they own memory, drain `jobs` after the results channel has closed).
  * *results is a new reference for the caller; the workers retain jobs and
  * ctx. 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD (then nothing runs). */
-int gortp_job_pool(gort_context *ctx, int workers, gort_chan *jobs, size_t result_size,
-                   gortp_job_fn fn, void *arg, gort_chan **results);
+GORT_API int gortp_job_pool(gort_context *ctx, int workers, gort_chan *jobs, size_t result_size,
+                            gortp_job_fn fn, void *arg, gort_chan **results);
 
 #ifdef __cplusplus
 }

@@ -18,8 +18,9 @@
  * then blocks (in "chan send") until a task finishes, and try_go returns
  * GORT_EAGAIN instead. A negative n removes the limit. Changing the limit to
  * n >= 0 while tasks started under the current limit are still active is
- * misuse, as Go panics: "errgroup: modify limit while goroutines in the group
- * are still active" (GORT_EGROUPLIMIT).
+ * misuse, as Go panics: "errgroup: modify limit while N goroutines in the
+ * group are still active" (GORT_EGROUPLIMIT; the abort and the misuse hook
+ * get the text with N, as Go prints it).
  *
  * Ownership: the group owns its context; the pointer from
  * gort_errgroup_context is borrowed and valid until gort_errgroup_free.
@@ -37,6 +38,8 @@
 #ifndef GORT_ERRGROUP_H
 #define GORT_ERRGROUP_H
 
+#include "gort/export.h"
+
 #include "gort/context.h"
 
 #ifdef __cplusplus
@@ -50,33 +53,33 @@ typedef int (*gort_errgroup_fn)(gort_context *ctx, void *arg);
 
 /* new(errgroup.Group): no derived context, no limit.
  * 0, GORT_EINVAL (out NULL), GORT_ENOMEM. */
-int gort_errgroup_new(gort_errgroup **out);
+GORT_API int gort_errgroup_new(gort_errgroup **out);
 /* errgroup.WithContext(parent). *ctx_out (may be NULL) receives the derived
  * context, borrowed from the group. On error nothing is allocated and the
  * outputs are untouched: GORT_EINVAL (parent or out NULL), GORT_ENOMEM. */
-int gort_errgroup_with_context(gort_context *parent, gort_errgroup **out,
-                               gort_context **ctx_out);
+GORT_API int gort_errgroup_with_context(gort_context *parent, gort_errgroup **out,
+                                        gort_context **ctx_out);
 /* The context passed to the group's functions (Background for a plain
  * group); NULL for g NULL. */
-gort_context *gort_errgroup_context(gort_errgroup *g);
+GORT_API gort_context *gort_errgroup_context(gort_errgroup *g);
 
 /* Run fn(ctx, arg) in a new task, first blocking while the limit is
  * reached. 0; GORT_EINVAL (g or fn NULL); GORT_ENOMEM or GORT_ETHREAD when
  * the task could not be started (then nothing was started, the group is as
  * before, and arg still belongs to the caller). */
-int gort_errgroup_go(gort_errgroup *g, gort_errgroup_fn fn, void *arg);
+GORT_API int gort_errgroup_go(gort_errgroup *g, gort_errgroup_fn fn, void *arg);
 /* As go, but GORT_EAGAIN instead of blocking when the limit is reached. */
-int gort_errgroup_try_go(gort_errgroup *g, gort_errgroup_fn fn, void *arg);
+GORT_API int gort_errgroup_try_go(gort_errgroup *g, gort_errgroup_fn fn, void *arg);
 /* Limit active tasks to n (negative: no limit). 0; GORT_EINVAL (g NULL);
  * GORT_ENOMEM (the limit is unchanged); GORT_EGROUPLIMIT (misuse, the limit
  * is unchanged) when n >= 0 and tasks under the current limit are active. */
-int gort_errgroup_set_limit(gort_errgroup *g, int n);
+GORT_API int gort_errgroup_set_limit(gort_errgroup *g, int n);
 /* Wait for every task started so far, cancel the derived context, and
  * return the first error (0 if none; GORT_EINVAL for g NULL). */
-int gort_errgroup_wait(gort_errgroup *g);
+GORT_API int gort_errgroup_wait(gort_errgroup *g);
 /* Wait for every task, then free the context and the group. NULL is
  * ignored. */
-void gort_errgroup_free(gort_errgroup *g);
+GORT_API void gort_errgroup_free(gort_errgroup *g);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,8 @@
 /* gort/gort.h - the whole user API. */
 #ifndef GORT_GORT_H
 #define GORT_GORT_H
+
+#include "gort/version.h"
 #include "gort/err.h"
 #include "gort/task.h"
 #include "gort/chan.h"

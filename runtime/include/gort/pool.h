@@ -36,6 +36,8 @@
 #ifndef GORT_POOL_H
 #define GORT_POOL_H
 
+#include "gort/export.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -55,20 +57,20 @@ typedef void (*gort_pool_dtor)(void *obj, void *arg);
 /* A pool whose objects come from ctor (may be NULL: get then reports an
  * empty pool) and are destroyed by dtor (may be NULL, see above); arg is
  * passed to both. 0, GORT_EINVAL (out NULL), GORT_ENOMEM. */
-int gort_pool_new(gort_pool **out, gort_pool_ctor ctor, gort_pool_dtor dtor, void *arg);
+GORT_API int gort_pool_new(gort_pool **out, gort_pool_ctor ctor, gort_pool_dtor dtor, void *arg);
 /* An object, cached or new, into *out. 0; GORT_EINVAL (p or out NULL);
  * GORT_EAGAIN (nothing cached and no constructor; *out = NULL);
  * GORT_ENOMEM (the constructor returned NULL; *out = NULL). */
-int gort_pool_get(gort_pool *p, void **out);
+GORT_API int gort_pool_get(gort_pool *p, void **out);
 /* Give obj back (it may be destroyed at once). 0; GORT_EINVAL (p or obj
  * NULL: nothing happens). */
-int gort_pool_put(gort_pool *p, void *obj);
+GORT_API int gort_pool_put(gort_pool *p, void *obj);
 /* Destroy every cached object, in every thread's cache. 0; GORT_EINVAL. */
-int gort_pool_drain(gort_pool *p);
+GORT_API int gort_pool_drain(gort_pool *p);
 /* Drain, then free the pool and its per-thread caches. NULL is ignored. */
-void gort_pool_free(gort_pool *p);
+GORT_API void gort_pool_free(gort_pool *p);
 /* Cached objects right now, in all caches (a snapshot; 0 for NULL). */
-size_t gort_pool_idle(gort_pool *p);
+GORT_API size_t gort_pool_idle(gort_pool *p);
 
 #ifdef __cplusplus
 }

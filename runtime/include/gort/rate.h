@@ -1,4 +1,5 @@
-/* gort/rate.h - golang.org/x/time/rate: a token-bucket rate limiter.
+/* gort/rate.h - golang.org/x/time/rate: a token-bucket rate limiter, and
+ * Sometimes (at the end of this header).
  *
  * A limiter lets events happen at `limit` per second on average, with bursts
  * of at most `burst` events: a bucket of `burst` tokens, initially full,
@@ -31,11 +32,14 @@
 #ifndef GORT_RATE_H
 #define GORT_RATE_H
 
+#include "gort/export.h"
+
 #include <float.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "gort/context.h"
+#include "gort/sync.h"
 #include "gort/timer.h"
 
 #ifdef __cplusplus
@@ -49,7 +53,7 @@ extern "C" {
 
 /* rate.Every: the limit for one event per interval (GORT_RATE_INF for
  * interval <= 0). */
-double gort_rate_every(gort_duration interval);
+GORT_API double gort_rate_every(gort_duration interval);
 
 /* A replacement clock. now returns the current time (gort_now() scale);
  * after, like gort_after, makes a channel that receives one value (any
@@ -66,36 +70,36 @@ typedef struct gort_limiter gort_limiter;
 
 /* rate.NewLimiter(limit, burst). 0; GORT_EINVAL (out NULL, limit negative or
  * NaN, burst negative); GORT_ENOMEM. */
-int gort_limiter_new(gort_limiter **out, double limit, int burst);
+GORT_API int gort_limiter_new(gort_limiter **out, double limit, int burst);
 /* Free; NULL is ignored. */
-void gort_limiter_free(gort_limiter *lim);
+GORT_API void gort_limiter_free(gort_limiter *lim);
 /* Use clock instead of gort_now (NULL: back to gort_now). The struct is
  * copied. 0; GORT_EINVAL (lim NULL, or clock->now NULL). */
-int gort_limiter_set_clock(gort_limiter *lim, const gort_rate_clock *clock);
+GORT_API int gort_limiter_set_clock(gort_limiter *lim, const gort_rate_clock *clock);
 /* The limiter's current time (its clock's now). */
-int64_t gort_limiter_now(gort_limiter *lim);
+GORT_API int64_t gort_limiter_now(gort_limiter *lim);
 
 /* Snapshots: the limit, the burst, the tokens available now / at time now
  * (0 for NULL). */
-double gort_limiter_limit(gort_limiter *lim);
-int gort_limiter_burst(gort_limiter *lim);
-double gort_limiter_tokens(gort_limiter *lim);
-double gort_limiter_tokens_at(gort_limiter *lim, int64_t now);
+GORT_API double gort_limiter_limit(gort_limiter *lim);
+GORT_API int gort_limiter_burst(gort_limiter *lim);
+GORT_API double gort_limiter_tokens(gort_limiter *lim);
+GORT_API double gort_limiter_tokens_at(gort_limiter *lim, int64_t now);
 
 /* Change the limit or the burst, at the limiter's now or at time now. The
  * tokens accrued until then are kept (capped at the burst). Reservations
  * made before keep their times. 0; GORT_EINVAL (lim NULL, limit negative or
  * NaN, burst negative). */
-int gort_limiter_set_limit(gort_limiter *lim, double limit);
-int gort_limiter_set_limit_at(gort_limiter *lim, int64_t now, double limit);
-int gort_limiter_set_burst(gort_limiter *lim, int burst);
-int gort_limiter_set_burst_at(gort_limiter *lim, int64_t now, int burst);
+GORT_API int gort_limiter_set_limit(gort_limiter *lim, double limit);
+GORT_API int gort_limiter_set_limit_at(gort_limiter *lim, int64_t now, double limit);
+GORT_API int gort_limiter_set_burst(gort_limiter *lim, int burst);
+GORT_API int gort_limiter_set_burst_at(gort_limiter *lim, int64_t now, int burst);
 
 /* Take 1 (n) tokens at once if available: 0 (allowed), GORT_EAGAIN (not
  * allowed; nothing taken), GORT_EINVAL (lim NULL, n < 0). n = 0 is allowed
  * as in Go (it only checks that the bucket is not in debt). */
-int gort_limiter_allow(gort_limiter *lim);
-int gort_limiter_allow_n(gort_limiter *lim, int64_t now, int n);
+GORT_API int gort_limiter_allow(gort_limiter *lim);
+GORT_API int gort_limiter_allow_n(gort_limiter *lim, int64_t now, int n);
 
 /* A reservation of tokens (rate.Reservation). Read it with the functions
  * below; the fields are for them. */
@@ -111,38 +115,65 @@ typedef struct {
  * is false only if n exceeds the burst (limit not Inf). Returns 0 (whether
  * or not r->ok), or GORT_EINVAL (lim or r NULL, n < 0; r is then a
  * not-ok reservation if r is not NULL). */
-int gort_limiter_reserve(gort_limiter *lim, gort_reservation *r);
-int gort_limiter_reserve_n(gort_limiter *lim, int64_t now, int n, gort_reservation *r);
+GORT_API int gort_limiter_reserve(gort_limiter *lim, gort_reservation *r);
+GORT_API int gort_limiter_reserve_n(gort_limiter *lim, int64_t now, int n, gort_reservation *r);
 /* As reserve_n, but r->ok is also false (and nothing is taken) when acting
  * would need a wait longer than max_wait: x/time/rate's internal
  * reserveN(t, n, maxFutureReserve), which wait uses with the time left until
  * the context's deadline. max_wait 0 is allow_n. */
-int gort_limiter_reserve_n_max(gort_limiter *lim, int64_t now, int n, gort_duration max_wait,
-                               gort_reservation *r);
+GORT_API int gort_limiter_reserve_n_max(gort_limiter *lim, int64_t now, int n,
+                                        gort_duration max_wait, gort_reservation *r);
 
-bool gort_reservation_ok(const gort_reservation *r);
+GORT_API bool gort_reservation_ok(const gort_reservation *r);
 /* How long to wait from the limiter's now / from now before acting: 0 means
  * act now; GORT_RATE_INF_DURATION for a reservation that is not ok (or
  * NULL). */
-gort_duration gort_reservation_delay(const gort_reservation *r);
-gort_duration gort_reservation_delay_from(const gort_reservation *r, int64_t now);
+GORT_API gort_duration gort_reservation_delay(const gort_reservation *r);
+GORT_API gort_duration gort_reservation_delay_from(const gort_reservation *r, int64_t now);
 /* The holder will not act: give back, at the limiter's now / at now, the
  * tokens no later reservation depends on (none once time_to_act has passed).
  * No-op for a reservation that is not ok. 0; GORT_EINVAL (r NULL).
  * Cancel a reservation at most once. */
-int gort_reservation_cancel(gort_reservation *r);
-int gort_reservation_cancel_at(gort_reservation *r, int64_t now);
+GORT_API int gort_reservation_cancel(gort_reservation *r);
+GORT_API int gort_reservation_cancel_at(gort_reservation *r, int64_t now);
 
 /* Block until 1 (n) tokens are available. 0 on success, or:
  *  GORT_EBURST        n exceeds the burst (and the limit is not Inf);
+ *                     gort_errmsg(GORT_EBURST) then gives Go's text with
+ *                     the numbers: "rate: Wait(n=5) exceeds limiter's
+ *                     burst 3" (likewise for GORT_EWOULDEXCEED);
  *  the ctx's error    ctx was already done, or became done while waiting
  *                     (the reservation is cancelled then);
  *  GORT_EWOULDEXCEED  the wait would end after ctx's deadline;
  *  GORT_EINVAL        lim or ctx NULL, n < 0;
  *  GORT_ENOMEM        the timer could not be made (nothing was taken).
  * The first three fail at once, without waiting. */
-int gort_limiter_wait(gort_limiter *lim, gort_context *ctx);
-int gort_limiter_wait_n(gort_limiter *lim, gort_context *ctx, int n);
+GORT_API int gort_limiter_wait(gort_limiter *lim, gort_context *ctx);
+GORT_API int gort_limiter_wait_n(gort_limiter *lim, gort_context *ctx, int n);
+
+/* rate.Sometimes: run an action only sometimes, as a log line in a hot
+ * loop. do runs f(arg) when allowed by any of (the union, not the
+ * intersection):
+ *  - first:    the first `first` calls run f (0: off);
+ *  - every:    every `every`th call runs f, starting with the first (0: off);
+ *  - interval: f runs if at least `interval` has passed since it last ran
+ *    (0: off).
+ * The first call always runs f, so the zero value (all 0) is sync.Once.
+ * Calls are serialised and f runs with the lock held, so f must be quick
+ * and must not call do on the same object (it would deadlock, as in Go).
+ * Caller-owned, of fixed size: initialise with GORT_SOMETIMES_INIT. s or f
+ * NULL is misuse (GORT_ENILPTR). */
+typedef struct {
+  int first;
+  int every;
+  gort_duration interval;
+  gort_mutex mu;  /* protects count and last */
+  int64_t count;  /* calls of do so far */
+  int64_t last;   /* gort_now() when f last ran */
+} gort_sometimes;
+#define GORT_SOMETIMES_INIT(first, every, interval) \
+  {(first), (every), (interval), GORT_MUTEX_INIT, 0, 0}
+GORT_API void gort_sometimes_do(gort_sometimes *s, void (*f)(void *), void *arg);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,8 @@
 #ifndef GORT_SELECT_H
 #define GORT_SELECT_H
 
+#include "gort/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -47,13 +49,14 @@ typedef struct {
 
 /* Returns the index of the case that ran, or:
  *   GORT_EINVAL  cases NULL with n > 0, bad dir, or a send case with elem NULL
+ *                on a channel whose elem_size is not 0
  *   GORT_ENOMEM  n > GORT_SELECT_STACK_CASES and the scratch allocation failed
  *   GORT_ESENDCLOSED (misuse) the chosen send case's channel was closed.
  * A receive case that fires on a closed channel returns its index with
  * ok = false and a zeroed elem. */
-int gort_select(gort_select_case *cases, size_t n);
+GORT_API int gort_select(gort_select_case *cases, size_t n);
 /* As gort_select, but returns GORT_EAGAIN at once when no case is ready. */
-int gort_select_try(gort_select_case *cases, size_t n);
+GORT_API int gort_select_try(gort_select_case *cases, size_t n);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,8 @@
 #ifndef GORT_SEMAPHORE_H
 #define GORT_SEMAPHORE_H
 
+#include "gort/export.h"
+
 #include <stdint.h>
 
 #include "gort/context.h"
@@ -41,28 +43,30 @@ typedef struct gort_semaphore gort_semaphore;
 
 /* semaphore.NewWeighted(n). GORT_EINVAL for out == NULL or n <= 0,
  * GORT_ENOMEM (then *out is untouched). */
-int gort_semaphore_new(gort_semaphore **out, int64_t n);
+GORT_API int gort_semaphore_new(gort_semaphore **out, int64_t n);
 /* Free; NULL is ignored. */
-void gort_semaphore_free(gort_semaphore *s);
+GORT_API void gort_semaphore_free(gort_semaphore *s);
 
-/* Acquire weight n, blocking until it is granted or ctx is done.
+/* Acquire weight n, blocking until it is granted or ctx is done. n may be
+ * 0, as in x/sync: granted at once when nobody is queued, else when it
+ * reaches the head of the queue; it holds nothing.
  * 0; the context's error (GORT_ECANCELED, GORT_EDEADLINE) with the semaphore
- * unchanged; GORT_EINVAL (s or ctx NULL, n <= 0); GORT_ENOMEM (the wake-up
+ * unchanged; GORT_EINVAL (s or ctx NULL, n < 0); GORT_ENOMEM (the wake-up
  * channel of a waiter could not be allocated; nothing was changed). */
-int gort_semaphore_acquire(gort_semaphore *s, gort_context *ctx, int64_t n);
+GORT_API int gort_semaphore_acquire(gort_semaphore *s, gort_context *ctx, int64_t n);
 /* Acquire n without blocking: 0, or GORT_EAGAIN (not enough free weight, or
  * others are queued: try_acquire does not jump the queue), GORT_EINVAL. */
-int gort_semaphore_try_acquire(gort_semaphore *s, int64_t n);
+GORT_API int gort_semaphore_try_acquire(gort_semaphore *s, int64_t n);
 /* Give back n and wake the waiters at the head of the queue that now fit.
- * 0; GORT_EINVAL (s NULL, n <= 0); GORT_ESEMRELEASE (misuse) when n is more
+ * 0; GORT_EINVAL (s NULL, n < 0); GORT_ESEMRELEASE (misuse) when n is more
  * than is held. */
-int gort_semaphore_release(gort_semaphore *s, int64_t n);
+GORT_API int gort_semaphore_release(gort_semaphore *s, int64_t n);
 
 /* Snapshots for tests and dumps: the size, the weight held now, and the
  * number of queued waiters (0 for NULL). */
-int64_t gort_semaphore_size(gort_semaphore *s);
-int64_t gort_semaphore_held(gort_semaphore *s);
-int gort_semaphore_waiters(gort_semaphore *s);
+GORT_API int64_t gort_semaphore_size(gort_semaphore *s);
+GORT_API int64_t gort_semaphore_held(gort_semaphore *s);
+GORT_API int gort_semaphore_waiters(gort_semaphore *s);
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,8 @@
 #ifndef GORT_SINGLEFLIGHT_H
 #define GORT_SINGLEFLIGHT_H
 
+#include "gort/export.h"
+
 #include <stdbool.h>
 
 #include "gort/chan.h"
@@ -64,25 +66,25 @@ typedef struct {
 } gort_singleflight_result;
 
 /* 0, GORT_EINVAL (out NULL), GORT_ENOMEM. dup may be NULL (see above). */
-int gort_singleflight_new(gort_singleflight **out, gort_singleflight_dup dup);
+GORT_API int gort_singleflight_new(gort_singleflight **out, gort_singleflight_dup dup);
 /* Free; NULL is ignored. No flight may be running. */
-void gort_singleflight_free(gort_singleflight *g);
+GORT_API void gort_singleflight_free(gort_singleflight *g);
 
 /* Run fn or join the flight for key. Returns fn's error (0 on success), with
  * *val set to the value and *shared (may be NULL) as above; or, before
  * anything ran or was joined (*val untouched): GORT_EINVAL (g, key, fn or val
  * NULL), GORT_ENOMEM. */
-int gort_singleflight_do(gort_singleflight *g, const char *key, gort_singleflight_fn fn,
-                         void *arg, void **val, bool *shared);
+GORT_API int gort_singleflight_do(gort_singleflight *g, const char *key, gort_singleflight_fn fn,
+                                  void *arg, void **val, bool *shared);
 /* Like do, but returns at once with a channel (*out) that will receive the
  * gort_singleflight_result. 0; GORT_EINVAL (g, key, fn or out NULL);
  * GORT_ENOMEM; GORT_ETHREAD (the flight's task could not be started). On
  * error nothing was started or joined. */
-int gort_singleflight_do_chan(gort_singleflight *g, const char *key, gort_singleflight_fn fn,
-                              void *arg, gort_chan **out);
+GORT_API int gort_singleflight_do_chan(gort_singleflight *g, const char *key,
+                                       gort_singleflight_fn fn, void *arg, gort_chan **out);
 /* Forget key: later calls start a new flight. 0; GORT_EINVAL (g or key
  * NULL). Forgetting an unknown key is not an error. */
-int gort_singleflight_forget(gort_singleflight *g, const char *key);
+GORT_API int gort_singleflight_forget(gort_singleflight *g, const char *key);
 
 #ifdef __cplusplus
 }

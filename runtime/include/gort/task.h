@@ -17,6 +17,8 @@
 #ifndef GORT_TASK_H
 #define GORT_TASK_H
 
+#include "gort/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,35 +35,40 @@ typedef void (*gort_task_fn)(void *arg);
 #define gort_go(fn, arg) gort_go_at((fn), (arg), NULL, __FILE__, __LINE__)
 /* Same, with a name shown in dumps and leak reports (copied, may be NULL). */
 #define gort_go_named(name, fn, arg) gort_go_at((fn), (arg), (name), __FILE__, __LINE__)
-int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, int line);
+GORT_API int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, int line);
 
 /* Id of the calling task (adopting the calling thread if needed). */
-uint64_t gort_task_id(void);
+GORT_API uint64_t gort_task_id(void);
 /* Number of live tasks, including task 1: runtime.NumGoroutine(). */
-int gort_num_tasks(void);
+GORT_API int gort_num_tasks(void);
 /* Give up the processor (sched_yield on the thread backend). */
-void gort_yield(void);
+GORT_API void gort_yield(void);
 
 /* Bracket a call that may block outside gort (a read, a sleep, a library
  * call): on the M:N backend the task's processor goes to another worker
  * meanwhile, so one blocked task never stalls the others (Go's
  * entersyscall/exitsyscall). No-ops on the thread backend and on threads gort
  * did not start. Every enter needs its exit on the same task. */
-void gort_syscall_enter(void);
-void gort_syscall_exit(void);
+GORT_API void gort_syscall_enter(void);
+GORT_API void gort_syscall_exit(void);
 
 /* Stack size for task threads (M:N backend: task stacks) started from now on. Default 256 KiB (1 MiB
  * in sanitizer builds, whose frames are larger), or GORT_STACK_SIZE (bytes,
  * suffix k/m allowed) from the environment. An idle thread whose stack is
  * smaller than the current size is not reused. Values
  * below the platform minimum are raised to it. Returns GORT_EINVAL for 0. */
-int gort_set_stack_size(size_t bytes);
-size_t gort_get_stack_size(void);
+GORT_API int gort_set_stack_size(size_t bytes);
+GORT_API size_t gort_get_stack_size(void);
 
 /* Write a dump of every live task, in the shape of Go's goroutine dump, to
- * out. The same dump goes to stderr on SIGQUIT (unless GORT_NO_SIGQUIT is set
- * in the environment), after which the process exits with status 2. */
-void gort_dump_tasks(FILE *out);
+ * out (NULL: misuse, GORT_ENILPTR): entry functions and spawn sites by name,
+ * static functions included, through elfutils' libdwfl when libdw.so.1 can be
+ * loaded (dlopen, at the first dump), by dladdr otherwise. The same dump goes
+ * to stderr on SIGQUIT (unless GORT_NO_SIGQUIT is set
+ * in the environment), after which the process exits with status 2. As in
+ * Go, this holds when SIGQUIT was inherited as ignored too; a handler the
+ * program installed before gort loaded is left in place. */
+GORT_API void gort_dump_tasks(FILE *out);
 
 /* Deadlock: when every task is parked, no timer is pending, and no thread
  * unknown to gort could still wake one, gort reports "all tasks are asleep -
@@ -70,13 +77,13 @@ void gort_dump_tasks(FILE *out);
  * running task exit, or the last timer fire), and is called once per
  * deadlock: a later ready re-arms it. */
 typedef void (*gort_deadlock_handler)(void *arg);
-void gort_set_deadlock_handler(gort_deadlock_handler handler, void *arg);
+GORT_API void gort_set_deadlock_handler(gort_deadlock_handler handler, void *arg);
 
 /* Stop the runtime's helper threads (idle task threads, the timer thread)
  * and wait for them to exit. Safe to call more than once; gort restarts them
  * on demand. Tests and leak checks call it so that only the caller's own
  * threads remain. */
-void gort_runtime_quiesce(void);
+GORT_API void gort_runtime_quiesce(void);
 
 #ifdef __cplusplus
 }

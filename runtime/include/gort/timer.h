@@ -12,6 +12,8 @@
 #ifndef GORT_TIMER_H
 #define GORT_TIMER_H
 
+#include "gort/export.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,41 +30,43 @@ typedef int64_t gort_duration;
 #define GORT_SECOND ((gort_duration)1000000000)
 
 /* Monotonic time in nanoseconds. */
-int64_t gort_now(void);
+GORT_API int64_t gort_now(void);
 
 /* Park the calling task for at least d. d <= 0 returns at once.
  * Returns 0. */
-int gort_sleep(gort_duration d);
+GORT_API int gort_sleep(gort_duration d);
 
 /* time.After: a channel that receives the fire time once, after d. The caller
  * owns one reference and releases it; the timer holds its own until it fires.
  * Returns GORT_EINVAL for out NULL, GORT_ENOMEM. */
-int gort_after(gort_duration d, gort_chan **out);
+GORT_API int gort_after(gort_duration d, gort_chan **out);
 
 typedef struct gort_timer gort_timer;
 
 /* time.NewTimer. */
-int gort_timer_new(gort_timer **out, gort_duration d);
+GORT_API int gort_timer_new(gort_timer **out, gort_duration d);
 /* time.AfterFunc: fn(arg) runs in its own task after d. No channel. */
-int gort_timer_after_func(gort_timer **out, gort_duration d, void (*fn)(void *), void *arg);
+GORT_API int gort_timer_after_func(gort_timer **out, gort_duration d, void (*fn)(void *),
+                                   void *arg);
 /* The timer's channel (NULL for an AfterFunc timer). Owned by the timer. */
-gort_chan *gort_timer_chan(gort_timer *t);
+GORT_API gort_chan *gort_timer_chan(gort_timer *t);
 /* Stop: true if the call stopped the timer, false if it had already fired or
- * been stopped. */
-bool gort_timer_stop(gort_timer *t);
+ * been stopped. Stop, Reset and gort_ticker_stop on NULL are misuse
+ * (GORT_ENILPTR, as Go panics on a nil *Timer) and return false. */
+GORT_API bool gort_timer_stop(gort_timer *t);
 /* Reset to fire after d from now: true if the timer had been active. */
-bool gort_timer_reset(gort_timer *t, gort_duration d);
+GORT_API bool gort_timer_reset(gort_timer *t, gort_duration d);
 /* Stop and free; NULL is ignored. */
-void gort_timer_free(gort_timer *t);
+GORT_API void gort_timer_free(gort_timer *t);
 
 typedef struct gort_ticker gort_ticker;
 
 /* time.NewTicker: GORT_ENEGDELAY (misuse, as Go panics) when period <= 0. */
-int gort_ticker_new(gort_ticker **out, gort_duration period);
-gort_chan *gort_ticker_chan(gort_ticker *t);
-void gort_ticker_stop(gort_ticker *t);
-int gort_ticker_reset(gort_ticker *t, gort_duration period);
-void gort_ticker_free(gort_ticker *t);
+GORT_API int gort_ticker_new(gort_ticker **out, gort_duration period);
+GORT_API gort_chan *gort_ticker_chan(gort_ticker *t);
+GORT_API void gort_ticker_stop(gort_ticker *t);
+GORT_API int gort_ticker_reset(gort_ticker *t, gort_duration period);
+GORT_API void gort_ticker_free(gort_ticker *t);
 
 #ifdef __cplusplus
 }

@@ -10,12 +10,14 @@
  *    parks while its thread is idle, and each park consumes its one ready.
  *  - threads_alive counts task threads from just before pthread_create to the
  *    end of their start routine.
- * Lock order: idle_lock is never held with the registry lock (except fork).
+ * Lock order: idle_lock is never held with the registry lock (except by
+ * fork's handlers: registry lock, idle_lock, exiting_lock, in that order).
  */
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -108,6 +110,8 @@ static gort__task *idle_wait(gort__thread *th) {
   return t;
 }
 
+static void exiting_add(pid_t tid);
+
 static void *thread_main(void *arg) {
   gort__thread *th = arg;
   th->tid = gettid_();
@@ -117,6 +121,7 @@ static void *thread_main(void *arg) {
     run_task(th, t);
     t = idle_wait(th);
   }
+  exiting_add(th->tid);
   gort__free(th);
   atomic_fetch_sub(&threads_alive, 1);
   atomic_fetch_sub(&threads_between, 1);
@@ -203,6 +208,46 @@ static void threads_quiesce(void) {
   }
 }
 
+/* Task threads that have left thread_main but that the kernel may not have
+ * reaped yet: glibc's and the sanitizers' thread teardown and do_exit can
+ * take long on a loaded machine (a sanitizer unmapping shadow memory waits
+ * in "D" state). A leak check waits for these instead of calling them
+ * foreign. Reaped threads are pruned when the list is read or full; a tid
+ * the kernel reused for a new thread before a prune can only make a check
+ * wait longer, never skip a thread (see gort/introspect.h). */
+#define EXITING_MAX 512
+static pthread_mutex_t exiting_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t exiting[EXITING_MAX]; /* exiting_lock; oldest first */
+static size_t n_exiting;           /* exiting_lock */
+
+/* exiting_lock held. */
+static void exiting_prune(void) {
+  size_t k = 0;
+  for (size_t i = 0; i < n_exiting; i++)
+    if (!thread_gone(exiting[i])) exiting[k++] = exiting[i];
+  n_exiting = k;
+}
+
+static void exiting_add(pid_t tid) {
+  pthread_mutex_lock(&exiting_lock);
+  if (n_exiting == EXITING_MAX) exiting_prune();
+  if (n_exiting == EXITING_MAX) { /* all still there: forget the oldest */
+    memmove(exiting, exiting + 1, (EXITING_MAX - 1) * sizeof *exiting);
+    n_exiting--;
+  }
+  exiting[n_exiting++] = tid;
+  pthread_mutex_unlock(&exiting_lock);
+}
+
+size_t gort_runtime_exiting_threads(pid_t *out, size_t max) {
+  pthread_mutex_lock(&exiting_lock);
+  exiting_prune();
+  size_t n = n_exiting;
+  if (out) memcpy(out, exiting, (n < max ? n : max) * sizeof *out);
+  pthread_mutex_unlock(&exiting_lock);
+  return n;
+}
+
 static size_t threads_list(pid_t *out, size_t max, size_t n) {
   pthread_mutex_lock(&idle_lock);
   for (gort__thread *th = idle_head; th; th = th->idle_next, n++)
@@ -221,8 +266,15 @@ static void threads_counters(gort_counters *c) {
   pthread_mutex_unlock(&idle_lock);
 }
 
-static void threads_atfork_prepare(void) { pthread_mutex_lock(&idle_lock); }
-static void threads_atfork_parent(void) { pthread_mutex_unlock(&idle_lock); }
+static void threads_atfork_prepare(void) {
+  pthread_mutex_lock(&idle_lock);
+  pthread_mutex_lock(&exiting_lock);
+}
+
+static void threads_atfork_parent(void) {
+  pthread_mutex_unlock(&exiting_lock);
+  pthread_mutex_unlock(&idle_lock);
+}
 
 /* The child has only the forking thread: no idle thread exists there. */
 static void threads_atfork_child(void) {
@@ -231,6 +283,8 @@ static void threads_atfork_child(void) {
   gort__task *self = gort__tls_task;
   atomic_store(&threads_alive, self && !self->adopted ? 1 : 0);
   atomic_store(&threads_between, 0);
+  n_exiting = 0;
+  pthread_mutex_unlock(&exiting_lock);
   pthread_mutex_unlock(&idle_lock);
 }
 
