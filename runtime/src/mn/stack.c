@@ -40,7 +40,15 @@ static gort__g *cache_head; /* cache_lock */
 static int cache_count;     /* cache_lock */
 static int cache_max = -1;
 
-static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
+static size_t page_size(void) {
+  static size_t page; /* sysconf is a call per use otherwise; racy init is benign */
+  size_t p = __atomic_load_n(&page, __ATOMIC_RELAXED);
+  if (p == 0) {
+    p = (size_t)sysconf(_SC_PAGESIZE);
+    __atomic_store_n(&page, p, __ATOMIC_RELAXED);
+  }
+  return p;
+}
 
 static gort__g *stack_map(size_t size) {
   size_t guard = page_size();
@@ -116,7 +124,7 @@ static int global_cache_max(void) {
   int n = __atomic_load_n(&cache_max, __ATOMIC_RELAXED);
   if (n < 0) {
     const char *env = getenv("GORT_STACK_CACHE");
-    n = env ? atoi(env) : 256;
+    n = env ? atoi(env) : 16384;
     if (n < 0) n = 0;
     __atomic_store_n(&cache_max, n, __ATOMIC_RELAXED);
   }
@@ -144,6 +152,20 @@ void gort__stack_put(gort__m *m, gort__g *g) {
   }
   pthread_mutex_unlock(&cache_lock);
   if (!keep) stack_unmap(g);
+}
+
+void gort__stack_cache_trim(int keep) {
+  for (;;) {
+    pthread_mutex_lock(&cache_lock);
+    gort__g *g = cache_count > keep ? cache_head : NULL;
+    if (g) {
+      cache_head = g->cache_next;
+      cache_count--;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (!g) return;
+    stack_unmap(g);
+  }
 }
 
 /* m's cache to the global one (m exits); with m NULL, unmap the global
