@@ -74,8 +74,10 @@ GORT_API void gort_dump_tasks(FILE *out);
  * unknown to gort could still wake one, gort reports "all tasks are asleep -
  * deadlock!" with a task dump. Default: abort(). A handler replaces the
  * abort; it runs on the thread that saw the last task park (or the last
- * running task exit, or the last timer fire), and is called once per
- * deadlock: a later ready re-arms it. */
+ * running task exit, or the last timer fire, or on the timer thread when
+ * the threads unknown to gort that vetoed the verdict have exited: it
+ * looks again, every 1 to 100 ms, while every task stays parked), and is
+ * called once per deadlock: a later ready re-arms it. */
 typedef void (*gort_deadlock_handler)(void *arg);
 GORT_API void gort_set_deadlock_handler(gort_deadlock_handler handler, void *arg);
 
