@@ -18,6 +18,7 @@
 #include "gort/select.h"
 #include "gort/sync.h"
 #include "gort/task.h"
+#include "gortp/ctxchan.h"
 
 typedef enum { CUT_FULL, CUT_INTERVAL, CUT_FLUSH } cut_kind;
 
@@ -117,7 +118,7 @@ int gortp_batcher_new(gortp_batcher **out, gort_context *ctx, const gortp_batche
   gort_mutex_init(&b->close_lock);
   gort_cond_init(&b->turn_cv, &b->mu);
   gort_waitgroup_init(&b->tick_wg);
-  b->ctx = gort_context_retain(ctx ? ctx : gort_context_background());
+  b->ctx = gort_context_retain(gortp_ctxchan_or_background(ctx));
   int r = 0;
   if (cfg->flush_interval > 0) {
     r = gort_context_with_cancel(b->ctx, &b->tick_ctx);

@@ -24,7 +24,7 @@
 #include "gortp/ctxchan.h"
 
 typedef struct {
-  gortp_task_fn fn; /* NULL: retire marker */
+  gortp_workerpool_fn fn; /* NULL: retire marker */
   void *arg;
 } dyn_task;
 
@@ -68,7 +68,7 @@ int gortp_dynpool_new(gortp_dynpool **out, const gortp_dynpool_config *cfg) {
 }
 
 static void run_task(gortp_dynpool *p, const dyn_task *t) {
-  int r = t->fn(p->ctx ? p->ctx : gort_context_background(), t->arg);
+  int r = t->fn(gortp_ctxchan_or_background(p->ctx), t->arg);
   int zero = 0;
   if (r != 0) atomic_compare_exchange_strong(&p->first_error, &zero, r);
 }
@@ -76,7 +76,7 @@ static void run_task(gortp_dynpool *p, const dyn_task *t) {
 static void worker(void *arg) {
   gortp_dynpool *p = arg;
   dyn_task t;
-  while (gortp_recv_ctx(p->ctx, p->queue, &t) == 0) {
+  while (gortp_ctxchan_recv(p->ctx, p->queue, &t) == 0) {
     if (!t.fn) break; /* retired */
     run_task(p, &t);
   }
@@ -132,7 +132,7 @@ int gortp_dynpool_start(gortp_dynpool *p, gort_context *ctx) {
   int r = GORT_EINVAL;
   if (p->started || p->adjust_closed) goto out;
   gort_context *c;
-  r = gort_context_with_cancel(ctx ? ctx : gort_context_background(), &c);
+  r = gort_context_with_cancel(gortp_ctxchan_or_background(ctx), &c);
   if (r != 0) goto out;
   gort_rwmutex_lock(&p->gate);
   p->ctx = c;
@@ -153,7 +153,7 @@ out:
   return r;
 }
 
-int gortp_dynpool_submit(gortp_dynpool *p, gortp_task_fn fn, void *arg) {
+int gortp_dynpool_submit(gortp_dynpool *p, gortp_workerpool_fn fn, void *arg) {
   if (!p || !fn) return GORT_EINVAL;
   gort_rwmutex_rlock(&p->gate);
   int r = GORT_ESHUTDOWN;

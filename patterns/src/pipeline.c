@@ -55,13 +55,13 @@ static void int_stage_run(void *p) {
   int_stage *s = p;
   if (s->kind == INT_GEN) {
     for (size_t i = 0; i < s->n; i++)
-      if (gortp_send_ctx(s->ctx, s->out, &s->nums[i]) != 0) break;
+      if (gortp_ctxchan_send(s->ctx, s->out, &s->nums[i]) != 0) break;
   } else {
     int v;
-    while (gortp_recv_ctx(s->ctx, s->in, &v) == 0) {
+    while (gortp_ctxchan_recv(s->ctx, s->in, &v) == 0) {
       if (s->kind == INT_FILTER && !(v > s->threshold)) continue;
       int o = s->kind == INT_MAP ? s->fn(v, s->arg) : v;
-      if (gortp_send_ctx(s->ctx, s->out, &o) != 0) break;
+      if (gortp_ctxchan_send(s->ctx, s->out, &o) != 0) break;
     }
   }
   gort_chan_close(s->out);
@@ -96,7 +96,7 @@ static int int_stage_start(int_stage *s, gort_context *ctx, gort_chan *in, gort_
   return 0;
 }
 
-int gortp_gen_ints(gort_context *ctx, const int *nums, size_t n, gort_chan **out) {
+int gortp_pipeline_gen_ints(gort_context *ctx, const int *nums, size_t n, gort_chan **out) {
   if (n > 0 && !nums) return GORT_EINVAL;
   int_stage *s = calloc(1, sizeof *s);
   if (!s) return GORT_ENOMEM;
@@ -113,7 +113,7 @@ int gortp_gen_ints(gort_context *ctx, const int *nums, size_t n, gort_chan **out
   return int_stage_start(s, ctx, NULL, out);
 }
 
-int gortp_map_int(gort_context *ctx, gort_chan *in, int (*fn)(int n, void *arg), void *arg,
+int gortp_pipeline_map_int(gort_context *ctx, gort_chan *in, int (*fn)(int n, void *arg), void *arg,
                   gort_chan **out) {
   if (!in || !fn) return GORT_EINVAL;
   int_stage *s = calloc(1, sizeof *s);
@@ -124,11 +124,11 @@ int gortp_map_int(gort_context *ctx, gort_chan *in, int (*fn)(int n, void *arg),
   return int_stage_start(s, ctx, in, out);
 }
 
-int gortp_square(gort_context *ctx, gort_chan *in, gort_chan **out) {
-  return gortp_map_int(ctx, in, square_fn, NULL, out);
+int gortp_pipeline_square(gort_context *ctx, gort_chan *in, gort_chan **out) {
+  return gortp_pipeline_map_int(ctx, in, square_fn, NULL, out);
 }
 
-int gortp_filter_above(gort_context *ctx, gort_chan *in, int threshold, gort_chan **out) {
+int gortp_pipeline_filter_above(gort_context *ctx, gort_chan *in, int threshold, gort_chan **out) {
   if (!in) return GORT_EINVAL;
   int_stage *s = calloc(1, sizeof *s);
   if (!s) return GORT_ENOMEM;
@@ -151,7 +151,7 @@ typedef struct {
   char *prefix; /* STR_PREFIX: owned copy */
 } str_stage;
 
-void gortp_str_drain(gort_chan *c) {
+void gortp_pipeline_str_drain(gort_chan *c) {
   char *s;
   while (gort_chan_recv(c, &s, NULL) == 0) free(s);
 }
@@ -188,23 +188,23 @@ static void str_stage_run(void *p) {
   str_stage *st = p;
   if (st->kind == STR_GEN) {
     for (size_t i = 0; i < st->n; i++) {
-      if (gortp_send_ctx(st->ctx, st->out, &st->items[i]) != 0) break;
+      if (gortp_ctxchan_send(st->ctx, st->out, &st->items[i]) != 0) break;
       st->items[i] = NULL; /* the receiver owns it now */
     }
   } else {
     for (;;) {
       char *s;
-      int r = gortp_recv_ctx(st->ctx, st->in, &s);
+      int r = gortp_ctxchan_recv(st->ctx, st->in, &s);
       if (r == GORT_ECLOSED) break;
       if (r != 0) { /* cancelled: let upstream finish, freeing what it sends */
-        gortp_str_drain(st->in);
+        gortp_pipeline_str_drain(st->in);
         break;
       }
       char *o = str_transform(st, s);
       if (!o) continue;
-      if (gortp_send_ctx(st->ctx, st->out, &o) != 0) {
+      if (gortp_ctxchan_send(st->ctx, st->out, &o) != 0) {
         free(o);
-        gortp_str_drain(st->in);
+        gortp_pipeline_str_drain(st->in);
         break;
       }
     }
@@ -232,7 +232,7 @@ fail:
   return r;
 }
 
-int gortp_str_generate(gort_context *ctx, const char *const *items, size_t n, gort_chan **out) {
+int gortp_pipeline_str_generate(gort_context *ctx, const char *const *items, size_t n, gort_chan **out) {
   if (n > 0 && !items) return GORT_EINVAL;
   str_stage *st = calloc(1, sizeof *st);
   if (!st) return GORT_ENOMEM;
@@ -253,7 +253,7 @@ int gortp_str_generate(gort_context *ctx, const char *const *items, size_t n, go
   return str_stage_start(st, ctx, NULL, out);
 }
 
-int gortp_str_to_upper(gort_context *ctx, gort_chan *in, gort_chan **out) {
+int gortp_pipeline_str_to_upper(gort_context *ctx, gort_chan *in, gort_chan **out) {
   if (!in) return GORT_EINVAL;
   str_stage *st = calloc(1, sizeof *st);
   if (!st) return GORT_ENOMEM;
@@ -261,7 +261,7 @@ int gortp_str_to_upper(gort_context *ctx, gort_chan *in, gort_chan **out) {
   return str_stage_start(st, ctx, in, out);
 }
 
-int gortp_str_add_prefix(gort_context *ctx, const char *prefix, gort_chan *in, gort_chan **out) {
+int gortp_pipeline_str_add_prefix(gort_context *ctx, const char *prefix, gort_chan *in, gort_chan **out) {
   if (!in || !prefix) return GORT_EINVAL;
   str_stage *st = calloc(1, sizeof *st);
   if (!st) return GORT_ENOMEM;
