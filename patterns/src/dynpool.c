@@ -22,6 +22,7 @@
 #include "gort/sync.h"
 #include "gort/task.h"
 #include "gortp/ctxchan.h"
+#include "gortp/lifecycle.h"
 
 typedef struct {
   gortp_workerpool_fn fn; /* NULL: retire marker */
@@ -96,19 +97,11 @@ static int add_worker(gortp_dynpool *p) {
   return 0;
 }
 
+static void adjust_tick(void *arg) { gortp_dynpool_adjust(arg); }
+
 static void adjuster(void *arg) {
   gortp_dynpool *p = arg;
-  gort_ticker *t;
-  if (gort_ticker_new(&t, p->cfg.adjust_every) == 0) {
-    for (;;) {
-      int64_t when;
-      gort_select_case cases[2] = {gort_case_recv(gort_ticker_chan(t), &when),
-                                   gort_case_recv(gort_context_done(p->adj_ctx), NULL)};
-      if (gort_select(cases, 2) != 0) break;
-      gortp_dynpool_adjust(p);
-    }
-    gort_ticker_free(t);
-  }
+  gortp_lifecycle_every(p->adj_ctx, p->cfg.adjust_every, adjust_tick, p);
   gort_waitgroup_done(&p->adj_wg);
 }
 
