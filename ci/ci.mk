@@ -35,6 +35,7 @@ BENCH_ICOUNT ?= 1
 BENCH_ICOUNT_ITERS ?= 20000
 BENCH_ICOUNT_THRESHOLD ?= 0.01
 BENCH_BASE_CACHE ?= $(O)/bench-base
+BENCH_BACKEND ?= thread
 
 # The race sweep: every test binary of the TSan build through gort-race,
 # RACE_RUNS times each (run 1 on all CPUs, run 2 on one CPU with GORT_CHAOS;
@@ -79,7 +80,7 @@ bench-compare: bench-nosan
 	@$(MAKE) --no-print-directory bench-build
 	@mkdir -p $(REPORT_DIR)
 	@CC="$(CC)" CXX="$(CXX)" CFLAGS="$(CFLAGS)" ci/bench-base.sh "$(BASE)" "$(BENCH_BASE_CACHE)" > $(O)/.bench-base-bin
-	@$(GATE_PY) -m gortreport.compare --base-ref "$(BASE)" \
+	@GORT_BACKEND=$(BENCH_BACKEND) $(GATE_PY) -m gortreport.compare --base-ref "$(BASE)" \
 	  --base-commit "$$(git rev-parse --verify '$(BASE)^{commit}')" \
 	  --base-bin "$$(cat $(O)/.bench-base-bin)" --current-bin $(BENCH_BIN) \
 	  --rounds $(BENCH_ROUNDS) --filter '$(BENCH_FILTER)' --min-time $(BENCH_MIN_TIME) \
