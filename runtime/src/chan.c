@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "chan_impl.h"
+#include "hb.h"
 
 int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
   if (!out || elem_size > GORT_CHAN_ELEM_SIZE_MAX || cap < 0) return GORT_EINVAL;
@@ -29,6 +30,7 @@ int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
   c->cap = (size_t)cap;
   c->buf = (unsigned char *)(c + 1);
   atomic_init(&c->refs, 1);
+  GORT__HB_ATOMIC(&c->refs, sizeof c->refs);
   *out = c;
   return 0;
 }
@@ -41,8 +43,11 @@ gort_chan *gort_chan_retain(gort_chan *c) {
 void gort_chan_release(gort_chan *c) {
   if (!c) return;
   /* acq_rel: the last releaser must see every other holder's writes. */
+  GORT__HB_BEFORE(&c->refs);
   long old = atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel);
   if (old == 1) {
+    GORT__HB_AFTER(&c->refs);
+    GORT__HB_OWNED(&c->lock, sizeof c->lock);
     if (c->recvq.head || c->sendq.head)
       gort__fatal("channel %p freed while tasks are blocked on it", (void *)c);
     pthread_mutex_destroy(&c->lock);
@@ -122,7 +127,7 @@ static int chan_send(gort_chan *c, const void *elem, bool block) {
     block_forever(GORT_WAIT_CHAN_SEND_NIL);
   }
   if (!elem && c->elem_size > 0) return GORT_EINVAL;
-  pthread_mutex_lock(&c->lock);
+  gort__chan_lock(c);
   if (c->closed) {
     pthread_mutex_unlock(&c->lock);
     return gort__misuse(GORT_ESENDCLOSED);
@@ -158,7 +163,7 @@ static int chan_recv(gort_chan *c, void *elem, bool *ok, bool block) {
     if (!block) return GORT_EAGAIN;
     block_forever(GORT_WAIT_CHAN_RECV_NIL);
   }
-  pthread_mutex_lock(&c->lock);
+  gort__chan_lock(c);
   if (c->closed && c->count == 0) {
     pthread_mutex_unlock(&c->lock);
     gort__chan_zero(c, elem);
@@ -198,7 +203,7 @@ int gort_chan_try_recv(gort_chan *c, void *elem, bool *ok) { return chan_recv(c,
 
 int gort_chan_close(gort_chan *c) {
   if (!c) return gort__misuse(GORT_ECLOSENIL);
-  pthread_mutex_lock(&c->lock);
+  gort__chan_lock(c);
   if (c->closed) {
     pthread_mutex_unlock(&c->lock);
     return gort__misuse(GORT_ECLOSECLOSED);

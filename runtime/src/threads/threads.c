@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "hb.h"
 #include "threads/token.h"
 
 #define EXIT_TASK ((gort__task *)(uintptr_t)1)
@@ -46,6 +47,7 @@ static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 static int64_t spin_ns = -1;
 
 static int64_t park_spin_budget(void) {
+  GORT__HB_ATOMIC(&spin_ns, sizeof spin_ns); /* a lazily set, benignly racy hint */
   int64_t s = __atomic_load_n(&spin_ns, __ATOMIC_RELAXED);
   if (s < 0) {
     const char *env = getenv("GORT_SPIN_NS");
@@ -171,6 +173,7 @@ static int threads_start(gort__task *t) {
   }
   th = gort__calloc(1, sizeof *th);
   if (!th) return GORT_ENOMEM;
+  gort__thread_record_init(th);
   atomic_store(&th->next_task, t);
   th->stack_size = want;
   pthread_attr_t attr;
