@@ -3,9 +3,8 @@
 
     table.py bench.json [bench-go.json]
 
-For each benchmark the figure is the median over repetitions (the
-"_median" aggregate, or the median of the iteration entries when there is
-none). First the seed's table for gort, in the seed's shape:
+For each benchmark the figure is the true median over repetitions, read
+by gortreport.gbench (the one Google Benchmark reader). First the seed's table for gort, in the seed's shape:
 
     | Benchmark | ops/sec | ns/op | allocs/op | B/op |
 
@@ -14,48 +13,29 @@ and the ratios the issue asks for: naive/pool for each side, WorkerPool /
 ParallelFloor, NaiveSpawn / NaiveSpawnPthread, and WorkerPool's allocs/op
 along numTasks. Targets are shown beside the ratios; nothing is asserted.
 """
-import json
-import statistics
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reports"))
+from gortreport import gbench  # noqa: E402  (the one Google Benchmark reader)
+from gortreport.errors import InputError  # noqa: E402
 
 SEED_ROWS = ["NaiveSpawn", "WorkerPool", "Serial", "ParallelFloor"]
 SUFFIX = "/real_time"
 
 
 def load(path):
-    with open(path) as f:
-        data = json.load(f)
-    rows = {}   # display name -> dict(ns, allocs, bytes, error)
-    iters = {}  # run_name -> list of iteration entries
-    rank = {}   # display name -> registration order (random interleaving shuffles the file)
-    for i, b in enumerate(data.get("benchmarks", [])):
-        run = b.get("run_name", b["name"])
-        base = run[: -len(SUFFIX)] if run.endswith(SUFFIX) else run
-        key = (b.get("family_index", i), b.get("per_family_instance_index", 0))
-        rank[base] = min(rank.get(base, key), key)
-        if b.get("error_occurred"):
-            rows[base] = {"error": b.get("error_message", "error")}
-            continue
-        if b.get("run_type") == "aggregate":
-            if b.get("aggregate_name") == "median":
-                rows[base] = pick(b)
-            continue
-        iters.setdefault(base, []).append(b)
-    for base, entries in iters.items():
-        if base in rows:
-            continue
-        med = {}
-        for key in ("real_time", "allocs_per_op", "bytes_per_op"):
-            vals = [e[key] for e in entries if isinstance(e.get(key), (int, float))]
-            med[key] = statistics.median(vals) if vals else None
-        rows[base] = pick(med)
-    order = sorted(rank, key=rank.get)
-    return data.get("context", {}), order, rows
-
-
-def pick(b):
-    return {"ns": b.get("real_time"), "allocs": b.get("allocs_per_op"),
-            "bytes": b.get("bytes_per_op")}
+    """(context, names in the file's order, name -> dict(ns, allocs, bytes[, error]))."""
+    bf = gbench.read(path)
+    rows = {}
+    for name, b in bf.benchmarks.items():
+        base = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name
+        if b.errored:
+            rows[base] = {"error": b.errors[0]}
+        else:
+            rows[base] = {"ns": b.median_real_ns(), "allocs": b.median_counter("allocs_per_op"),
+                          "bytes": b.median_counter("bytes_per_op")}
+    return bf.context, list(rows), rows
 
 
 def num(v, digits=0):
@@ -182,4 +162,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    try:
+        sys.exit(main(sys.argv))
+    except InputError as err:
+        print(f"table.py: error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -3,10 +3,13 @@
 # SIGQUIT (gort prints a task dump, like Go's goroutine dump), then SIGKILL.
 # Prints each binary's cmocka output, then one closing line:
 #   "tests: N passed, M failed"
-# With TEST_RESULTS=file, appends one JSON record per binary (gort.tests/1).
+# With TEST_RESULTS=file, binaries write cmocka's own XML instead of its text,
+# and one JSON record per binary (gort.tests/2) is appended to the file by
+# python3 -m gortreport.tests (which also prints failed tests and the counts).
 # Honours TEST_TOTAL_SHARDS / TEST_SHARD_INDEX (GoogleTest/Bazel protocol):
 # binaries are dealt round-robin to shards.
 set -uo pipefail
+shopt -s nullglob  # no XML file: an empty list, not the pattern
 timeout_s=${TEST_TIMEOUT:-300}
 shards=${TEST_TOTAL_SHARDS:-1}
 index=${TEST_SHARD_INDEX:-0}
@@ -19,18 +22,32 @@ failed_bins=()
 for bin in "$@"; do
   if (( i++ % shards != index )); then continue; fi
   out=$(mktemp)
+  if [[ -n ${TEST_RESULTS:-} ]]; then
+    xml=${TEST_RESULTS%.jsonl}.d/$(basename "$bin")
+    mkdir -p "${xml%/*}"
+    rm -f "$xml".*.xml  # cmocka will not overwrite a file it did not create
+    export CMOCKA_MESSAGE_OUTPUT=xml CMOCKA_XML_FILE="$xml.%g.xml"
+  fi
   start=$(date +%s.%N)
   # Line-buffered so cmocka's stdout and stderr interleave in order.
   timeout -s QUIT -k 10 "$timeout_s" stdbuf -oL -eL "$bin" >"$out" 2>&1
   rc=$?
   end=$(date +%s.%N)
-  cat "$out"
   if [[ -n ${TEST_RESULTS:-} ]]; then
-    python3 "$(dirname "$0")/cmocka2json.py" "$bin" "$rc" "$(awk "BEGIN{print $end - $start}")" \
-      <"$out" >>"$TEST_RESULTS" || echo "warning: could not record $bin in $TEST_RESULTS"
+    (( rc == 124 || rc == 137 )) && cat "$out"  # the task dump
+    counts=$(PYTHONPATH="$(dirname "$0")/../reports" python3 -m gortreport.tests --binary "$bin" \
+      --rc "$rc" --seconds "$(awk "BEGIN{print $end - $start}")" --log "$out" \
+      --list "$xml.tests" --out "$TEST_RESULTS" $( ((rc == 124 || rc == 137)) && echo --timeout) \
+      "$xml".*.xml 2>&1) || echo "warning: could not record $bin in $TEST_RESULTS: $counts"
+    echo "$counts" | sed '$d'
+    read -r p f <<<"$(echo "$counts" | tail -1)"
+    [[ $p =~ ^[0-9]+$ && $f =~ ^[0-9]+$ ]] || p=0 f=1
+    echo "$(basename "$bin"): $p passed, $f failed"
+  else
+    cat "$out"
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]\+\) test(s)\./\1/p' "$out" | tail -1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]\+\) test(s), listed below:/\1/p' "$out" | tail -1)
   fi
-  p=$(sed -n 's/^\[  PASSED  \] \([0-9]\+\) test(s)\./\1/p' "$out" | tail -1)
-  f=$(sed -n 's/^\[  FAILED  \] \([0-9]\+\) test(s), listed below:/\1/p' "$out" | tail -1)
   p=${p:-0} f=${f:-0}
   if (( rc != 0 )) && (( f == 0 )); then
     # Crashed, hung or failed outside cmocka's accounting: count it.

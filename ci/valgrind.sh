@@ -2,35 +2,32 @@
 # The Valgrind sweep: every test binary under memcheck. A binary fails on any
 # memcheck error or definite leak. Stress sizes are scaled down
 # (GORT_STRESS_SCALE) because memcheck serialises threads.
-# Writes reports/out/valgrind.json (gort.valgrind/1).
+# Valgrind writes its own XML per binary; reports/out/valgrind.json
+# (gort.valgrind/2) is made from those files by python3 -m gortreport.valgrind.
 set -uo pipefail
 out=${REPORT_DIR:-reports/out}
 mkdir -p "$out/valgrind"
 export GORT_STRESS_SCALE=${GORT_STRESS_SCALE:-0.01}
 timeout_s=${TEST_TIMEOUT:-600}
-records=()
 failed=0 total=0
 for bin in "$@"; do
   name=$(basename "$bin")
   log="$out/valgrind/$name.log"
+  rm -f "$out/valgrind/$name.xml"
   total=$((total + 1))
   timeout -s QUIT -k 10 "$timeout_s" valgrind --tool=memcheck --error-exitcode=99 \
     --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
-    --fair-sched=yes --suppressions=ci/valgrind.supp --log-file="$log" "$bin" >/dev/null 2>&1
+    --fair-sched=yes --suppressions=ci/valgrind.supp --log-file="$log" \
+    --xml=yes --xml-file="$out/valgrind/$name.xml" "$bin" >/dev/null 2>&1
   rc=$?
   if ((rc == 0)); then
     echo "valgrind: ok   $name"
   else
     failed=$((failed + 1))
     echo "valgrind: FAIL $name (exit $rc, log $log)"
-    summary=$(grep -E "ERROR SUMMARY|definitely lost|Invalid|uninitialised" "$log" | head -5 | sed 's/"/\\"/g' | tr '\n' ' ')
-    records+=("{\"binary\": \"$bin\", \"kind\": \"memcheck\", \"message\": \"$name: memcheck exit $rc\", \"detail\": \"$summary\"}")
   fi
 done
-{
-  printf '{"schema": "gort.valgrind/1", "binaries": %d, "findings": [' "$total"
-  (IFS=,; printf '%s' "${records[*]:-}")
-  printf ']}\n'
-} >"$out/valgrind.json"
+PYTHONPATH="$(dirname "$0")/../reports" python3 -m gortreport.valgrind --out "$out/valgrind.json" \
+  "$out"/valgrind/*.xml >/dev/null
 echo "valgrind: $((total - failed)) passed, $failed failed"
 ((failed == 0))

@@ -8,7 +8,7 @@
 #                              and Valgrind (+ memcheck heap); reports/out/leakcheck.json
 #   make leakcheck-calibrate   the calibration programs; reports/out/leakcheck-calibration.json
 
-LEAKCHECK_CORE_SRCS := $(addprefix leakcheck/src/,lc_check.c lc_heap.c lc_proc.c lc_report.c \
+LEAKCHECK_CORE_SRCS := $(addprefix leakcheck/src/,lc_check.c lc_heap.c lc_proc.c lc_report.c lc_timer.c \
                          lc_stack.c lc_sym.c)
 LEAKCHECK_CORE_OBJS := $(LEAKCHECK_CORE_SRCS:%.c=$(O)/%.o)
 LEAKCHECK_CMOCKA_OBJ := $(O)/leakcheck/src/lc_cmocka.o
@@ -23,6 +23,10 @@ LEAKCHECK_TOOLS := $(LEAKCHECK_A) $(LEAKCHECK_SO) $(LEAKCHECK_CMD)
 # of the archive are only linked when something calls them.
 GORT_CPPFLAGS += -Ileakcheck/include
 TEST_SUPPORT_OBJS += $(LEAKCHECK_A)
+# Symbolisation is elfutils' (libdw-dev): whatever links the library links
+# these too. Only test programs do, so the runtime itself stays libc-only.
+LEAKCHECK_LIBS := -ldw -lelf
+$(O)/tests/%: private GORT_LIBS += $(LEAKCHECK_LIBS)
 $(RUNTIME_TEST_BINS): $(LEAKCHECK_A)
 
 .PHONY: leakcheck-tools
@@ -46,7 +50,7 @@ $(O)/leakcheck/preload/%.o: leakcheck/src/%.c
 	$(CC) $(GORT_CPPFLAGS) -DGORT_LC_PRELOAD $(GORT_CFLAGS) $(LIB_VISIBILITY) -gdwarf-4 -MMD -MP -c $< -o $@
 
 $(LEAKCHECK_SO): $(LEAKCHECK_PRELOAD_OBJS)
-	$(CC) -shared $(GORT_LDFLAGS) -o $@ $^
+	$(CC) -shared $(GORT_LDFLAGS) -o $@ $^ $(LEAKCHECK_LIBS)
 
 LEAKCHECK_HDRS := leakcheck/src/lc_internal.h leakcheck/include/gort/leakcheck.h \
                   leakcheck/include/gort/leakcheck_cmocka.h
@@ -55,7 +59,7 @@ $(LEAKCHECK_CMD): leakcheck/tool/leakcheck.c $(O)/leakcheck/src/lc_sym.o \
                   $(O)/leakcheck/src/lc_heap.o $(O)/leakcheck/src/lc_report.o $(LEAKCHECK_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(GORT_CPPFLAGS) -Ileakcheck/src $(GORT_CFLAGS) $(filter %.c %.o,$^) $(GORT_LDFLAGS) \
-	  -ljansson -o $@
+	  -ljansson $(LEAKCHECK_LIBS) -o $@
 
 # ---- leakcheck's own tests ---------------------------------------------------
 LEAKCHECK_TEST_SRCS := $(sort $(wildcard leakcheck/tests/test_*.c))
@@ -70,14 +74,14 @@ $(LEAKCHECK_HELPER): leakcheck/tests/helper_cmocka_group.c $(LEAKCHECK_A) $(LIBG
                      $(LEAKCHECK_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(GORT_CPPFLAGS) $(GORT_CFLAGS) $< $(LEAKCHECK_A) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka \
-	  $(GORT_LIBS) -o $@
+	  $(GORT_LIBS) $(LEAKCHECK_LIBS) -o $@
 $(O)/tests/leakcheck/test_lc_cmocka: $(LEAKCHECK_HELPER)
 
 $(O)/tests/leakcheck/%: leakcheck/tests/%.c $(TEST_SUPPORT_OBJS) $(LIBGORT_A) $(LEAKCHECK_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(GORT_CPPFLAGS) -Iruntime/tests -Ileakcheck/src $(GORT_CFLAGS) \
 	  -DLEAKCHECK_GOLDEN_DIR='"$(CURDIR)/leakcheck/tests/golden"' \
-	  -DLEAKCHECK_HELPER='"$(abspath $(LEAKCHECK_HELPER))"' $< \
+	  -DLEAKCHECK_HELPER='"$(abspath $(LEAKCHECK_HELPER))"' $(LEAKCHECK_TEST_DEFS) $< \
 	  $(TEST_SUPPORT_OBJS) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka $(GORT_LIBS) -o $@
 
 # ---- calibration ---------------------------------------------------------------
@@ -131,12 +135,30 @@ leakcheck:
 
 -include $(LEAKCHECK_CORE_OBJS:.o=.d) $(LEAKCHECK_CMOCKA_OBJ:.o=.d) $(LEAKCHECK_PRELOAD_OBJS:.o=.d)
 
-# make install also installs leakcheck, so users' own cmocka tests can use it
-# (see the README's three lines): headers, the library, the command.
+# make install also installs leakcheck: headers and the static library for
+# users' own cmocka tests (the README's three lines), gort_leakcheck.pc, the
+# preload library that lets gort-leakcheck check any dynamically linked
+# program, and the command. The preload goes to lib/gort/, off the linker's
+# path, so that -lgort_leakcheck always means the static library (the
+# preload build lacks the cmocka integration); the command finds it next to
+# itself (build tree) or in ../lib/gort (installed).
 install: install-leakcheck
 .PHONY: install-leakcheck
-install-leakcheck: $(LEAKCHECK_A) $(LEAKCHECK_CMD)
-	install -d $(DESTDIR)$(PREFIX)/include/gort $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+install-leakcheck: $(LEAKCHECK_A) $(LEAKCHECK_SO) $(LEAKCHECK_CMD)
+	install -d $(DESTDIR)$(PREFIX)/include/gort $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/bin
 	install -m 644 leakcheck/include/gort/*.h $(DESTDIR)$(PREFIX)/include/gort/
 	install -m 644 $(LEAKCHECK_A) $(DESTDIR)$(PREFIX)/lib/
+	install -d $(DESTDIR)$(PREFIX)/lib/gort
+	install -m 755 $(LEAKCHECK_SO) $(DESTDIR)$(PREFIX)/lib/gort/
 	install -m 755 $(LEAKCHECK_CMD) $(DESTDIR)$(PREFIX)/bin/gort-leakcheck
+	sed -e 's|@PREFIX@|$(PREFIX)|' leakcheck/gort_leakcheck.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gort_leakcheck.pc
+
+# ---- the installed command, tested from outside -------------------------------
+# test_lc_installed runs leakcheck/tests/test_lc_installed.sh, which installs
+# into an empty prefix and checks plain C programs that never heard of gort.
+$(O)/tests/leakcheck/test_lc_installed: leakcheck/tests/test_lc_installed.sh
+$(O)/tests/leakcheck/test_lc_installed: private LEAKCHECK_TEST_DEFS = \
+  -DLEAKCHECK_INSTALLED_SH='"$(CURDIR)/leakcheck/tests/test_lc_installed.sh"' \
+  -DLEAKCHECK_SRCDIR='"$(CURDIR)"' -DLEAKCHECK_CC='"$(CC)"'

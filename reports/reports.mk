@@ -1,27 +1,43 @@
-# reports/reports.mk - the main job (make report), the gate, the sweeps.
+# reports/reports.mk - the main job (make report) and the reports package's
+# own tests (make reports-test, part of make test).
 REPORT_DIR := reports/out
+# Every step runs through gortreport.progress: on a terminal one status line
+# with the elapsed time and counters; in CI one line at each end of a step.
+REPORT_STEP = PYTHONPATH=$(CURDIR)/reports $(PYTHON) -m gortreport.progress --out $(REPORT_DIR)
 
 # make report: the harness end to end. It records findings instead of
 # stopping at the first; `make gate` is the decision.
 report: deps
 	@mkdir -p $(REPORT_DIR)
-	@rm -f $(REPORT_DIR)/tests-*.jsonl
-	@echo "== report: tests"
-	@$(MAKE) --no-print-directory test-build
-	-@$(SAN_ENV) TEST_RESULTS=$(REPORT_DIR)/tests-default.jsonl ci/run-tests.sh $(TEST_BINS)
-	@echo "== report: race sweep (ThreadSanitizer)"
-	@$(MAKE) --no-print-directory SAN=thread O=build/$(CCNAME)-thread test-build
+	@rm -f $(REPORT_DIR)/tests-*.jsonl $(REPORT_DIR)/steps.jsonl
+	@$(REPORT_STEP) build -- $(MAKE) --no-print-directory test-build
+	-@$(REPORT_STEP) tests -- env $(SAN_ENV) TEST_RESULTS=$(REPORT_DIR)/tests-default.jsonl \
+	  ci/run-tests.sh $(TEST_BINS)
+	@$(REPORT_STEP) build-thread -- $(MAKE) --no-print-directory SAN=thread O=build/$(CCNAME)-thread test-build
 	-@$(MAKE) --no-print-directory -s SAN=thread O=build/$(CCNAME)-thread print-test-bins > $(REPORT_DIR)/.tsan-bins
-	-@$(SAN_ENV) TEST_RESULTS=$(REPORT_DIR)/tests-thread.jsonl ci/run-tests.sh $$(cat $(REPORT_DIR)/.tsan-bins)
+	-@$(REPORT_STEP) race-sweep -- env $(SAN_ENV) TEST_RESULTS=$(REPORT_DIR)/tests-thread.jsonl \
+	  ci/run-tests.sh $$(cat $(REPORT_DIR)/.tsan-bins)
 	@rm -f $(REPORT_DIR)/.tsan-bins
-	@echo "== report: leakcheck"
-	-@$(MAKE) --no-print-directory leakcheck
-	@echo "== report: benchmarks (quick)"
-	-@$(MAKE) --no-print-directory bench-quick
-	@python3 reports/generate.py $(REPORT_DIR)
+	-@$(REPORT_STEP) leakcheck -- $(MAKE) --no-print-directory leakcheck
+	-@$(REPORT_STEP) antipatterns -- $(MAKE) --no-print-directory antipatterns-check
+	-@$(REPORT_STEP) bench-quick -- $(MAKE) --no-print-directory bench-quick
+	-@$(REPORT_STEP) sweeps -- $(BENCH_BIN) --benchmark_filter='Sweep|IO' --benchmark_repetitions=3 \
+	  --benchmark_min_time=0.05 --benchmark_out=$(REPORT_DIR)/bench-sweep.json --benchmark_out_format=json
+	-@PYTHONPATH=reports $(PYTHON) -m gortreport.generate $(REPORT_DIR)
 	@cat $(REPORT_DIR)/summary.md
 
 print-test-bins:
 	@echo $(TEST_BINS)
 
-.PHONY: print-test-bins
+# The reports package: mypy --strict and pytest (golden fixtures, headless
+# Chromium), with Debian's python3 (its packages are the dependencies).
+# make test runs both once, in the plain build: mypy here, pytest through
+# TOOL_TESTS (ci/ci.mk), which holds reports/tests.
+reports-mypy:
+	@cd reports && $(PYTHON) -m mypy --strict --no-error-summary gortreport \
+	  && echo "reports: mypy --strict clean"
+reports-test: reports-mypy
+	@cd reports && $(PYTHON) -m pytest -q -p no:cacheprovider tests
+test-tools: reports-mypy
+
+.PHONY: print-test-bins reports-mypy reports-test

@@ -5,7 +5,7 @@
  * rule covers; an empty scan returns at once. Otherwise we sleep (1 us
  * doubling, at most max_sleep) and scan again, up to max_retries times. Only
  * the candidates of the last scan are turned into findings, and only then do
- * we pay for symbols, addr2line and thread stacks.
+ * we pay for symbols, DWARF lines and thread stacks.
  *
  * Which threads are gort's: the thread of every task in the registry (tid in
  * the task snapshot) and the runtime's helper threads (gort_runtime_threads:
@@ -48,6 +48,8 @@ struct gort_leakcheck_snapshot {
   size_t n_threads;
   gort__lc_fd *fds;
   size_t n_fds;
+  uint64_t *timer_ids; /* sorted */
+  size_t n_timers;
 };
 
 /* How long past the retry budget a check waits for gort's exiting threads. */
@@ -213,6 +215,7 @@ void gort_leakcheck_snapshot_free(gort_leakcheck_snapshot *s) {
   free(s->task_ids);
   free(s->threads);
   free(s->fds);
+  free(s->timer_ids);
   free(s);
 }
 
@@ -259,6 +262,7 @@ static int snapshot_take(gort_leakcheck_snapshot **out, bool with_tasks) {
   }
   if (foreign_threads(&rt, &s->threads, &s->n_threads) != 0) goto fail;
   if (gort__lc_list_fds(&s->fds, &s->n_fds) != 0) goto fail;
+  if (with_tasks && gort__lc_timer_ids(&s->timer_ids, &s->n_timers) != 0) goto fail;
   runtime_free(&rt);
   *out = s;
   return 0;
@@ -302,6 +306,8 @@ typedef struct {
   size_t n_threads;
   gort__lc_fd *fds;
   size_t n_fds;
+  gort_timer_info *timers;
+  size_t n_timers;
 } lc_scan;
 
 static void scan_free(lc_scan *s) {
@@ -309,10 +315,13 @@ static void scan_free(lc_scan *s) {
   free(s->tasks);
   free(s->threads);
   free(s->fds);
+  free(s->timers);
   memset(s, 0, sizeof *s);
 }
 
-static size_t scan_count(const lc_scan *s) { return s->n_tasks + s->n_threads + s->n_fds; }
+static size_t scan_count(const lc_scan *s) {
+  return s->n_tasks + s->n_threads + s->n_fds + s->n_timers;
+}
 
 /* True when a candidate thread is one gort says is on its way out. */
 static bool scan_awaits_exit(const lc_scan *s) {
@@ -412,6 +421,10 @@ static int scan_once(const gort_leakcheck_opts *o, const gort_leakcheck_snapshot
       s->fds[s->n_fds++] = fds[i];
     }
   }
+  if ((o->layers & GORT_LEAKCHECK_TIMERS) &&
+      gort__lc_timer_scan(base ? base->timer_ids : NULL, base ? base->n_timers : 0, &s->timers,
+                          &s->n_timers) != 0)
+    goto fail;
   free(tids);
   return 0;
 fail:
@@ -479,7 +492,7 @@ static void thread_stack(gort_leakcheck_finding *f, pid_t tid) {
 }
 
 /* Ignore rules again, now against what symbolisation found (inlined
- * functions, addr2line names): the scan used symbol tables only. */
+ * functions, from DWARF): the scan used symbol tables only. */
 static bool finding_ignored(const gort_leakcheck_opts *o, const gort_leakcheck_finding *f) {
   if (rule_matches(o, GORT_LEAKCHECK_IGNORE_TOP, f->top_function) ||
       rule_matches(o, GORT_LEAKCHECK_IGNORE_ANY, f->top_function) ||
@@ -550,10 +563,13 @@ static void add_task(gort_leakcheck_report *r, const gort_leakcheck_opts *o,
 }
 
 static void add_thread(gort_leakcheck_report *r, const gort_leakcheck_opts *o,
-                       const gort__lc_thread *t, const char *test) {
+                       const gort__lc_thread *t, bool gorts_exiting, const char *test) {
   gort_leakcheck_finding *f = gort__lc_report_add(r, GORT_LEAK_THREAD);
   if (!f) return;
   gort__lc_copy(f->test, sizeof f->test, test);
+  if (gorts_exiting) /* the wait ran out: say whose it is, never "foreign" */
+    snprintf(f->detail, sizeof f->detail, "a task thread of gort's, still exiting after %lld s",
+             LC_EXIT_WAIT_NS / 1000000000LL);
   f->tid = t->tid;
   gort__lc_copy(f->name, sizeof f->name, t->comm);
   snprintf(f->state, sizeof f->state, "%c (%s)", t->state, gort__lc_thread_state_name(t->state));
@@ -612,8 +628,13 @@ static int find_locked(const gort_leakcheck_opts *o, gort_leakcheck_report **out
   test_now(test, sizeof test);
   int64_t now = now_ns();
   for (size_t i = 0; i < s.n_tasks; i++) add_task(r, o, s.tasks[i], now, test);
-  for (size_t i = 0; i < s.n_threads; i++) add_thread(r, o, &s.threads[i], test);
+  for (size_t i = 0; i < s.n_threads; i++)
+    add_thread(r, o, &s.threads[i], gort_exiting_tid(&s.rt, s.threads[i].tid), test);
   for (size_t i = 0; i < s.n_fds; i++) add_fd(r, &s.fds[i], test);
+  for (size_t i = 0; i < s.n_timers; i++) {
+    gort_leakcheck_finding *f = gort__lc_timer_add(r, &s.timers[i], now, test);
+    if (f && finding_ignored(o, f)) drop_last(r);
+  }
   scan_free(&s);
   int heap = 0;
   if (o->layers & GORT_LEAKCHECK_HEAP) heap = gort__lc_heap_check(r);
@@ -785,11 +806,12 @@ void gort__lc_record_run(const char *scope, unsigned layers, int heap_checked, i
   if (!m) return;
   record_head(m, "run", scope);
   fprintf(m, ",\"layers\":[");
-  const char *names[4] = {"task", "thread", "fd", "heap"};
+  const char *names[5] = {"task", "thread", "fd", "heap", "timer"};
   bool first = true;
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < 5; k++) {
     if (!(layers & (1u << k))) continue;
     if (k == 3 && !heap_checked) continue;
+    if (k == 0 && !GORT_LC_HAVE_RUNTIME()) continue; /* no gort, no tasks */
     fprintf(m, "%s\"%s\"", first ? "" : ",", names[k]);
     first = false;
   }

@@ -320,14 +320,18 @@ size_t gort__lc_parse_valgrind(const char *text, gort_leakcheck_report *r) {
   return found;
 }
 
+/* One finding for what Valgrind's leak check counted as errors; its figures
+ * are the definitely lost blocks, or the possibly lost ones when only those
+ * are errors (--errors-for-leak-kinds=possible). */
 static void valgrind_add(gort_leakcheck_report *r, unsigned errors, unsigned long leaked,
-                         unsigned long dubious, unsigned long blocks) {
+                         unsigned long leaked_blocks, unsigned long dubious,
+                         unsigned long dubious_blocks) {
   gort_leakcheck_finding *f = gort__lc_report_add(r, GORT_LEAK_HEAP);
   if (!f) return;
   gort__lc_copy(f->name, sizeof f->name, "valgrind");
   gort__lc_copy(f->state, sizeof f->state, leaked ? "definitely lost" : "possibly lost");
-  f->bytes = leaked + dubious;
-  f->objects = blocks;
+  f->bytes = leaked ? leaked : dubious;
+  f->objects = leaked ? leaked_blocks : dubious_blocks;
   snprintf(f->detail, sizeof f->detail,
            "%u leak error(s) by Valgrind's rules (--errors-for-leak-kinds); allocation "
            "stacks: Valgrind's log (run with --leak-check=full)",
@@ -347,7 +351,7 @@ static void valgrind_check(gort_leakcheck_report *r) {
   (void)suppressed;
   (void)reachable_b;
   (void)suppressed_b;
-  valgrind_add(r, errors, leaked, dubious, leaked_b + dubious_b);
+  valgrind_add(r, errors, leaked, leaked_b, dubious, dubious_b);
 }
 
 int gort__lc_heap_check(gort_leakcheck_report *r) {

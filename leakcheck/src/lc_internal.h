@@ -3,7 +3,8 @@
  * Modules:
  *   lc_proc.c    /proc parsers and listings (threads, fds); pure parsers are
  *                exposed for the golden-data tests
- *   lc_sym.c     symbolisation: ELF symbol tables, dladdr, addr2line
+ *   lc_sym.c     symbolisation through elfutils: names (static functions
+ *                too), file:line and inlined frames
  *   lc_stack.c   the current stack of another thread, by signal
  *   lc_heap.c    LeakSanitizer and Valgrind heap checks, LSan report parser
  *   lc_report.c  findings, the goleak-shaped text, JSON
@@ -34,6 +35,8 @@
 #pragma weak gort_runtime_exiting_threads
 #pragma weak gort_wait_reason_string
 #pragma weak gort_set_spawn_traces
+#pragma weak gort_timer_snapshot
+#pragma weak gort_timer_kind_string
 #define GORT_LC_HAVE_RUNTIME() (gort_task_snapshot != NULL && gort_runtime_threads != NULL)
 #define GORT_LC_HAVE(fn) ((fn) != NULL)
 #else
@@ -82,21 +85,21 @@ ssize_t gort__lc_read_file(const char *path, char *buf, size_t size);
 
 /* ---- lc_sym.c ---------------------------------------------------------- */
 
-/* Name of the function containing pc ("" when unknown): dladdr, then the
- * object's ELF symbol table (static functions too). Cached; thread-safe. */
+/* Name of the function containing pc ("" when unknown), from the object's
+ * symbol table (static functions too), through libdwfl. Thread-safe. */
 bool gort__lc_function_name(const void *pc, char *name, size_t size);
-/* Symbolise pcs into at most max frames: function, object, and (when
- * addr2line is available and allowed) file:line, with inlined calls expanded
- * into frames of their own (innermost first). Return addresses are looked up
- * at pc-1, except pcs[0] when first_is_exact. Returns the frames written. */
+/* Symbolise pcs into at most max frames: function, object, and (unless
+ * GORT_LEAKCHECK_SYMBOLIZE=0) file:line from DWARF, with inlined calls
+ * expanded into frames of their own (innermost first). Return addresses are
+ * looked up at pc-1, except pcs[0] when first_is_exact. Returns the frames
+ * written. */
 size_t gort__lc_symbolize(void *const *pcs, size_t n, bool first_is_exact,
                           gort_leakcheck_frame *frames, size_t max);
+/* True when an ELF file is dynamically linked (has PT_INTERP), so that
+ * LD_PRELOAD applies to it. */
+bool gort__lc_elf_is_dynamic(const char *path);
 /* True when an ELF file defines a symbol named sym (.symtab or .dynsym). */
 bool gort__lc_elf_has_symbol(const char *path, const char *sym);
-/* Parse addr2line -f output for one address: two lines "function\nfile:line".
- * Advances *text; 0 or -1. */
-int gort__lc_parse_addr2line(const char **text, char *function, size_t fsize, char *file,
-                             size_t filesize, int *line);
 
 /* ---- lc_stack.c -------------------------------------------------------- */
 
@@ -120,6 +123,20 @@ size_t gort__lc_parse_valgrind(const char *text, gort_leakcheck_report *r);
 void gort__lc_heap_site(gort_leakcheck_finding *f);
 /* True when running under Valgrind. */
 bool gort__lc_on_valgrind(void);
+
+/* ---- lc_timer.c -------------------------------------------------------- */
+
+/* The pending timers a leak check considers (not sleeps, not the runtime's
+ * own), minus those whose ids are in base_ids (sorted; may be NULL).
+ * malloc'd into *out (NULL when none). 0 or -1. */
+int gort__lc_timer_scan(const uint64_t *base_ids, size_t n_base, gort_timer_info **out,
+                        size_t *n);
+/* The ids of the timers pending now, sorted (for a baseline). 0 or -1. */
+int gort__lc_timer_ids(uint64_t **out, size_t *n);
+/* Turn one candidate into a finding (symbolizing its site); NULL when the
+ * report cannot grow. */
+gort_leakcheck_finding *gort__lc_timer_add(gort_leakcheck_report *r, const gort_timer_info *t,
+                                           int64_t now, const char *test);
 
 /* ---- lc_report.c ------------------------------------------------------- */
 

@@ -12,6 +12,9 @@
  *   fd:     fd, name = type, state = access, detail = link target
  *   heap:   name = source ("lsan", "valgrind"), state = leak kind, bytes,
  *           objects, site = allocating function, frames = allocation stack
+ *   timer:  task_id = timer id, name = state = Go's name of the kind
+ *           ("time.After", "context deadline"), detail = when it fires,
+ *           site = the function that created it (see lc_timer.c)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,7 @@ const char *gort_leak_kind_string(gort_leak_kind k) {
     case GORT_LEAK_THREAD: return "thread";
     case GORT_LEAK_FD: return "fd";
     case GORT_LEAK_HEAP: return "heap";
+    case GORT_LEAK_TIMER: return "timer";
   }
   return "unknown";
 }
@@ -132,8 +136,10 @@ static void text_thread(const gort_leakcheck_finding *f, FILE *out) {
   const char *top = f->top_function[0] ? f->top_function : "?";
   fprintf(out, "Thread %d", (int)f->tid);
   if (f->name[0]) fprintf(out, " \"%s\"", f->name);
-  fprintf(out, " in state [%s], not started by gort, with %s on top of the stack:\n", f->state,
-          top);
+  /* detail is set only for a thread gort started that never finished
+   * exiting; every other thread here is one gort did not start. */
+  fprintf(out, " in state [%s], %s, with %s on top of the stack:\n", f->state,
+          f->detail[0] ? f->detail : "not started by gort", top);
   fprintf(out, "thread %d [%s]:\n", (int)f->tid, f->state);
   if (f->n_frames)
     text_frames(f, out, "");
@@ -163,25 +169,33 @@ static void text_heap(const gort_leakcheck_finding *f, FILE *out) {
   if (f->detail[0]) fprintf(out, "\t%s\n", f->detail);
 }
 
+static void text_timer(const gort_leakcheck_finding *f, FILE *out) {
+  fprintf(out, "Timer %llu [%s, %s], created by %s\n", (unsigned long long)f->task_id, f->state,
+          f->detail, f->site_function[0] ? f->site_function : "?");
+  if (f->site_file[0]) fprintf(out, "\t%s:%d\n", f->site_file, f->site_line);
+}
+
 void gort__lc_finding_text(const gort_leakcheck_finding *f, FILE *out) {
   switch (f->kind) {
     case GORT_LEAK_TASK: text_task(f, out); break;
     case GORT_LEAK_THREAD: text_thread(f, out); break;
     case GORT_LEAK_FD: text_fd(f, out); break;
     case GORT_LEAK_HEAP: text_heap(f, out); break;
+    case GORT_LEAK_TIMER: text_timer(f, out); break;
   }
 }
 
-static const char *const headers[4] = {
+static const char *const headers[GORT_LEAK_KINDS] = {
     [GORT_LEAK_TASK] = "found unexpected tasks:",
     [GORT_LEAK_THREAD] = "found unexpected threads:",
     [GORT_LEAK_FD] = "found unexpected file descriptors:",
     [GORT_LEAK_HEAP] = "found heap leaks:",
+    [GORT_LEAK_TIMER] = "found pending timers:",
 };
 
 void gort_leakcheck_report_print(const gort_leakcheck_report *r, FILE *out) {
   if (!r) return;
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < GORT_LEAK_KINDS; k++) {
     if (!gort_leakcheck_report_count_kind(r, (gort_leak_kind)k)) continue;
     fprintf(out, "leakcheck: %s\n", headers[k]);
     for (size_t i = 0; i < r->n; i++) {
@@ -247,6 +261,10 @@ void gort__lc_finding_json(const gort_leakcheck_finding *f, FILE *out) {
       gort__lc_json_string(out, f->name);
       fprintf(out, ",\"bytes\":%zu,\"objects\":%zu", f->bytes, f->objects);
       break;
+    case GORT_LEAK_TIMER:
+      fprintf(out, "\"timer_id\":%llu,\"type\":", (unsigned long long)f->task_id);
+      gort__lc_json_string(out, f->name);
+      break;
   }
   fprintf(out, "},\"state\":{\"state\":");
   gort__lc_json_string(out, f->state);
@@ -293,7 +311,7 @@ int gort_leakcheck_report_write_json(const gort_leakcheck_report *r, FILE *out) 
     gort__lc_finding_json(&r->items[i], out);
   }
   fprintf(out, "\n],\"summary\":{\"findings\":%zu,\"by_kind\":{", gort_leakcheck_report_count(r));
-  for (int k = 0; k < 4; k++)
+  for (int k = 0; k < GORT_LEAK_KINDS; k++)
     fprintf(out, "%s\"%s\":%zu", k ? "," : "", gort_leak_kind_string((gort_leak_kind)k),
             gort_leakcheck_report_count_kind(r, (gort_leak_kind)k));
   fprintf(out, "}}}\n");

@@ -1,6 +1,6 @@
 /* test_lc_parse.c - leakcheck's parsers against golden data
  * (leakcheck/tests/golden): /proc stat and fdinfo, fd link targets,
- * LeakSanitizer reports (gcc, clang, ASan), Valgrind logs, addr2line. */
+ * LeakSanitizer reports (gcc, clang, ASan), Valgrind logs; ELF files. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,30 +251,6 @@ static void valgrind_only_the_exit_check_counts(void **state) {
   gort_leakcheck_report_free(r);
 }
 
-static void addr2line_pairs(void **state) {
-  (void)state;
-  char *text = golden("addr2line_pairs.txt");
-  const char *p = text;
-  char fn[128], file[256];
-  int line;
-  assert_int_equal(gort__lc_parse_addr2line(&p, fn, sizeof fn, file, sizeof file, &line), 0);
-  assert_string_equal(fn, "leaky");
-  assert_string_equal(file, "/work/main/leakcheck/calibration/blocked_send.c");
-  assert_int_equal(line, 25);
-  assert_int_equal(gort__lc_parse_addr2line(&p, fn, sizeof fn, file, sizeof file, &line), 0);
-  assert_string_equal(fn, "main");
-  assert_int_equal(line, 29); /* discriminator dropped */
-  assert_int_equal(gort__lc_parse_addr2line(&p, fn, sizeof fn, file, sizeof file, &line), 0);
-  assert_string_equal(fn, "");
-  assert_string_equal(file, "");
-  assert_int_equal(line, 0);
-  assert_int_equal(gort__lc_parse_addr2line(&p, fn, sizeof fn, file, sizeof file, &line), 0);
-  assert_string_equal(fn, "spinner");
-  assert_string_equal(file, "");
-  assert_int_equal(gort__lc_parse_addr2line(&p, fn, sizeof fn, file, sizeof file, &line), -1);
-  free(text);
-}
-
 static void elf_symbols(void **state) {
   (void)state;
   char exe[1024];
@@ -304,7 +280,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lsan_direct_and_indirect),
     cmocka_unit_test(valgrind_exit_records),
     cmocka_unit_test(valgrind_only_the_exit_check_counts),
-    cmocka_unit_test(addr2line_pairs),
     cmocka_unit_test(elf_symbols),
 };
 

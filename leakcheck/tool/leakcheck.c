@@ -12,8 +12,13 @@
  * log. The command prints goleak-shaped findings and writes one JSON report
  * (schema gort.leakcheck/1).
  *
- * Exit status: 0 clean, 1 leaks found, 2 a run failed without leaks (test
- * failures, crash, timeout, or the binary never ran a check), 64 usage.
+ * A layer that could not be checked is named with the reason and the fix
+ * (printed, and in the run's "unchecked" array), e.g. the heap of a program
+ * that runs neither under Valgrind nor with LeakSanitizer.
+ *
+ * Exit status: 0 clean, 1 leaks found, 2 could not check: a run failed
+ * without leaks (test failures, crash, timeout), no check ran in it, or the
+ * command line was wrong (one line on stderr).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +39,7 @@
 
 #define EXIT_LEAKS 1
 #define EXIT_FAILED 2
-#define EXIT_USAGE 64
+#define EXIT_USAGE 2
 
 typedef struct {
   const char *json_out;
@@ -66,6 +71,7 @@ typedef struct {
   int64_t deadline_ms;
   bool timed_out;
   bool preloaded;
+  bool links_leakcheck; /* the binary has the library linked in */
   /* result */
   int status; /* waitpid status */
   json_t *run;      /* run record for the report */
@@ -178,7 +184,8 @@ static int start_job(lc_job *j) {
     fprintf(stderr, "leakcheck: cannot create temporary files: %s\n", strerror(errno));
     return -1;
   }
-  j->preloaded = cfg.preload && !binary_links_leakcheck(j->argv[0]);
+  j->links_leakcheck = binary_links_leakcheck(j->argv[0]);
+  j->preloaded = cfg.preload && !j->links_leakcheck;
   fflush(NULL);
   j->started_ms = now_ms();
   int timeout = cfg.timeout_s >= 0 ? cfg.timeout_s : cfg.valgrind ? 900 : 300;
@@ -274,7 +281,10 @@ static json_t *finding_to_json(const gort_leakcheck_finding *f) {
 static void read_valgrind(lc_job *j, json_t *run) {
   char *text = slurp(j->vglog);
   if (!text) return;
-  gort_leakcheck_report *r = gort__lc_report_new();
+  /* As goleak (and the in-process check): leaks are not judged on a failed
+   * run, whose aborted tests left their objects behind. */
+  bool failed = !WIFEXITED(j->status) || WEXITSTATUS(j->status) != 0 || j->timed_out;
+  gort_leakcheck_report *r = failed ? NULL : gort__lc_report_new();
   if (r) {
     gort__lc_parse_valgrind(text, r);
     for (size_t i = 0; i < r->n; i++) {
@@ -289,8 +299,8 @@ static void read_valgrind(lc_job *j, json_t *run) {
   while ((p = strstr(p, "ERROR SUMMARY: ")) != NULL) es = p++;
   long errors = es ? strtol(es + 15, NULL, 10) : -1;
   json_object_set_new(run, "valgrind_errors", json_integer(errors));
-  /* Heap is covered when Valgrind printed its summary. */
-  if (strstr(text, "HEAP SUMMARY:")) {
+  /* Heap is covered when Valgrind printed its summary of a run that passed. */
+  if (!failed && strstr(text, "HEAP SUMMARY:")) {
     json_t *layers = json_object_get(run, "layers");
     bool have = false;
     size_t i;
@@ -300,6 +310,86 @@ static void read_valgrind(lc_job *j, json_t *run) {
     json_object_set_new(run, "heap_checker", json_string("valgrind"));
   }
   free(text);
+}
+
+/* ---- layers that could not be checked: why, and the fix ---- */
+
+static void add_unchecked(json_t *run, const char *layer, const char *why, const char *fix) {
+  json_t *u = json_object_get(run, "unchecked");
+  if (!u) {
+    u = json_array();
+    json_object_set_new(run, "unchecked", u);
+  }
+  json_t *e = json_object();
+  json_object_set_new(e, "layer", json_string(layer));
+  json_object_set_new(e, "why", json_string(why));
+  json_object_set_new(e, "fix", json_string(fix));
+  json_array_append_new(u, e);
+}
+
+static bool run_has_layer(json_t *run, const char *layer) {
+  size_t i;
+  json_t *l;
+  json_array_foreach(json_object_get(run, "layers"), i, l) if (strcmp(json_string_value(l), layer) == 0) return true;
+  return false;
+}
+
+/* Why no check ran at all in a run that did not crash or fail. */
+static void explain_no_check(const lc_job *j, json_t *run) {
+  char why[PATH_MAX + 256];
+  const char *fix;
+  if (!j->links_leakcheck && !cfg.preload) {
+    snprintf(why, sizeof why,
+             "the checker library libgort_leakcheck.so was not found (looked next to this command "
+             "and in %s/../lib/gort)", self_dir);
+    fix = "pass --preload /path/to/libgort_leakcheck.so, or reinstall gort (make install)";
+  } else if (!j->links_leakcheck && !gort__lc_elf_is_dynamic(j->argv[0])) {
+    snprintf(why, sizeof why, "%s is statically linked, so LD_PRELOAD cannot load the checker",
+             j->argv[0]);
+    fix = "link it dynamically, or link -lgort_leakcheck into it and return "
+          "gort_leakcheck_verify_main(rc, NULL) from main";
+  } else {
+    snprintf(why, sizeof why,
+             "%s ended without running its exit handlers (_exit, quick_exit, exec, or a "
+             "signal it handled), so the exit-time check never ran", j->argv[0]);
+    fix = "end it with exit() or a return from main, or call gort_leakcheck_verify_main "
+          "yourself before it leaves";
+  }
+  static const char *const all[] = {"task", "thread", "fd", "heap"};
+  for (size_t i = 0; i < 4; i++) add_unchecked(run, all[i], why, fix);
+}
+
+/* Layers a completed check did not cover. */
+static void explain_layers(json_t *run) {
+  if (!run_has_layer(run, "heap")) {
+    if (cfg.valgrind)
+      add_unchecked(run, "heap", "Valgrind printed no leak summary (it did not finish)",
+                    "see the program's output above; make the run finish");
+    else
+      add_unchecked(run, "heap",
+                    "the program runs neither under Valgrind nor with LeakSanitizer",
+                    "run gort-leakcheck --valgrind PROG, or build PROG with -fsanitize=address "
+                    "(or -fsanitize=leak)");
+  }
+}
+
+static void explain_unchecked(const lc_job *j, json_t *run) {
+  bool crashed = WIFSIGNALED(j->status) || j->timed_out;
+  bool failed = WIFEXITED(j->status) && WEXITSTATUS(j->status) != 0;
+  if (json_is_true(json_object_get(run, "checked")))
+    explain_layers(run);
+  else if (!crashed && !failed)
+    explain_no_check(j, run);
+}
+
+static void print_unchecked(json_t *run) {
+  size_t i;
+  json_t *u;
+  json_array_foreach(json_object_get(run, "unchecked"), i, u) {
+    printf("leakcheck: %s layer not checked: %s\n", json_string_value(json_object_get(u, "layer")),
+           json_string_value(json_object_get(u, "why")));
+    printf("leakcheck:   fix: %s\n", json_string_value(json_object_get(u, "fix")));
+  }
 }
 
 static const char *verdict_of(const lc_job *j, json_t *run) {
@@ -327,6 +417,7 @@ static void finish_job(lc_job *j) {
     json_object_set_new(run, "signal", json_integer(WTERMSIG(j->status)));
   read_records(j, run);
   if (cfg.valgrind) read_valgrind(j, run);
+  explain_unchecked(j, run);
   size_t i;
   json_t *f;
   json_array_foreach(j->findings, i, f) {
@@ -405,10 +496,12 @@ static const char *const kind_headers[][2] = {
     {"thread", "found unexpected threads:"},
     {"fd", "found unexpected file descriptors:"},
     {"heap", "found heap leaks:"},
+    {"timer", "found pending timers:"},
 };
+#define N_KINDS (sizeof kind_headers / sizeof kind_headers[0])
 
 static void print_findings(json_t *findings) {
-  for (size_t k = 0; k < 4; k++) {
+  for (size_t k = 0; k < N_KINDS; k++) {
     bool header = false;
     size_t i;
     json_t *f;
@@ -429,7 +522,7 @@ static void print_findings(json_t *findings) {
 static void summarize(json_t *doc) {
   json_t *runs = json_object_get(doc, "runs"), *findings = json_object_get(doc, "findings");
   json_t *by_kind = json_object();
-  for (size_t k = 0; k < 4; k++) json_object_set_new(by_kind, kind_headers[k][0], json_integer(0));
+  for (size_t k = 0; k < N_KINDS; k++) json_object_set_new(by_kind, kind_headers[k][0], json_integer(0));
   size_t i;
   json_t *v;
   json_array_foreach(findings, i, v) {
@@ -512,16 +605,18 @@ static void print_summary(json_t *doc) {
     json_t *l;
     json_array_foreach(json_object_get(run, "layers"), li, l) printf(" %s", json_string_value(l));
     printf(")\n");
+    if (!cfg.quiet || (verdict && strcmp(verdict, "unchecked") == 0)) print_unchecked(run);
   }
   printf("leakcheck: %lld run(s), %lld failed, %lld finding(s): %lld task, %lld thread, %lld fd, "
-         "%lld heap\n",
+         "%lld heap, %lld timer\n",
          (long long)json_integer_value(json_object_get(s, "runs")),
          (long long)json_integer_value(json_object_get(s, "failed_runs")),
          (long long)json_integer_value(json_object_get(s, "findings")),
          (long long)json_integer_value(json_object_get(k, "task")),
          (long long)json_integer_value(json_object_get(k, "thread")),
          (long long)json_integer_value(json_object_get(k, "fd")),
-         (long long)json_integer_value(json_object_get(k, "heap")));
+         (long long)json_integer_value(json_object_get(k, "heap")),
+         (long long)json_integer_value(json_object_get(k, "timer")));
 }
 
 static int run_binaries(lc_job *jobs, size_t n) {
@@ -751,7 +846,12 @@ static void usage(FILE *out) {
           "  --timeout S     per-binary timeout in seconds (300; 900 under Valgrind)\n"
           "  -j N            run N binaries at once\n"
           "  -v / -q         show every binary's output / only failures\n"
-          "exit status: 0 clean, 1 leaks, 2 a run failed or was not checked, 64 usage\n");
+          "exit status: 0 clean, 1 leaks, 2 could not check (a run failed, no check ran, bad usage)\n");
+}
+
+/* Bad command lines get one line (getopt has said what was wrong). */
+static void one_line_usage(void) {
+  fprintf(stderr, "usage: gort-leakcheck [options] [--] PROGRAM [ARGS...] (--help for more)\n");
 }
 
 int main(int argc, char **argv) {
@@ -791,7 +891,7 @@ int main(int argc, char **argv) {
       case 'v': cfg.verbose = true; break;
       case 'q': cfg.quiet = true; break;
       case 'h': usage(stdout); return 0;
-      default: usage(stderr); return EXIT_USAGE;
+      default: one_line_usage(); return EXIT_USAGE;
     }
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -799,15 +899,20 @@ int main(int argc, char **argv) {
   find_self_dir();
   static char preload[PATH_MAX + 32];
   if (!cfg.preload) {
-    snprintf(preload, sizeof preload, "%s/libgort_leakcheck.so", self_dir);
-    if (access(preload, R_OK) == 0) cfg.preload = preload;
+    /* Next to the command in the build tree, in ../lib/gort once installed. */
+    static const char *const where[] = {"%s/libgort_leakcheck.so", "%s/../lib/gort/libgort_leakcheck.so"};
+    for (size_t i = 0; i < 2 && !cfg.preload; i++) {
+      char candidate[PATH_MAX + 32];
+      snprintf(candidate, sizeof candidate, where[i], self_dir);
+      if (access(candidate, R_OK) == 0 && realpath(candidate, preload) != NULL) cfg.preload = preload;
+    }
   } else if (cfg.preload[0] != '/') {
     /* LD_PRELOAD wants a path the child can find from anywhere. */
     if (realpath(cfg.preload, preload)) cfg.preload = preload;
   }
   if (cases) return calibrate(cases, cfg.json_out);
   if (optind >= argc) {
-    usage(stderr);
+    one_line_usage();
     return EXIT_USAGE;
   }
   size_t n = each ? (size_t)(argc - optind) : 1;

@@ -53,7 +53,7 @@ static void unbounded_spawn_bad(ap_out *o) {
   gort_chan_close(l.gate);
   gort_waitgroup_wait(&wg);
   gort_chan_release(l.gate);
-  ap_set(o, "unbounded: %d tasks at once for %d items", peak, ITEMS);
+  ap_show(o, "unbounded: %d tasks at once for %d items", peak, ITEMS);
 }
 
 struct pool {
@@ -81,15 +81,15 @@ static void unbounded_spawn_fixed(ap_out *o) {
   gort_chan_release(l.gate);
   int peak = atomic_load(&l.max_active);
   if (peak <= 4)
-    ap_set(o, "clean: at most 4 tasks at once for %d items", ITEMS);
+    ap_show(o, "clean: at most 4 tasks at once for %d items", ITEMS);
   else
-    ap_set(o, "unbounded: %d tasks at once for %d items", peak, ITEMS);
+    ap_show(o, "unbounded: %d tasks at once for %d items", peak, ITEMS);
 }
 
 const ap_entry ap_unbounded_spawn = {
     "unbounded_spawn", "000 Best Practices 4; 001 Unbounded goroutines; 004 Challenge 1",
-    "one task per item: as many tasks (threads, connections) as there are items", AP_VERDICT,
-    "unbounded: 200 tasks at once for 200 items", unbounded_spawn_bad, unbounded_spawn_fixed};
+    "one task per item: as many tasks (threads, connections) as there are items", AP_DEMO,
+    "unbounded: 200 tasks at once for 200 items", NULL, unbounded_spawn_bad, unbounded_spawn_fixed};
 
 /* ---- buffer_accumulation: seed 004 troubleshooting "Memory keeps
  * growing: channel accumulation" ---- */
@@ -124,7 +124,7 @@ static void buffer_accumulation_bad(ap_out *o) {
   gort_waitgroup_wait(&wg);
   gort_chan_release(f.ch);
   gort_chan_release(f.go_ahead);
-  ap_set(o, "accumulation: %zu items queued in a %d-slot channel", queued, 100000);
+  ap_show(o, "accumulation: %zu items queued in a %d-slot channel", queued, 100000);
 }
 
 static void buffer_accumulation_fixed(ap_out *o) {
@@ -139,14 +139,14 @@ static void buffer_accumulation_fixed(ap_out *o) {
   gort_waitgroup_wait(&wg);
   gort_chan_release(f.ch);
   gort_chan_release(f.go_ahead);
-  ap_set(o, "clean: %ld items through a 16-slot channel, never more than %s queued",
+  ap_show(o, "clean: %ld items through a 16-slot channel, never more than %s queued",
          f.consumed, f.max_len <= 16 ? "16" : "16 (violated)");
 }
 
 const ap_entry ap_buffer_accumulation = {
     "buffer_accumulation", "004 Error Troubleshooting: Memory keeps growing (channel accumulation)",
-    "a huge channel buffer hides a slow consumer: items pile up in memory", AP_VERDICT,
-    "accumulation: 10000 items queued in a 100000-slot channel", buffer_accumulation_bad,
+    "a huge channel buffer hides a slow consumer: items pile up in memory", AP_DEMO,
+    "accumulation: 10000 items queued in a 100000-slot channel", NULL, buffer_accumulation_bad,
     buffer_accumulation_fixed};
 
 /* ---- timeout_too_short: seed 004 troubleshooting "Frequent context
@@ -166,19 +166,19 @@ static void timeout_too_short_bad(ap_out *o) {
     int rc = call_with_timeout(GORT_MILLISECOND);
     if (rc != 0) failed++, last = rc;
   }
-  ap_set(o, "canceled: %d of 5 calls failed: %s", failed, failed ? gort_strerror(last) : "-");
+  ap_show(o, "canceled: %d of 5 calls failed: %s", failed, failed ? gort_strerror(last) : "-");
 }
 
 static void timeout_too_short_fixed(ap_out *o) {
   int ok = 0;
   for (int i = 0; i < 5; i++) ok += call_with_timeout(GORT_SECOND) == 0;
-  ap_set(o, "clean: %d of 5 calls succeeded within a timeout sized for the work", ok);
+  ap_show(o, "clean: %d of 5 calls succeeded within a timeout sized for the work", ok);
 }
 
 const ap_entry ap_timeout_too_short = {
     "timeout_too_short", "004 Error Troubleshooting: Frequent context canceled errors",
     "a timeout shorter than the work it bounds: every call ends in a deadline error",
-    AP_VERDICT, "canceled: 5 of 5 calls failed: context deadline exceeded",
+    AP_DEMO, "canceled: 5 of 5 calls failed: context deadline exceeded", NULL,
     timeout_too_short_bad, timeout_too_short_fixed};
 
 /* ---- blocked_producer: seed 004 troubleshooting "Channel blocked, no
@@ -224,7 +224,7 @@ static void blocked_producer_bad(ap_out *o) {
   gort_waitgroup_wait(&wg);
   gort_chan_release(s.ch);
   gort_chan_release(s.busy);
-  ap_set(o, "blocked: %d producer stuck in chan send while the consumer is busy", stuck);
+  ap_show(o, "blocked: %d producer stuck in chan send while the consumer is busy", stuck);
 }
 
 static void blocked_producer_fixed(ap_out *o) {
@@ -239,13 +239,13 @@ static void blocked_producer_fixed(ap_out *o) {
   gort_waitgroup_wait(&cons);
   gort_chan_release(s.ch);
   gort_chan_release(s.busy);
-  ap_set(o, "clean: the producer never blocked (%d queued, %d refused)", s.sent, s.refused);
+  ap_show(o, "clean: the producer never blocked (%d queued, %d refused)", s.sent, s.refused);
 }
 
 const ap_entry ap_blocked_producer = {
     "blocked_producer", "004 Error Troubleshooting: Channel blocked, no response",
-    "an unbuffered send to a consumer that is busy: the producer stalls with it", AP_VERDICT,
-    "blocked: 1 producer stuck in chan send while the consumer is busy", blocked_producer_bad,
+    "an unbuffered send to a consumer that is busy: the producer stalls with it", AP_DEMO,
+    "blocked: 1 producer stuck in chan send while the consumer is busy", NULL, blocked_producer_bad,
     blocked_producer_fixed};
 
 /* ---- errgroup_one_error: seed 004 troubleshooting "errgroup returns
@@ -264,7 +264,7 @@ static void errgroup_one_error_bad(ap_out *o) {
   for (intptr_t i = 0; i < 3; i++) gort_errgroup_go(g, fail_i, (void *)i);
   int rc = gort_errgroup_wait(g);
   gort_errgroup_free(g);
-  ap_set(o, "by design: 3 tasks failed, Wait returned %d error", rc != 0 ? 1 : 0);
+  ap_show(o, "by design: 3 tasks failed, Wait returned %d error", rc != 0 ? 1 : 0);
 }
 
 struct collect {
@@ -295,13 +295,13 @@ static void errgroup_one_error_fixed(ap_out *o) {
   gort_errgroup_free(g);
   int n = 0;
   for (int i = 0; i < 3; i++) n += c.errs[i] == codes[i];
-  ap_set(o, "clean: %d of 3 errors collected, by index", n);
+  ap_show(o, "clean: %d of 3 errors collected, by index", n);
 }
 
 const ap_entry ap_errgroup_one_error = {
     "errgroup_one_error", "004 Error Troubleshooting: errgroup returns only one error",
-    "expecting every failure from errgroup.Wait, which returns the first only", AP_VERDICT,
-    "by design: 3 tasks failed, Wait returned 1 error", errgroup_one_error_bad,
+    "expecting every failure from errgroup.Wait, which returns the first only", AP_DEMO,
+    "by design: 3 tasks failed, Wait returned 1 error", NULL, errgroup_one_error_bad,
     errgroup_one_error_fixed};
 
 /* ---- semaphore_too_strict: seed 004 troubleshooting "Semaphore
@@ -325,19 +325,19 @@ static int try_heavy_call(int64_t size, int64_t *held) {
 static void semaphore_too_strict_bad(ap_out *o) {
   int64_t held;
   int rc = try_heavy_call(10, &held);
-  ap_set(o, "timeout: acquire(5) with 8 of 10 held failed: %s",
+  ap_show(o, "timeout: acquire(5) with 8 of 10 held failed: %s",
          rc ? gort_strerror(rc) : "no error");
 }
 
 static void semaphore_too_strict_fixed(ap_out *o) {
   int64_t held;
   int rc = try_heavy_call(16, &held);
-  ap_set(o, rc == 0 ? "clean: acquire(5) with 8 of 16 held succeeded"
+  ap_show(o, rc == 0 ? "clean: acquire(5) with 8 of 16 held succeeded"
                     : "timeout: acquire(5) failed even with capacity 16");
 }
 
 const ap_entry ap_semaphore_too_strict = {
     "semaphore_too_strict", "004 Error Troubleshooting: Semaphore acquisition timeout",
     "a semaphore sized below its load: weighted acquires time out while others hold it",
-    AP_VERDICT, "timeout: acquire(5) with 8 of 10 held failed: context deadline exceeded",
+    AP_DEMO, "timeout: acquire(5) with 8 of 10 held failed: context deadline exceeded", NULL,
     semaphore_too_strict_bad, semaphore_too_strict_fixed};

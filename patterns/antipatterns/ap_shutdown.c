@@ -37,7 +37,7 @@ static void no_graceful_shutdown_bad(ap_out *o) {
   kill(getpid(), SIGTERM); /* the orchestrator stops the service */
   gort_waitgroup_wait(&wg); /* not reached: the default action kills us */
   gort_chan_release(t.step1);
-  ap_set(o, "survived SIGTERM");
+  ap_show(o, "survived SIGTERM");
 }
 
 static void no_graceful_shutdown_fixed(ap_out *o) {
@@ -46,7 +46,7 @@ static void no_graceful_shutdown_fixed(ap_out *o) {
   gort_context *ctx;
   gortp_signal_notify *sn;
   if (gortp_signal_notify_context(gort_context_background(), sigs, 2, &ctx, &sn) != 0) {
-    ap_set(o, "setup failed");
+    ap_show(o, "setup failed");
     return;
   }
   struct tx t;
@@ -60,11 +60,11 @@ static void no_graceful_shutdown_fixed(ap_out *o) {
   gort_waitgroup_wait(&wg); /* let the in-flight transaction finish */
   gort_chan_release(t.step1);
   gortp_signal_stop(sn);
-  ap_set(o, "clean: signal %d arrived after step 1 of 2; step 2 completed before exit", sig);
+  ap_show(o, "clean: signal %d arrived after step 1 of 2; step 2 completed before exit", sig);
 }
 
 const ap_entry ap_no_graceful_shutdown = {
     "no_graceful_shutdown", "004 Challenge 4: No Graceful Shutdown",
     "no signal handling: SIGTERM kills the process between two steps of a transaction",
-    AP_SIGNAL, "killed by SIGTERM after step 1 of 2", no_graceful_shutdown_bad,
+    AP_DEMO, "killed by SIGTERM after step 1 of 2", NULL, no_graceful_shutdown_bad,
     no_graceful_shutdown_fixed};

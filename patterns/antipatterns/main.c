@@ -3,13 +3,16 @@
  *   antipattern --list
  *   antipattern <name> [--fixed]
  *
- * Runs one entry in this process and prints "verdict: <verdict>". A bad
- * run that left tasks behind on purpose exits with _exit(0) right after the
- * verdict: the leaked tasks are part of the demonstration, not something to
- * unwind. A fixed run must leave nothing: the driver waits for every task
- * to exit and for every timer to be gone, and says "leak: ..." instead of
- * the run's verdict if something remains; then it stops gort's helper
- * threads and returns normally, so sanitizers check it at exit.
+ * Runs one entry in this process. The run is judged from outside, by the
+ * entry's detector: nothing here decides whether the mistake happened. A
+ * bad run of a leak entry returns from main with its leak in place, so that
+ * leakcheck's exit-time check (the leakcheck command preloads it) finds the
+ * blocked tasks or pending timers; every run then stops gort's helper
+ * threads and returns normally, so sanitizers check it at exit too. A
+ * demonstration prints "demonstration: <what happened>".
+ *
+ * --list prints one line per entry, tab-separated:
+ *   name, detector, expected, site ("-": any), seeds, mistake
  *
  * Nothing here touches gort before the entry runs: an entry that installs
  * signal handling must do so while the process has one thread.
@@ -18,23 +21,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "antipattern.h"
 #include "gort/gort.h"
 
-static const char *kind_name(ap_kind k) {
-  switch (k) {
-    case AP_VERDICT: return "verdict";
-    case AP_PANIC: return "panic";
-    case AP_FATAL: return "fatal";
-    case AP_RACE: return "race";
-    case AP_SIGNAL: return "signal";
+static const char *detector_name(ap_detector d) {
+  switch (d) {
+    case AP_LEAKCHECK_TASK: return "leakcheck-task";
+    case AP_LEAKCHECK_TIMER: return "leakcheck-timer";
+    case AP_TSAN: return "tsan";
+    case AP_DEADLOCK: return "deadlock";
+    case AP_MISUSE: return "misuse";
+    case AP_DEMO: return "demonstration";
   }
   return "?";
 }
 
-/* GORT_MISUSE=return: the first misuse message becomes the verdict. */
+/* GORT_MISUSE=return: the runtime reports the misuse to this hook instead of
+ * aborting; the first message is printed as the runtime's report. */
 static char misuse_msg[128];
 static atomic_bool misused;
 
@@ -57,12 +61,18 @@ static int usage(void) {
   return 2;
 }
 
+static void list(void) {
+  for (size_t i = 0; i < ap_catalog_len; i++) {
+    const ap_entry *e = ap_catalog[i];
+    printf("%s\t%s\t%s\t%s\t%s\t%s\n", e->name, detector_name(e->detector), e->expected,
+           e->site ? e->site : "-", e->seeds, e->mistake);
+  }
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-    for (size_t i = 0; i < ap_catalog_len; i++)
-      printf("%s\t%s\t%s\n", ap_catalog[i]->name, kind_name(ap_catalog[i]->kind),
-             ap_catalog[i]->verdict);
+    list();
     return 0;
   }
   if (argc < 2 || argc > 3) return usage();
@@ -76,25 +86,15 @@ int main(int argc, char **argv) {
   const char *env = getenv("GORT_MISUSE");
   if (env && strcmp(env, "return") == 0) gort_set_misuse_hook(on_misuse, NULL);
 
-  ap_out o = {0};
+  ap_out o = {{0}};
   if (fixed) {
     e->fixed(&o);
   } else {
     e->bad(&o);
   }
-  if (!o.verdict[0] && atomic_load(&misused)) ap_set(&o, "misuse: %s", misuse_msg);
-
-  if (fixed && !o.leaked) {
-    /* The twin must leave no task and no timer behind. */
-    ap_out left = {0};
-    if (!ap_settle(1)) ap_leak_verdict(&left);
-    if (left.leaked) o = left;
-    else if (!ap_timers_settle())
-      ap_set(&o, "leak: %lld timers pending", (long long)ap_timers_pending());
-  }
-  printf("verdict: %s\n", o.verdict[0] ? o.verdict : "(none)");
+  if (atomic_load(&misused)) printf("misuse: %s\n", misuse_msg);
+  if (e->detector == AP_DEMO) printf("demonstration: %s\n", o.shown[0] ? o.shown : "(none)");
   fflush(stdout);
-  if (o.leaked) _exit(0);
   gort_runtime_quiesce();
   return 0;
 }

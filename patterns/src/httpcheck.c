@@ -1,18 +1,20 @@
 /* httpcheck.c - the HTTP batch checker (see gortp/httpcheck.h).
  *
  * gortp_http_get runs one transfer on its own curl multi handle, in the
- * calling task: perform, then poll until curl has something to do. A watcher
- * task waits in a select on the context's done channel and a `finished`
- * channel; when the context is done first it calls curl_multi_wakeup, which
- * is documented as callable from any thread and wakes the current (or the
- * next) curl_multi_poll, so the wake-up cannot be lost between the loop's
- * context check and its poll.
+ * calling task: perform, then poll until curl has something to do. Go's
+ * context.AfterFunc registers wake_transfer on the context: if the context
+ * ends during the transfer, it runs in its own task and calls
+ * curl_multi_wakeup, which is documented as callable from any thread and
+ * wakes the current (or the next) curl_multi_poll, so the wake-up cannot be
+ * lost between the loop's context check and its poll. No task runs when the
+ * transfer ends first.
  *
  * Invariants:
- *  - The watcher touches the multi handle only before it closes `exited`,
- *    and the getter cleans the handle up only after `exited` is closed.
- *  - The watcher owns one reference to `exited`; it touches nothing else
- *    after closing it.
+ *  - wake_transfer touches the multi handle only before it closes `woken`;
+ *    the getter cleans the handle up only after stop said wake_transfer
+ *    will never run, or after `woken` is closed.
+ *  - wake_transfer owns one reference to `woken` (dropped by the getter if
+ *    stop prevented it from running); it touches nothing after closing it.
  *  - curl's own timeout is the context's deadline (or the cap), so the
  *    transfer loop ends even if nobody cancels anything.
  *  - Batch: each task writes only results[its index]; the first error is
@@ -54,21 +56,21 @@ static void set_msg(char *buf, size_t len, const char *fmt, ...) {
 
 /* ---- one context-aware GET ---- */
 
+/* context.AfterFunc(ctx, wake the transfer's poll): no task runs unless
+ * ctx ends while the transfer is still going. */
 struct get_watch {
-  gort_context *ctx;
   CURLM *multi;
-  gort_chan *finished; /* closed by the getter when the transfer is over */
-  gort_chan *exited;   /* the watcher's reference; closed as its last act */
+  gort_context_after *stop;
+  gort_chan *woken; /* closed by wake_transfer as its last act, with its own
+                     * reference, once it is done with multi */
 };
 
-static void get_watch_task(void *arg) {
+static void wake_transfer(void *arg) {
   struct get_watch *w = arg;
-  gort_select_case cases[2] = {gort_case_recv(w->finished, NULL),
-                               gort_case_recv(gort_context_done(w->ctx), NULL)};
-  if (gort_select(cases, 2) == 1) curl_multi_wakeup(w->multi);
-  gort_chan *exited = w->exited;
-  gort_chan_close(exited);
-  gort_chan_release(exited);
+  curl_multi_wakeup(w->multi);
+  gort_chan *woken = w->woken;
+  gort_chan_close(woken);
+  gort_chan_release(woken);
 }
 
 static size_t count_body(char *data, size_t size, size_t nmemb, void *arg) {
@@ -115,29 +117,25 @@ static int run_transfer(gort_context *ctx, CURLM *multi) {
 }
 
 static int start_watch(struct get_watch *w, gort_context *ctx, CURLM *multi) {
-  *w = (struct get_watch){.ctx = ctx, .multi = multi};
-  int rc = gort_chan_make(&w->finished, 1, 0);
+  *w = (struct get_watch){.multi = multi};
+  int rc = gort_chan_make(&w->woken, 0, 0);
   if (rc != 0) return rc;
-  rc = gort_chan_make(&w->exited, 1, 0);
+  gort_chan_retain(w->woken); /* wake_transfer's */
+  rc = gort_context_after_func(ctx, wake_transfer, w, &w->stop);
   if (rc != 0) {
-    gort_chan_release(w->finished);
-    return rc;
-  }
-  gort_chan_retain(w->exited); /* the watcher's */
-  rc = gort_go_named("http-get-watch", get_watch_task, w);
-  if (rc != 0) {
-    gort_chan_release(w->exited);
-    gort_chan_release(w->exited);
-    gort_chan_release(w->finished);
+    gort_chan_release(w->woken);
+    gort_chan_release(w->woken);
   }
   return rc;
 }
 
 static void stop_watch(struct get_watch *w) {
-  gort_chan_close(w->finished);
-  gort_chan_recv(w->exited, NULL, NULL);
-  gort_chan_release(w->exited);
-  gort_chan_release(w->finished);
+  if (gort_context_after_func_stop(w->stop))
+    gort_chan_release(w->woken); /* wake_transfer never runs: drop its reference */
+  else
+    gort_chan_recv(w->woken, NULL, NULL); /* it runs: wait until it is done with multi */
+  gort_context_after_func_free(w->stop);
+  gort_chan_release(w->woken);
 }
 
 int gortp_http_get(gort_context *ctx, const char *url, long *status, size_t *body_len,

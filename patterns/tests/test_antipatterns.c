@@ -1,7 +1,13 @@
 /* test_antipatterns.c - the anti-pattern catalog (patterns/antipatterns/):
  * every mistake the seeds name, run in a child process (it may abort,
- * deadlock, race or leak), must give its expected verdict; its fixed twin
- * must come out clean - under SAN=thread and SAN=address too.
+ * deadlock, race or leak), must behave as its detector expects it to, and
+ * its fixed twin must exit 0 with no sanitizer, panic or deadlock report -
+ * under SAN=thread and SAN=address too.
+ *
+ * This is the quick check of the programs. The verdicts come from the
+ * detectors themselves, run on each entry 20 times each way by `make
+ * antipatterns-check` (leakcheck judges the leaks, which here only have to
+ * exit 0 with their leak in place).
  *
  * The expectations come from the catalog itself (`antipattern --list`); the
  * test functions name every entry, and a last test checks that the list,
@@ -20,7 +26,7 @@
 #endif
 
 typedef struct {
-  char name[64], kind[16], verdict[256];
+  char name[64], detector[32], expected[256];
 } listed_entry;
 
 static listed_entry listed[128];
@@ -61,26 +67,16 @@ static bool match(const char *pat, const char *text) {
   return *text == '\0';
 }
 
-/* The text of the "verdict: " line, or NULL. */
-static const char *verdict_of(run_result *r, char *buf, size_t len) {
-  const char *p = strstr(r->out, "verdict: ");
+/* The text of the "demonstration: " line, or NULL. */
+static const char *shown(run_result *r, char *buf, size_t len) {
+  const char *p = strstr(r->out, "demonstration: ");
   if (!p) return NULL;
-  p += strlen("verdict: ");
+  p += strlen("demonstration: ");
   size_t n = strcspn(p, "\n");
   if (n >= len) n = len - 1;
   memcpy(buf, p, n);
   buf[n] = '\0';
   return buf;
-}
-
-static void expect_exit0_verdict(run_result *r, const char *pattern) {
-  char v[512];
-  if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0 || !verdict_of(r, v, sizeof v) ||
-      !match(pattern, v)) {
-    fprintf(stderr, "expected exit 0 and verdict \"%s\"; status 0x%x, output:\n%s\n", pattern,
-            r->status, r->out);
-    fail();
-  }
 }
 
 static void expect_signal(run_result *r, int sig, const char *needle) {
@@ -95,19 +91,28 @@ static void check_bad(const listed_entry *e) {
   run_result *r = malloc(sizeof *r);
   char want[320];
   run(r, NULL, e->name, NULL);
-  if (strcmp(e->kind, "verdict") == 0) {
-    expect_exit0_verdict(r, e->verdict);
-  } else if (strcmp(e->kind, "panic") == 0) {
-    snprintf(want, sizeof want, "panic: %s\n", e->verdict);
+  const char *d = e->detector;
+  if (strcmp(d, "leakcheck-task") == 0 || strcmp(d, "leakcheck-timer") == 0) {
+    /* The leak is left in place for leakcheck: a normal exit. */
+    if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0) {
+      fprintf(stderr, "expected exit 0; status 0x%x, output:\n%s\n", r->status, r->out);
+      fail();
+    }
+  } else if (strcmp(d, "misuse") == 0) {
+    snprintf(want, sizeof want, "panic: %s\n", e->expected);
     expect_signal(r, SIGABRT, want);
     /* The other misuse mode: the call returns its code, the hook reports. */
     run(r, "GORT_MISUSE=return", e->name, NULL);
-    snprintf(want, sizeof want, "misuse: %s", e->verdict);
-    expect_exit0_verdict(r, want);
-  } else if (strcmp(e->kind, "fatal") == 0) {
-    snprintf(want, sizeof want, "fatal error: %s\n", e->verdict);
+    snprintf(want, sizeof want, "misuse: %s\n", e->expected);
+    if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0 || !strstr(r->out, want)) {
+      fprintf(stderr, "expected exit 0 and \"%s\"; status 0x%x, output:\n%s\n", want,
+              r->status, r->out);
+      fail();
+    }
+  } else if (strcmp(d, "deadlock") == 0) {
+    snprintf(want, sizeof want, "fatal error: %s\n", e->expected);
     expect_signal(r, SIGABRT, want);
-  } else if (strcmp(e->kind, "race") == 0) {
+  } else if (strcmp(d, "tsan") == 0) {
 #ifdef AP_TSAN
     if (!strstr(r->out, "WARNING: ThreadSanitizer: data race") || r->status == 0) {
       fprintf(stderr, "expected a data race report; status 0x%x, output:\n%s\n", r->status,
@@ -115,13 +120,21 @@ static void check_bad(const listed_entry *e) {
       fail();
     }
 #else
-    expect_exit0_verdict(r, e->verdict);
+    assert_true(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0);
 #endif
-  } else if (strcmp(e->kind, "signal") == 0) {
+  } else if (strcmp(d, "demonstration") == 0 && strcmp(e->name, "no_graceful_shutdown") == 0) {
     expect_signal(r, SIGTERM, "step 1 of 2 done\n");
     assert_null(strstr(r->out, "step 2 of 2 done"));
+  } else if (strcmp(d, "demonstration") == 0) {
+    char v[512];
+    if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0 || !shown(r, v, sizeof v) ||
+        !match(e->expected, v)) {
+      fprintf(stderr, "expected exit 0 and \"demonstration: %s\"; status 0x%x, output:\n%s\n",
+              e->expected, r->status, r->out);
+      fail();
+    }
   } else {
-    fail_msg("unknown kind %s", e->kind);
+    fail_msg("unknown detector %s", d);
   }
   free(r);
 }
@@ -129,12 +142,11 @@ static void check_bad(const listed_entry *e) {
 static void check_fixed(const listed_entry *e) {
   run_result *r = malloc(sizeof *r);
   run(r, NULL, e->name, "--fixed");
-  char v[512];
   bool clean = WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 &&
-               verdict_of(r, v, sizeof v) && strncmp(v, "clean: ", 7) == 0 &&
-               !strstr(r->out, "WARNING:") && !strstr(r->out, "ERROR:");
+               !strstr(r->out, "WARNING:") && !strstr(r->out, "ERROR:") &&
+               !strstr(r->out, "panic: ") && !strstr(r->out, "fatal error: ");
   if (!clean) {
-    fprintf(stderr, "expected the fixed twin to be clean; status 0x%x, output:\n%s\n",
+    fprintf(stderr, "expected the fixed twin to exit 0 with no report; status 0x%x, output:\n%s\n",
             r->status, r->out);
     fail();
   }
@@ -217,7 +229,7 @@ static int load_list(void **state) {
   memcpy(r->out, c.out, c.len + 1);
   for (char *line = strtok(r->out, "\n"); line && nlisted < 128; line = strtok(NULL, "\n")) {
     listed_entry *e = &listed[nlisted];
-    if (sscanf(line, "%63[^\t]\t%15[^\t]\t%255[^\n]", e->name, e->kind, e->verdict) == 3)
+    if (sscanf(line, "%63[^\t]\t%31[^\t]\t%255[^\t]", e->name, e->detector, e->expected) == 3)
       nlisted++;
   }
   int ok = WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 && nlisted > 0;

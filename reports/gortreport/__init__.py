@@ -12,3 +12,5 @@ __version__ = "0.1.0"
 #   jsonio   read/validate/write harness JSON against reports/schemas/
 #   gbench   the one Google Benchmark reader (units, true medians, errors)
 #   stats    the statistics shared by the report and the gate (SciPy)
+#   compare  base vs current benchmark comparison (gort.compare/1)
+#   gate     the decision over report.json and compare.json (gort-gate)

@@ -110,3 +110,9 @@ def write(path: str | os.PathLike[str], doc: JSON, schema_id: str | None = None)
     tmp = p.with_name(p.name + ".tmp")
     tmp.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
     tmp.replace(p)
+
+
+def append_line(path: str | os.PathLike[str], doc: JSON) -> None:
+    """Append doc as one JSON Lines record (one write, so lines never mix)."""
+    with open(path, "a") as f:
+        f.write(json.dumps(doc, allow_nan=False) + "\n")

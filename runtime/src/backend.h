@@ -25,6 +25,9 @@ typedef struct gort__backend {
   void (*block)(gort__task *t);
   void (*wake)(gort__task *t);
   void (*yield)(void);
+  /* gort_syscall_enter/exit (gort/task.h). */
+  void (*syscall_enter)(void);
+  void (*syscall_exit)(void);
   /* OS threads the backend runs now (for the deadlock detector's census). */
   long (*threads_alive)(void);
   /* Retire idle worker threads (gort_runtime_quiesce). */
@@ -38,7 +41,7 @@ typedef struct gort__backend {
   void (*atfork_child)(void);
 } gort__backend;
 
-extern const gort__backend gort__threads_backend;
+extern const gort__backend gort__threads_backend, gort__mn_backend;
 /* The backend in use, fixed before the first spawn. */
 extern const gort__backend *gort__be;
 

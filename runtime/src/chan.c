@@ -6,6 +6,7 @@
  * memory (no intermediate buffer for a waiting peer), marks the waiter, drops
  * the lock, then readies the task. Nothing touches a waiter after readying it.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,8 +36,18 @@ int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
   return 0;
 }
 
+/* A freed channel's count is poisoned: far below zero, so that a retain or
+ * release of the freed channel finds old <= 0 even after a few stray
+ * increments. This catches the common double release (the memory not yet
+ * reused: refs lies past the words malloc writes into a freed block); once
+ * the memory is reused, it is undefined, as any use after free (ASan and
+ * Valgrind report it). */
+#define CHAN_REFS_POISON (LONG_MIN / 2)
+
 gort_chan *gort_chan_retain(gort_chan *c) {
-  if (c) atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+  if (c && atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed) <= 0)
+    gort__fatal("channel %p retained after its last release (released more times than retained)",
+                (void *)c);
   return c;
 }
 
@@ -51,6 +62,7 @@ void gort_chan_release(gort_chan *c) {
     if (c->recvq.head || c->sendq.head)
       gort__fatal("channel %p freed while tasks are blocked on it", (void *)c);
     pthread_mutex_destroy(&c->lock);
+    atomic_store_explicit(&c->refs, CHAN_REFS_POISON, memory_order_relaxed);
     gort__free(c);
   } else if (old <= 0) {
     gort__fatal("channel %p released more times than retained", (void *)c);

@@ -22,7 +22,8 @@ struct gort_chan {
   size_t sendx, recvx; /* ring indices */
   bool closed;
   gort__waitq recvq, sendq;
-  _Atomic long refs;
+  _Atomic long refs;   /* poisoned when freed (chan.c); kept past the first
+                        * two words, which malloc reuses in a freed block */
   unsigned char *buf;  /* cap * elem_size bytes, right after the struct (none
                         * for elem_size 0) */
 };

@@ -65,7 +65,21 @@ __attribute__((format(printf, 2, 3))) static void emit(const dump_sink *s, const
   }
 }
 
-static void emit_symbol(const dump_sink *s, const char *prefix, void *pc, const char *suffix) {
+/* A code address by name. Outside signal handlers (a FILE sink) through
+ * gort__symbolize: static functions named, and file:line when asked; from
+ * the SIGQUIT handler only dladdr, which is what is safe enough there. */
+static void emit_symbol(const dump_sink *s, const char *prefix, void *pc, bool return_address,
+                        bool with_line, const char *suffix) {
+  if (s->file && pc) {
+    gort__symbol sym;
+    gort__symbolize(pc, return_address, &sym);
+    if (sym.function[0])
+      emit(s, "%s%s%s", prefix, sym.function, suffix);
+    else
+      emit(s, "%s%p (%s+0x%lx)%s", prefix, pc, sym.object, (unsigned long)sym.offset, suffix);
+    if (with_line && sym.file[0]) emit(s, "\n\t\t%s:%d", sym.file, sym.line); /* spawn stack */
+    return;
+  }
   Dl_info info;
   if (pc && dladdr(pc, &info) && info.dli_sname)
     emit(s, "%s%s+0x%lx%s", prefix, info.dli_sname,
@@ -89,11 +103,15 @@ static void dump_one(const dump_sink *s, const gort__task *t, int64_t now) {
     emit(s, "\t(%s thread, tid %d)\n", i.tid == getpid() ? "main" : "adopted", (int)i.tid);
     return;
   }
-  emit_symbol(s, "\t", i.entry, "");
+  /* Go's "main.worker(0x...)" then its file:line: here the entry function. */
+  emit_symbol(s, "\t", i.entry, false, false, "");
   emit(s, "(%p), tid %d\n", t->arg, (int)i.tid);
-  emit_symbol(s, "created by ", i.spawn_pc, "");
+  emit_symbol(s, "created by ", i.spawn_pc, true, false, "");
   emit(s, " in task %llu\n\t%s:%d\n", (unsigned long long)i.parent_id, i.file ? i.file : "?", i.line);
-  for (int k = 1; k < i.spawn_depth; k++) emit_symbol(s, "\t", i.spawn_stack[k], "\n");
+  for (int k = 1; k < i.spawn_depth; k++) {
+    emit_symbol(s, "\t", i.spawn_stack[k], true, true, "");
+    emit(s, "\n");
+  }
 }
 
 static void dump_all(const dump_sink *s) {
@@ -121,6 +139,7 @@ static void dump_all(const dump_sink *s) {
 }
 
 void gort_dump_tasks(FILE *out) {
+  if (gort__nil(out)) return;
   dump_sink s = {out, -1};
   dump_all(&s);
   fflush(out);

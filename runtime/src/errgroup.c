@@ -147,9 +147,10 @@ int gort_errgroup_set_limit(gort_errgroup *g, int n) {
   pthread_mutex_lock(&g->lock);
   if (n >= 0) {
     /* Tokens in the current channel are tasks active under the limit. */
-    if (gort_chan_len(g->sem) != 0) {
+    size_t active = gort_chan_len(g->sem);
+    if (active != 0) {
       pthread_mutex_unlock(&g->lock);
-      return gort__misuse(GORT_EGROUPLIMIT);
+      return gort__misusef(GORT_EGROUPLIMIT, (int)active);
     }
     int err = gort_chan_make(&fresh, 0, n);
     if (err != 0) {

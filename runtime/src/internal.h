@@ -32,11 +32,37 @@ void gort__waitq_remove(gort__waitq *q, gort__waiter *w);
  * wins its task's select_done (Go's dequeue). */
 gort__waiter *gort__waitq_dequeue(gort__waitq *q);
 
-/* Misuse: aborts with "panic: <msg>" and a dump, or (RETURN mode) calls the
- * hook and returns code. */
+/* Misuse: aborts with "panic: <msg>" (Go's "fatal error: <msg>" for the
+ * codes Go throws on) and a dump, or (RETURN mode) calls the hook and
+ * returns code. misusef passes the values that GORT_ERR_GO_MAP's format for
+ * code prints (none for a code without a format). */
 int gort__misuse(int code);
+int gort__misusef(int code, ...);
+/* Return code, recording Go's text for it (the format's values follow) for
+ * gort_errmsg. */
+int gort__errorf(int code, ...);
+/* For calls with no error return: true (after reporting misuse
+ * GORT_ENILPTR, as Go panics on a nil pointer) when p is NULL. */
+bool gort__nil(const void *p);
 /* A broken internal invariant: always fatal, louder than misuse. */
 _Noreturn void gort__fatal(const char *fmt, ...);
+
+/* Symbols for dumps (symbolize.c): libdwfl, dlopen'ed on first use, else
+ * dladdr. Not async-signal-safe. */
+typedef struct {
+  char function[128]; /* "" when unknown */
+  char file[256];     /* "" when unknown */
+  int line;
+  char object[64];    /* basename of the binary or library */
+  uintptr_t offset;   /* pc - the object's load address */
+} gort__symbol;
+/* pc is a return address (looked up at pc-1) or an exact code address. */
+void gort__symbolize(const void *pc, bool return_address, gort__symbol *out);
+/* "function(...)\n\tfile:line\n", or the address and object when unknown. */
+void gort__print_symbol(FILE *out, const gort__symbol *s, const void *pc);
+/* The calling task's stack from the first frame outside the runtime (the
+ * misuse site) on, one gort__print_symbol per frame. */
+void gort__print_caller_stack(FILE *out);
 
 /* Allocation through the replaceable, counted allocator. */
 void *gort__malloc(size_t n);

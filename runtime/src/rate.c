@@ -301,7 +301,7 @@ int gort_limiter_wait_n(gort_limiter *lim, gort_context *ctx, int n) {
   int burst = lim->burst;
   double limit = lim->limit;
   pthread_mutex_unlock(&lim->lock);
-  if (n > burst && limit != GORT_RATE_INF) return GORT_EBURST;
+  if (n > burst && limit != GORT_RATE_INF) return gort__errorf(GORT_EBURST, n, burst);
 
   gort_chan *done = gort_context_done(ctx);
   if (done != NULL && gort_chan_try_recv(done, NULL, NULL) == GORT_ECLOSED)
@@ -312,7 +312,7 @@ int gort_limiter_wait_n(gort_limiter *lim, gort_context *ctx, int n) {
   int64_t deadline;
   if (gort_context_deadline(ctx, &deadline)) max_wait = sub_sat(deadline, t);
   gort_reservation r = reserve(lim, t, n, max_wait);
-  if (!r.ok) return GORT_EWOULDEXCEED;
+  if (!r.ok) return gort__errorf(GORT_EWOULDEXCEED, n);
   gort_duration delay = gort_reservation_delay_from(&r, t);
   if (delay == 0) return 0;
 
@@ -342,4 +342,26 @@ int gort_limiter_wait_n(gort_limiter *lim, gort_context *ctx, int n) {
 
 int gort_limiter_wait(gort_limiter *lim, gort_context *ctx) {
   return gort_limiter_wait_n(lim, ctx, 1);
+}
+
+/* ---- Sometimes ---- */
+
+/* x/time/rate's Do: the OR of the three filters, checked and f run under
+ * the mutex, then the call counted. count == 0 covers Go's zero `last`
+ * (f always runs first), so last is read only after f has set it. */
+void gort_sometimes_do(gort_sometimes *s, void (*f)(void *), void *arg) {
+  if (gort__nil(s)) return;
+  if (f == NULL) { /* Go: calling the nil func panics */
+    gort__misuse(GORT_ENILPTR);
+    return;
+  }
+  gort_mutex_lock(&s->mu);
+  if (s->count == 0 || (s->first > 0 && s->count < s->first) ||
+      (s->every > 0 && s->count % s->every == 0) ||
+      (s->interval > 0 && sub_sat(gort_now(), s->last) >= s->interval)) {
+    f(arg);
+    s->last = gort_now();
+  }
+  s->count++;
+  gort_mutex_unlock(&s->mu);
 }

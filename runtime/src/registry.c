@@ -168,6 +168,26 @@ int gort_set_stack_size(size_t bytes) {
 
 const char *gort_backend_name(void) { return gort__be->name; }
 
+/* Set once a task was spawned: the backend is fixed from then on. */
+static _Atomic bool spawned_any;
+
+static const gort__backend *backend_named(const char *name) {
+  if (!name) return NULL;
+  if (strcmp(name, "thread") == 0 || strcmp(name, "threads") == 0) return &gort__threads_backend;
+  if (strcmp(name, "mn") == 0) return &gort__mn_backend;
+  return NULL;
+}
+
+int gort_set_backend(const char *name) {
+  const gort__backend *b = backend_named(name);
+  if (!b || atomic_load(&spawned_any)) return GORT_EINVAL;
+  gort__be = b;
+  return 0;
+}
+
+void gort_syscall_enter(void) { gort__be->syscall_enter(); }
+void gort_syscall_exit(void) { gort__be->syscall_exit(); }
+
 void gort_set_spawn_traces(bool on) { atomic_store(&spawn_traces, on); }
 void gort_debug_fail_thread_create(int n) { atomic_store(&fail_thread_creates, n); }
 
@@ -179,6 +199,7 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
   while (fail > 0) {
     if (atomic_compare_exchange_weak(&fail_thread_creates, &fail, fail - 1)) return GORT_ETHREAD;
   }
+  if (!atomic_load_explicit(&spawned_any, memory_order_relaxed)) atomic_store(&spawned_any, true);
   gort__task *parent = gort__tls_task; /* no adoption: a spawn never blocks (task.h) */
   gort__task *t = gort__malloc(sizeof *t);
   if (!t) return GORT_ENOMEM;
@@ -252,6 +273,7 @@ void gort__timers_pending_add(int delta) { atomic_fetch_add(&timers_pending, del
 int64_t gort__timers_pending(void) { return atomic_load(&timers_pending); }
 
 void gort_get_counters(gort_counters *c) {
+  if (gort__nil(c)) return;
   c->spawned = (uint64_t)atomic_load(&spawned_count);
   c->exited = (uint64_t)atomic_load(&exited_count);
   c->live = (uint64_t)atomic_load(&gort__live_count);
@@ -347,4 +369,9 @@ __attribute__((constructor)) static void gort__init(void) {
   const char *tb = getenv("GORT_TRACEBACK");
   if (tb && atoi(tb) > 0) atomic_store(&spawn_traces, true);
   gort__install_sigquit();
+  const char *be = getenv("GORT_BACKEND");
+  if (be && *be && gort_set_backend(be) != 0) {
+    fprintf(stderr, "gort: GORT_BACKEND=%s: unknown backend (use threads or mn)\n", be);
+    _exit(2);
+  }
 }

@@ -50,7 +50,8 @@ typedef struct gort__waiter {
 
 /* A task (Go's g), as the registry, the dump and the primitives see it. How
  * it runs is the backend's business: `thread` is the OS thread record that
- * runs it (thread backend, adopted threads), opaque here. */
+ * runs it (thread backend, adopted threads) and `g` its green context (M:N
+ * backend), both opaque here. */
 struct gort__task {
   uint64_t id;
   char name[32];
@@ -65,7 +66,8 @@ struct gort__task {
   int64_t spawned_at;
   bool adopted;
   _Atomic pid_t tid;  /* the OS thread running it, for introspection only */
-  struct gort__thread *thread; /* backend-private */
+  struct gort__thread *thread; /* backend-private: its OS thread, if it owns one */
+  struct gort__g *g;           /* backend-private: its green context (M:N backend) */
 
   _Atomic int state;          /* gort_task_state */
   _Atomic int wait_reason;    /* gort_wait_reason */

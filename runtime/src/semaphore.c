@@ -87,7 +87,7 @@ static bool is_done(gort_chan *done) {
 }
 
 int gort_semaphore_acquire(gort_semaphore *s, gort_context *ctx, int64_t n) {
-  if (s == NULL || ctx == NULL || n <= 0) return GORT_EINVAL;
+  if (s == NULL || ctx == NULL || n < 0) return GORT_EINVAL;
   gort_chan *done = gort_context_done(ctx);
 
   pthread_mutex_lock(&s->lock);
@@ -153,7 +153,7 @@ int gort_semaphore_acquire(gort_semaphore *s, gort_context *ctx, int64_t n) {
 }
 
 int gort_semaphore_try_acquire(gort_semaphore *s, int64_t n) {
-  if (s == NULL || n <= 0) return GORT_EINVAL;
+  if (s == NULL || n < 0) return GORT_EINVAL;
   pthread_mutex_lock(&s->lock);
   bool ok = s->size - s->cur >= n && s->head == NULL;
   if (ok) s->cur += n;
@@ -162,7 +162,7 @@ int gort_semaphore_try_acquire(gort_semaphore *s, int64_t n) {
 }
 
 int gort_semaphore_release(gort_semaphore *s, int64_t n) {
-  if (s == NULL || n <= 0) return GORT_EINVAL;
+  if (s == NULL || n < 0) return GORT_EINVAL;
   pthread_mutex_lock(&s->lock);
   if (n > s->cur) {
     pthread_mutex_unlock(&s->lock);

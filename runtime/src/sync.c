@@ -90,17 +90,25 @@ static void ready_all(wake_list *l) {
  * ====================================================================== */
 
 void gort_waitgroup_init(gort_waitgroup *wg) {
+  if (gort__nil(wg)) return;
   pthread_mutex_init(&wg->lock, NULL);
   wg->count = 0;
   wg->waiters = (gort__waitq)GORT__WAITQ_INIT;
 }
 
 int gort_waitgroup_add(gort_waitgroup *wg, int64_t delta) {
+  if (wg == NULL) return GORT_EINVAL;
   wake_list wake = WAKE_LIST_INIT;
   pthread_mutex_lock(&wg->lock);
-  int64_t v = wg->count + delta;
+  int64_t v;
+  /* Misuse leaves the counter as it was, so RETURN mode can go on. count
+   * is never negative, so only a positive delta can overflow, and a
+   * negative one only yields a negative sum. */
+  if (__builtin_add_overflow(wg->count, delta, &v)) {
+    pthread_mutex_unlock(&wg->lock);
+    return gort__misuse(GORT_EWGOVERFLOW);
+  }
   if (v < 0) {
-    /* Misuse leaves the counter as it was, so RETURN mode can go on. */
     pthread_mutex_unlock(&wg->lock);
     return gort__misuse(GORT_ENEGWG);
   }
@@ -114,6 +122,7 @@ int gort_waitgroup_add(gort_waitgroup *wg, int64_t delta) {
 int gort_waitgroup_done(gort_waitgroup *wg) { return gort_waitgroup_add(wg, -1); }
 
 int gort_waitgroup_wait(gort_waitgroup *wg) {
+  if (wg == NULL) return GORT_EINVAL;
   pthread_mutex_lock(&wg->lock);
   if (wg->count == 0) {
     pthread_mutex_unlock(&wg->lock);
@@ -170,6 +179,7 @@ int gort_waitgroup_go_at(gort_waitgroup *wg, void (*fn)(void *), void *arg, cons
 }
 
 void gort_waitgroup_destroy(gort_waitgroup *wg) {
+  if (gort__nil(wg)) return;
   pthread_mutex_lock(&wg->lock); /* let a releasing Done leave first */
   pthread_mutex_unlock(&wg->lock);
   pthread_mutex_destroy(&wg->lock);
@@ -196,6 +206,7 @@ static inline void cpu_relax(void) {
 enum { MUTEX_SPIN_ROUNDS = 4, MUTEX_SPIN_PAUSES = 30 };
 
 void gort_mutex_init(gort_mutex *m) {
+  if (gort__nil(m)) return;
   atomic_init(&m->state, 0);
   pthread_mutex_init(&m->lock, NULL);
   m->waiters = (gort__waitq)GORT__WAITQ_INIT;
@@ -214,7 +225,7 @@ static inline bool mutex_try_acquire(gort_mutex *m) {
   return true;
 }
 
-bool gort_mutex_trylock(gort_mutex *m) { return mutex_try_acquire(m); }
+bool gort_mutex_trylock(gort_mutex *m) { return !gort__nil(m) && mutex_try_acquire(m); }
 
 static bool mutex_spin(gort_mutex *m) {
   for (int round = 0; round < MUTEX_SPIN_ROUNDS; round++) {
@@ -232,7 +243,7 @@ static bool mutex_spin(gort_mutex *m) {
 
 void gort_mutex_lock(gort_mutex *m) {
   GORT__CHAOS(GORT__CHAOS_LOCK);
-  if (mutex_try_acquire(m)) return;
+  if (gort__nil(m) || mutex_try_acquire(m)) return;
   if (mutex_spin(m)) return;
   gort__waiter w = {0};
   w.task = self_or_die("sync.Mutex.Lock");
@@ -266,6 +277,7 @@ void gort_mutex_lock(gort_mutex *m) {
  * unlock from 2 pops at most one waiter; the woken one re-marks state 2 when
  * it re-acquires (or re-queues), so the rest are woken by later unlocks. */
 int gort_mutex_unlock(gort_mutex *m) {
+  if (m == NULL) return GORT_EINVAL;
   /* Release pairs with the lockers' acquire (see mutex_try_acquire). */
   GORT__HB_BEFORE(m);
   int expected = 1;
@@ -285,6 +297,7 @@ int gort_mutex_unlock(gort_mutex *m) {
 }
 
 void gort_mutex_destroy(gort_mutex *m) {
+  if (gort__nil(m)) return;
   pthread_mutex_lock(&m->lock); /* let a releasing unlock leave first */
   pthread_mutex_unlock(&m->lock);
   pthread_mutex_destroy(&m->lock);
@@ -297,6 +310,7 @@ void gort_mutex_destroy(gort_mutex *m) {
  * ====================================================================== */
 
 void gort_rwmutex_init(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return;
   pthread_mutex_init(&rw->lock, NULL);
   rw->readers = 0;
   rw->writer = false;
@@ -322,6 +336,7 @@ static gort__waiter *rw_grant_writer(gort_rwmutex *rw) {
 }
 
 void gort_rwmutex_rlock(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return;
   pthread_mutex_lock(&rw->lock);
   if (rw_reader_may_enter(rw)) {
     rw->readers++;
@@ -336,6 +351,7 @@ void gort_rwmutex_rlock(gort_rwmutex *rw) {
 }
 
 bool gort_rwmutex_tryrlock(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return false;
   pthread_mutex_lock(&rw->lock);
   bool ok = rw_reader_may_enter(rw);
   if (ok) rw->readers++;
@@ -344,6 +360,7 @@ bool gort_rwmutex_tryrlock(gort_rwmutex *rw) {
 }
 
 int gort_rwmutex_runlock(gort_rwmutex *rw) {
+  if (rw == NULL) return GORT_EINVAL;
   pthread_mutex_lock(&rw->lock);
   if (rw->readers == 0) {
     pthread_mutex_unlock(&rw->lock);
@@ -360,6 +377,7 @@ int gort_rwmutex_runlock(gort_rwmutex *rw) {
 }
 
 void gort_rwmutex_lock(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return;
   pthread_mutex_lock(&rw->lock);
   if (!rw->writer && rw->readers == 0) {
     /* Free, so both queues are empty (invariant): nobody is passed over. */
@@ -376,6 +394,7 @@ void gort_rwmutex_lock(gort_rwmutex *rw) {
 }
 
 bool gort_rwmutex_trylock(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return false;
   pthread_mutex_lock(&rw->lock);
   bool ok = !rw->writer && rw->readers == 0;
   if (ok) rw->writer = true;
@@ -384,11 +403,12 @@ bool gort_rwmutex_trylock(gort_rwmutex *rw) {
 }
 
 int gort_rwmutex_unlock(gort_rwmutex *rw) {
+  if (rw == NULL) return GORT_EINVAL;
   wake_list wake = WAKE_LIST_INIT;
   pthread_mutex_lock(&rw->lock);
   if (!rw->writer) {
     pthread_mutex_unlock(&rw->lock);
-    return gort__misuse(GORT_EUNLOCK);
+    return gort__misuse(GORT_ERWUNLOCK);
   }
   rw->writer = false;
   /* As Go: the readers that queued during this write section go first, all
@@ -406,6 +426,7 @@ int gort_rwmutex_unlock(gort_rwmutex *rw) {
 }
 
 void gort_rwmutex_destroy(gort_rwmutex *rw) {
+  if (gort__nil(rw)) return;
   pthread_mutex_lock(&rw->lock); /* let a releasing unlock leave first */
   pthread_mutex_unlock(&rw->lock);
   pthread_mutex_destroy(&rw->lock);
@@ -416,12 +437,14 @@ void gort_rwmutex_destroy(gort_rwmutex *rw) {
  * ====================================================================== */
 
 void gort_cond_init(gort_cond *c, gort_mutex *L) {
+  if (gort__nil(c)) return;
   c->L = L;
   pthread_mutex_init(&c->lock, NULL);
   c->waiters = (gort__waitq)GORT__WAITQ_INIT;
 }
 
 void gort_cond_wait(gort_cond *c) {
+  if (gort__nil(c) || gort__nil(c->L)) return;
   gort__waiter w = {0};
   w.task = self_or_die("sync.Cond.Wait");
   /* Queue before releasing L: a signaller must hold L (or come after we
@@ -448,6 +471,7 @@ void gort_cond_wait(gort_cond *c) {
 }
 
 void gort_cond_signal(gort_cond *c) {
+  if (gort__nil(c)) return;
   pthread_mutex_lock(&c->lock);
   gort__waiter *w = gort__waitq_pop(&c->waiters);
   pthread_mutex_unlock(&c->lock);
@@ -455,6 +479,7 @@ void gort_cond_signal(gort_cond *c) {
 }
 
 void gort_cond_broadcast(gort_cond *c) {
+  if (gort__nil(c)) return;
   wake_list wake = WAKE_LIST_INIT;
   pthread_mutex_lock(&c->lock);
   take_all(&c->waiters, &wake);
@@ -463,6 +488,7 @@ void gort_cond_broadcast(gort_cond *c) {
 }
 
 void gort_cond_destroy(gort_cond *c) {
+  if (gort__nil(c)) return;
   pthread_mutex_lock(&c->lock); /* let a signaller leave first */
   pthread_mutex_unlock(&c->lock);
   pthread_mutex_destroy(&c->lock);
@@ -480,6 +506,11 @@ void gort_cond_destroy(gort_cond *c) {
  * done is set only after fn returned, never before, so no caller can return
  * while fn is still running. */
 void gort_once_do(gort_once *o, void (*fn)(void *), void *arg) {
+  if (gort__nil(o)) return;
+  if (fn == NULL) { /* Go: calling the nil func panics */
+    gort__misuse(GORT_ENILPTR);
+    return;
+  }
   if (atomic_load_explicit(&o->done, memory_order_acquire)) {
     GORT__HB_AFTER(o);
     return;
@@ -506,6 +537,7 @@ static void once_value_run(void *p) {
 }
 
 void *gort_once_value_get(gort_once_value *o, void *(*fn)(void *), void *arg) {
+  if (gort__nil(o)) return NULL;
   once_value_call call = {o, fn, arg};
   gort_once_do(&o->once, once_value_run, &call);
   return o->value;

@@ -562,7 +562,7 @@ int gort_timer_after_func(gort_timer **out, gort_duration d, void (*fn)(void *),
 gort_chan *gort_timer_chan(gort_timer *t) { return t ? t->c : NULL; }
 
 bool gort_timer_stop(gort_timer *t) {
-  if (!t) return false;
+  if (gort__nil(t)) return false; /* as Go's (*Timer)(nil).Stop() panics */
   bool pending = gort__timer_stop(&t->entry);
   /* A value waiting in the channel was never delivered (Go 1.23 treats the
    * channel as unbuffered), so the timer counts as stopped before firing. */
@@ -571,7 +571,7 @@ bool gort_timer_stop(gort_timer *t) {
 }
 
 bool gort_timer_reset(gort_timer *t, gort_duration d) {
-  if (!t) return false;
+  if (gort__nil(t)) return false;
   bool pending = gort_timer_stop(t);
   /* Fails only when libc cannot grow the heap or the OS refuses the timer
    * thread; the timer then stays stopped (Reset has no way to report it). */
@@ -622,7 +622,7 @@ int gort_ticker_new(gort_ticker **out, gort_duration period) {
 gort_chan *gort_ticker_chan(gort_ticker *t) { return t ? t->c : NULL; }
 
 void gort_ticker_stop(gort_ticker *t) {
-  if (!t) return;
+  if (gort__nil(t)) return;
   gort__timer_stop(&t->entry);
   chan_drain(t->c);
 }

@@ -570,6 +570,40 @@ static void chan_misuse_abort_mode(void **state) {
   assert_true(gort_test_child_aborts(do_close_nil, NULL, "close of nil channel"));
 }
 
+/* The misuse panic names the site, as Go's does: the caller's function and
+ * file:line, and the dump names entry functions, static ones included. */
+static void parked_bystander(void *arg) { gort_chan_recv((gort_chan *)arg, NULL, NULL); }
+
+static const int misuse_line = __LINE__ + 3; /* the second close below */
+__attribute__((noinline)) static void close_twice_here(gort_chan *c) {
+  gort_chan_close(c);
+  gort_chan_close(c);
+  __asm__ volatile("" ::: "memory"); /* no tail call: keep this frame */
+}
+
+GORT_TEST_SCENARIO(misuse_site) {
+  gort_chan *c = NULL, *gate = NULL;
+  if (gort_chan_make(&c, sizeof(int), 0) != 0 || gort_chan_make(&gate, 1, 0) != 0) return;
+  if (gort_go(parked_bystander, gate) != 0) return;
+  if (!gort_test_wait_parked(parked_bystander, GORT_WAIT_CHAN_RECV, 1, WAIT_MS)) return;
+  close_twice_here(c);
+}
+
+static void chan_misuse_dump_names_site(void **state) {
+  (void)state;
+  gort_test_child_result *r = malloc(sizeof *r);
+  assert_non_null(r);
+  assert_true(gort_test_exec_run("misuse_site", 20000, 0, r));
+  char site[64];
+  snprintf(site, sizeof site, "test_chan.c:%d", misuse_line);
+  bool ok = gort_test_child_signaled(r, SIGABRT) && strstr(r->err, "close of closed channel");
+  ok = ok && strstr(r->err, "close_twice_here(") != NULL && strstr(r->err, site) != NULL;
+  ok = ok && strstr(r->err, "parked_bystander") != NULL; /* a static entry, by name */
+  if (!ok) fprintf(stderr, "want close_twice_here at %s and parked_bystander in:\n%s\n", site, r->err);
+  free(r);
+  assert_true(ok);
+}
+
 static void chan_misuse_abort_blocked_sender(void **state) {
   (void)state;
   gort_test_child_result *r = malloc(sizeof *r);
@@ -948,6 +982,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(chan_nonblock_recv_race),
     cmocka_unit_test(chan_misuse_abort_mode),
     cmocka_unit_test(chan_misuse_abort_blocked_sender),
+    cmocka_unit_test(chan_misuse_dump_names_site),
     cmocka_unit_test(chan_misuse_return_mode),
     cmocka_unit_test(chan_nil_try_eagain),
     cmocka_unit_test(chan_nil_send_blocks_forever),

@@ -336,7 +336,8 @@ static void wait_unlocked(void *unused) {
 
 static void cond_wait_unlocked_aborts(void **state) {
   (void)state;
-  assert_true(gort_test_child_aborts(wait_unlocked, NULL, "sync: unlock of unlocked mutex"));
+  assert_true(
+      gort_test_child_aborts(wait_unlocked, NULL, "fatal error: sync: unlock of unlocked mutex"));
 }
 
 static const struct CMUnitTest tests[] = {

@@ -190,7 +190,33 @@ static void err_support_return_mode_counts(void **state) {
   assert_int_equal(gort_get_misuse_mode(), GORT_MISUSE_ABORT);
 }
 
+/* GORT_ERR_GO_MAP: every row is a code of the table; exactly its fatal
+ * rows are fatal; gort_errmsg falls back to the fixed message when the
+ * calling task's last error was another code. */
+static void err_go_reports(void **state) {
+  (void)state;
+  static const struct {
+    int code;
+    int fatal;
+  } go[] = {
+#define GO_ROW(name, fatal, format) {GORT_##name, (fatal)},
+      GORT_ERR_GO_MAP(GO_ROW)
+#undef GO_ROW
+  };
+  for (size_t i = 0; i < sizeof go / sizeof go[0]; i++) {
+    assert_true(in_table(go[i].code));
+    assert_int_equal(gort_is_fatal(go[i].code), go[i].fatal);
+  }
+  assert_true(gort_is_fatal(GORT_EUNLOCK));
+  assert_false(gort_is_fatal(GORT_ECLOSECLOSED));
+  assert_false(gort_is_fatal(GORT_OK));
+  for (size_t i = 0; i < NROWS; i++)
+    assert_string_equal(gort_errmsg(rows[i].code), gort_strerror(rows[i].code));
+  assert_string_equal(gort_errmsg(-999), "unknown error -999");
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(err_go_reports),
     cmocka_unit_test(err_table_messages_and_names),
     cmocka_unit_test(err_table_distinct),
     cmocka_unit_test(err_codes_are_zero_or_negative),

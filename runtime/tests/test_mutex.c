@@ -99,8 +99,10 @@ static void lock_unlock_unlock(void *unused) {
 
 static void mutex_unlock_unlocked_aborts(void **state) {
   (void)state;
-  assert_true(gort_test_child_aborts(unlock_unlocked, NULL, "sync: unlock of unlocked mutex"));
-  assert_true(gort_test_child_aborts(lock_unlock_unlock, NULL, "sync: unlock of unlocked mutex"));
+  assert_true(
+      gort_test_child_aborts(unlock_unlocked, NULL, "fatal error: sync: unlock of unlocked mutex"));
+  assert_true(gort_test_child_aborts(lock_unlock_unlock, NULL,
+                                     "fatal error: sync: unlock of unlocked mutex"));
 }
 
 static void mutex_unlock_unlocked_return_mode(void **state) {

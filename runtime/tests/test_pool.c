@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gort/gort.h"
 #include "gort/introspect.h"
@@ -211,6 +212,17 @@ static void start_holders(holders_arg *a, int tasks) {
   assert_int_equal(gort_waitgroup_wait(&a->ready), 0);
 }
 
+/* Objects the holders left in caches: one cache per task on the thread
+ * backend; on the M:N backend tasks share their worker thread's cache. */
+static int cached_by_holders(const counts *c, int tasks, int n) {
+  int made = atomic_load(&c->made);
+  if (strcmp(gort_backend_name(), "thread") == 0)
+    assert_int_equal(made, tasks * n);
+  else
+    assert_true(made >= n && made <= tasks * n);
+  return made;
+}
+
 static void stop_holders(holders_arg *a) {
   assert_int_equal(gort_chan_close(a->gate), 0);
   assert_int_equal(gort_waitgroup_wait(&a->done), 0);
@@ -225,15 +237,15 @@ static void pool_drain_reaches_other_threads(void **state) {
   counts c = {0};
   holders_arg a = {.p = new_pool(&c), .c = &c, .n = N};
   start_holders(&a, TASKS);
-  /* Each task's objects sit in its own thread's cache while it waits. */
-  assert_int_equal(atomic_load(&c.made), TASKS * N);
-  assert_int_equal(gort_pool_idle(a.p), TASKS * N);
+  /* Each task's objects sit in its thread's cache while it waits. */
+  int cached = cached_by_holders(&c, TASKS, N);
+  assert_int_equal(gort_pool_idle(a.p), cached);
   assert_int_equal(gort_pool_drain(a.p), 0);
   assert_int_equal(gort_pool_idle(a.p), 0);
-  assert_int_equal(atomic_load(&c.destroyed), TASKS * N);
+  assert_int_equal(atomic_load(&c.destroyed), cached);
   stop_holders(&a);
   gort_pool_free(a.p);
-  assert_int_equal(atomic_load(&c.destroyed), TASKS * N);
+  assert_int_equal(atomic_load(&c.destroyed), cached);
   assert_int_equal(atomic_load(&c.bad), 0);
 }
 
@@ -243,8 +255,9 @@ static void pool_free_reaches_other_threads(void **state) {
   counts c = {0}, c2 = {0};
   holders_arg a = {.p = new_pool(&c), .c = &c, .n = N};
   start_holders(&a, TASKS);
+  int cached = cached_by_holders(&c, TASKS, N);
   gort_pool_free(a.p); /* the tasks are alive and hold caches */
-  assert_int_equal(atomic_load(&c.destroyed), TASKS * N);
+  assert_int_equal(atomic_load(&c.destroyed), cached);
   /* A new pool probably gets the same id; the tasks use it from threads
    * whose old caches were freed under them. */
   a.after = new_pool(&c2);

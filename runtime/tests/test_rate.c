@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gort/gort.h"
 #include "gort/introspect.h"
@@ -503,6 +504,8 @@ static void rate_wait_simple(void **state) {
   gort_context_cancel(ctx);
   run_wait(&tt, lim, "already-cancelled", ctx, 1, 0, GORT_ECANCELED);
   run_wait(&tt, lim, "exceed-burst-error", bg(), 4, 0, GORT_EBURST);
+  /* Go's error text, with its numbers, for the calling task's last error. */
+  assert_string_equal(gort_errmsg(GORT_EBURST), "rate: Wait(n=4) exceeds limiter's burst 3");
   run_wait(&tt, lim, "act-now", bg(), 2, 0, 0);
   run_wait(&tt, lim, "act-later", bg(), 3, 2, 0);
   gort_context_free(ctx);
@@ -639,6 +642,9 @@ static void rate_wait_would_exceed_deadline(void **state) {
   assert_int_equal(gort_context_with_timeout(bg(), 5 * GORT_SECOND, &ctx), 0);
   assert_int_equal(gort_limiter_allow(lim), 0);
   assert_int_equal(gort_limiter_wait(lim, ctx), GORT_EWOULDEXCEED);
+  assert_string_equal(gort_errmsg(GORT_EWOULDEXCEED),
+                      "rate: Wait(n=1) would exceed context deadline");
+  assert_string_equal(gort_errmsg(GORT_EBURST), gort_strerror(GORT_EBURST)); /* not the last */
   assert_int_equal(gort_context_err(ctx), 0);
   assert_true(gort_limiter_tokens(lim) > -0.5);
   gort_context_free(ctx);
@@ -724,6 +730,100 @@ static void rate_enomem(void **state) {
   gort_limiter_free(lim);
 }
 
+/* ---- Sometimes (x/time/rate's sometimes_test.go examples) ---- */
+
+/* Records which calls of a loop ran f. */
+typedef struct {
+  int i;          /* the loop's current call */
+  int ran[32];
+  int n;
+} sometimes_log;
+
+static void log_call(void *p) {
+  sometimes_log *l = p;
+  l->ran[l->n++] = l->i;
+}
+
+static void run_sometimes(gort_sometimes *s, int calls, sometimes_log *l) {
+  memset(l, 0, sizeof *l);
+  for (l->i = 0; l->i < calls; l->i++) gort_sometimes_do(s, log_call, l);
+}
+
+static void assert_ran(const sometimes_log *l, const int *want, int n) {
+  assert_int_equal(l->n, n);
+  for (int k = 0; k < n; k++) assert_int_equal(l->ran[k], want[k]);
+}
+
+static void rate_sometimes_examples(void **state) {
+  (void)state;
+  sometimes_log l;
+  /* ExampleSometimes_once: the zero value runs f once, like sync.Once. */
+  gort_sometimes once = GORT_SOMETIMES_INIT(0, 0, 0);
+  run_sometimes(&once, 10, &l);
+  assert_ran(&l, (int[]){0}, 1);
+  /* ExampleSometimes_first. */
+  gort_sometimes first = GORT_SOMETIMES_INIT(3, 0, 0);
+  run_sometimes(&first, 10, &l);
+  assert_ran(&l, (int[]){0, 1, 2}, 3);
+  /* ExampleSometimes_every: every 3rd, starting with the first. */
+  gort_sometimes every = GORT_SOMETIMES_INIT(0, 3, 0);
+  run_sometimes(&every, 10, &l);
+  assert_ran(&l, (int[]){0, 3, 6, 9}, 4);
+  /* ExampleSometimes_mix: the union of First and Every. */
+  gort_sometimes mix = GORT_SOMETIMES_INIT(3, 10, 0);
+  run_sometimes(&mix, 20, &l);
+  assert_ran(&l, (int[]){0, 1, 2, 10}, 4);
+  /* The counter continues across loops: calls 20..29 of mix run only 20. */
+  memset(&l, 0, sizeof l);
+  for (l.i = 20; l.i < 30; l.i++) gort_sometimes_do(&mix, log_call, &l);
+  assert_ran(&l, (int[]){20}, 1);
+}
+
+/* Interval: f runs when Interval has passed since it last ran; OR-ed with
+ * the others. Real time, with bounds no loaded machine can break: an hour
+ * never passes, a nanosecond always has. */
+static void rate_sometimes_interval(void **state) {
+  (void)state;
+  sometimes_log l;
+  gort_sometimes hour = GORT_SOMETIMES_INIT(0, 0, 3600 * GORT_SECOND);
+  run_sometimes(&hour, 5, &l);
+  assert_ran(&l, (int[]){0}, 1);
+  gort_sometimes ns = GORT_SOMETIMES_INIT(0, 0, 1);
+  memset(&l, 0, sizeof l);
+  for (l.i = 0; l.i < 5; l.i++) {
+    int64_t t0 = gort_now();
+    while (gort_now() == t0) {} /* at least 1 ns since the last run */
+    gort_sometimes_do(&ns, log_call, &l);
+  }
+  assert_ran(&l, (int[]){0, 1, 2, 3, 4}, 5);
+  /* ExampleSometimes_interval's shape: after a sleep longer than Interval,
+   * the next call runs. */
+  gort_sometimes iv = GORT_SOMETIMES_INIT(0, 0, 20 * GORT_MILLISECOND);
+  memset(&l, 0, sizeof l);
+  l.i = 0;
+  gort_sometimes_do(&iv, log_call, &l);
+  gort_sleep(40 * GORT_MILLISECOND);
+  l.i = 1;
+  gort_sometimes_do(&iv, log_call, &l);
+  assert_ran(&l, (int[]){0, 1}, 2);
+  /* Every OR Interval: the hour never passes, Every still fires. */
+  gort_sometimes both = GORT_SOMETIMES_INIT(0, 2, 3600 * GORT_SECOND);
+  run_sometimes(&both, 5, &l);
+  assert_ran(&l, (int[]){0, 2, 4}, 3);
+}
+
+static void rate_sometimes_bad_input(void **state) {
+  (void)state;
+  int *calls = gort_test_misuse_return_mode();
+  gort_sometimes_do(NULL, log_call, NULL);
+  assert_int_equal(*calls, 1);
+  gort_sometimes s = GORT_SOMETIMES_INIT(0, 0, 0);
+  gort_sometimes_do(&s, NULL, NULL); /* calling a nil func */
+  assert_int_equal(*calls, 2);
+  assert_int_equal(gort_test_misuse_last(), GORT_ENILPTR);
+  gort_test_misuse_abort_mode();
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(rate_limit_inf),
     cmocka_unit_test(rate_every),
@@ -758,6 +858,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(rate_wait_would_exceed_deadline),
     cmocka_unit_test(rate_invalid_arguments),
     cmocka_unit_test(rate_enomem),
+    cmocka_unit_test(rate_sometimes_examples),
+    cmocka_unit_test(rate_sometimes_interval),
+    cmocka_unit_test(rate_sometimes_bad_input),
 };
 
 GORT_TEST_MAIN(tests)

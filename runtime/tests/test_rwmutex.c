@@ -234,10 +234,11 @@ static void unlock_read_locked(void *unused) {
 
 static void rwmutex_misuse_aborts(void **state) {
   (void)state;
-  assert_true(gort_test_child_aborts(runlock_unlocked, NULL, "sync: RUnlock of unlocked RWMutex"));
-  assert_true(gort_test_child_aborts(runlock_write_locked, NULL, "sync: RUnlock of unlocked RWMutex"));
-  assert_true(gort_test_child_aborts(unlock_unlocked, NULL, "sync: unlock of unlocked mutex"));
-  assert_true(gort_test_child_aborts(unlock_read_locked, NULL, "sync: unlock of unlocked mutex"));
+  assert_true(gort_test_child_aborts(runlock_unlocked, NULL, "fatal error: sync: RUnlock of unlocked RWMutex"));
+  assert_true(gort_test_child_aborts(runlock_write_locked, NULL, "fatal error: sync: RUnlock of unlocked RWMutex"));
+  assert_true(gort_test_child_aborts(unlock_unlocked, NULL, "fatal error: sync: Unlock of unlocked RWMutex"));
+  assert_true(
+      gort_test_child_aborts(unlock_read_locked, NULL, "fatal error: sync: Unlock of unlocked RWMutex"));
 }
 
 static void rwmutex_misuse_return_mode(void **state) {
@@ -246,14 +247,14 @@ static void rwmutex_misuse_return_mode(void **state) {
   gort_rwmutex rw = GORT_RWMUTEX_INIT;
   assert_int_equal(gort_rwmutex_runlock(&rw), GORT_ERUNLOCK);
   assert_int_equal(gort_test_misuse_last(), GORT_ERUNLOCK);
-  assert_int_equal(gort_rwmutex_unlock(&rw), GORT_EUNLOCK);
-  assert_int_equal(gort_test_misuse_last(), GORT_EUNLOCK);
+  assert_int_equal(gort_rwmutex_unlock(&rw), GORT_ERWUNLOCK);
+  assert_int_equal(gort_test_misuse_last(), GORT_ERWUNLOCK);
   assert_int_equal(*calls, 2);
   assert_int_equal(rw.readers, 0);
   assert_false(rw.writer);
 
   gort_rwmutex_rlock(&rw);
-  assert_int_equal(gort_rwmutex_unlock(&rw), GORT_EUNLOCK);
+  assert_int_equal(gort_rwmutex_unlock(&rw), GORT_ERWUNLOCK);
   assert_int_equal(rw.readers, 1); /* the read lock is still held */
   assert_int_equal(gort_rwmutex_runlock(&rw), 0);
 

@@ -508,6 +508,48 @@ static void semaphore_cancel_does_not_starve(void **state) {
   gort_semaphore_free(s);
 }
 
+/* ---- weight 0, as x/sync accepts it ---- */
+
+static void semaphore_weight_zero(void **state) {
+  (void)state;
+  gort_semaphore *s;
+  gort_chan *out;
+  assert_int_equal(gort_semaphore_new(&s, 2), 0);
+  assert_int_equal(GORT_CHAN_MAKE(&out, int, 4), 0);
+  /* Nothing queued: weight 0 is granted at once, even when s is full, and
+   * holds nothing; releasing 0 is fine even with nothing held. */
+  assert_int_equal(gort_semaphore_release(s, 0), 0);
+  assert_int_equal(gort_semaphore_acquire(s, bg(), 0), 0);
+  assert_int_equal(gort_semaphore_try_acquire(s, 0), 0);
+  assert_int_equal(gort_semaphore_held(s), 0);
+  assert_int_equal(gort_semaphore_acquire(s, bg(), 2), 0);
+  assert_int_equal(gort_semaphore_acquire(s, bg(), 0), 0);
+  assert_int_equal(gort_semaphore_try_acquire(s, 0), 0);
+  /* A done ctx fails it, as any acquire (x/sync checks done first). */
+  gort_context *done = cancel_ctx();
+  gort_context_cancel(done);
+  assert_int_equal(gort_semaphore_acquire(s, done, 0), GORT_ECANCELED);
+  gort_context_free(done);
+  /* Others queued: weight 0 does not jump the queue (FIFO), and is granted
+   * as soon as it reaches the head. */
+  acq_arg big = {s, bg(), 1, 1, out}, zero = {s, bg(), 0, 2, out};
+  assert_int_equal(gort_go(acquirer, &big), 0);
+  wait_waiters(s, 1);
+  assert_int_equal(gort_semaphore_try_acquire(s, 0), GORT_EAGAIN);
+  assert_int_equal(gort_go(acquirer, &zero), 0);
+  wait_waiters(s, 2);
+  assert_int_equal(gort_chan_len(out), 0);
+  assert_int_equal(gort_semaphore_release(s, 1), 0);
+  int first = recv_int(out), second = recv_int(out); /* both granted, in any order */
+  assert_int_equal(first + second, 3);
+  assert_int_not_equal(first, second);
+  assert_int_equal(gort_semaphore_held(s), 2);
+  assert_int_equal(gort_semaphore_waiters(s), 0);
+  assert_int_equal(gort_semaphore_release(s, 2), 0);
+  gort_chan_release(out);
+  gort_semaphore_free(s);
+}
+
 /* ---- bad input and allocation failure ---- */
 
 static void semaphore_invalid_arguments(void **state) {
@@ -520,12 +562,10 @@ static void semaphore_invalid_arguments(void **state) {
   assert_int_equal(gort_semaphore_new(&s, 2), 0);
   assert_int_equal(gort_semaphore_acquire(NULL, bg(), 1), GORT_EINVAL);
   assert_int_equal(gort_semaphore_acquire(s, NULL, 1), GORT_EINVAL);
-  assert_int_equal(gort_semaphore_acquire(s, bg(), 0), GORT_EINVAL);
   assert_int_equal(gort_semaphore_acquire(s, bg(), -1), GORT_EINVAL);
   assert_int_equal(gort_semaphore_try_acquire(NULL, 1), GORT_EINVAL);
-  assert_int_equal(gort_semaphore_try_acquire(s, 0), GORT_EINVAL);
+  assert_int_equal(gort_semaphore_try_acquire(s, -1), GORT_EINVAL);
   assert_int_equal(gort_semaphore_release(NULL, 1), GORT_EINVAL);
-  assert_int_equal(gort_semaphore_release(s, 0), GORT_EINVAL);
   assert_int_equal(gort_semaphore_release(s, -2), GORT_EINVAL);
   assert_int_equal(gort_semaphore_held(s), 0);
   assert_int_equal(gort_semaphore_size(s), 2);
@@ -579,6 +619,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(semaphore_too_big_does_not_block_others),
     cmocka_unit_test(semaphore_large_acquire_does_not_starve),
     cmocka_unit_test(semaphore_cancel_does_not_starve),
+    cmocka_unit_test(semaphore_weight_zero),
     cmocka_unit_test(semaphore_invalid_arguments),
     cmocka_unit_test(semaphore_enomem),
 };

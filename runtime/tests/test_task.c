@@ -625,10 +625,11 @@ static void task_spawn_many(void **state) {
   uint64_t want = before.exited + N;
   assert_true(gort_test_eventually(exited_at_least, &want, WAIT_MS));
   gort_get_counters(&after);
-  /* Every spawn was served by a new or an idle thread. */
-  assert_true((after.threads_created - before.threads_created) +
-                  (after.threads_reused - before.threads_reused) >=
-              N);
+  /* Every spawn was served by a new or an idle thread (thread backend). */
+  if (strcmp(gort_backend_name(), "thread") == 0)
+    assert_true((after.threads_created - before.threads_created) +
+                    (after.threads_reused - before.threads_reused) >=
+                N);
   gort_chan_release(done);
 }
 

@@ -213,7 +213,6 @@ static void timer_new_fires(void **state) {
   gort_timer_free(t);
   assert_int_equal(gort_timer_new(NULL, MS), GORT_EINVAL);
   assert_null(gort_timer_chan(NULL));
-  assert_false(gort_timer_stop(NULL));
   gort_timer_free(NULL);
 }
 
@@ -469,9 +468,9 @@ static void ticker_drops_ticks_for_slow_receiver(void **state) {
   (void)state;
   const gort_duration period = 5 * MS;
   gort_ticker *tk = NULL;
+  int64_t t0 = gort_now(); /* before the ticker: its ticks can only be later */
   assert_int_equal(gort_ticker_new(&tk, period), 0);
   gort_chan *c = gort_ticker_chan(tk);
-  int64_t t0 = gort_now();
   gort_sleep(100 * MS); /* ~20 periods without receiving */
   assert_int_equal(gort_chan_len(c), 1);
   int64_t v1 = recv_time(c);
@@ -500,7 +499,6 @@ static void ticker_stop(void **state) {
   assert_true(recv_time(c) >= t0 + 2 * period);
   assert_true(recv_time(c) >= t0 + 4 * period);
   gort_ticker_free(tk);
-  gort_ticker_stop(NULL);
   gort_ticker_free(NULL);
   assert_null(gort_ticker_chan(NULL));
   assert_true(gort_test_timers_settle());

@@ -11,7 +11,11 @@
  *             classified as pipe, socket, file, eventfd, timerfd, ...;
  *  - heap:    LeakSanitizer's recoverable check (builds with SAN=address or
  *             SAN=leak) or Valgrind memcheck's leak check (under Valgrind).
- *             Whole-process, so only for binary-level checks.
+ *             Whole-process, so only for binary-level checks;
+ *  - timers:  gort timers still pending (gort_timer_snapshot): time.After
+ *             in a loop, a context never cancelled, a ticker never stopped,
+ *             with the function that created each. A sleeping task's own
+ *             timer is the task layer's.
  *
  * As goleak: a clean check returns at once; a dirty one retries with
  * exponential backoff (1 us doubling, at most max_sleep per sleep, at most
@@ -36,7 +40,7 @@
  *   GORT_LEAKCHECK_ATEXIT=1    run a binary-level check at exit (implied by
  *                              GORT_LEAKCHECK_OUT unless the program ran one);
  *   GORT_LEAKCHECK_STACKS=0    do not interrupt leaked threads for their stack;
- *   GORT_LEAKCHECK_SYMBOLIZE=0 do not run addr2line for file:line.
+ *   GORT_LEAKCHECK_SYMBOLIZE=0 names only: no file:line or inlined frames from DWARF.
  */
 #ifndef GORT_LEAKCHECK_H
 #define GORT_LEAKCHECK_H
@@ -59,8 +63,10 @@ enum {
   GORT_LEAKCHECK_THREADS = 1u << 1,
   GORT_LEAKCHECK_FDS = 1u << 2,
   GORT_LEAKCHECK_HEAP = 1u << 3,
+  GORT_LEAKCHECK_TIMERS = 1u << 4, /* timers and tickers left pending (lc_timer.c) */
   /* The default for find/verify_none: heap is whole-process. */
-  GORT_LEAKCHECK_DEFAULT = GORT_LEAKCHECK_TASKS | GORT_LEAKCHECK_THREADS | GORT_LEAKCHECK_FDS,
+  GORT_LEAKCHECK_DEFAULT =
+      GORT_LEAKCHECK_TASKS | GORT_LEAKCHECK_THREADS | GORT_LEAKCHECK_FDS | GORT_LEAKCHECK_TIMERS,
   GORT_LEAKCHECK_ALL = GORT_LEAKCHECK_DEFAULT | GORT_LEAKCHECK_HEAP,
 };
 
@@ -69,9 +75,11 @@ typedef enum {
   GORT_LEAK_THREAD = 1,
   GORT_LEAK_FD = 2,
   GORT_LEAK_HEAP = 3,
+  GORT_LEAK_TIMER = 4,
 } gort_leak_kind;
+#define GORT_LEAK_KINDS 5
 
-/* "task", "thread", "fd", "heap". */
+/* "task", "thread", "fd", "heap", "timer". */
 GORT_API const char *gort_leak_kind_string(gort_leak_kind k);
 
 /* ---- options ----------------------------------------------------------- */
@@ -143,7 +151,7 @@ typedef struct {
   gort_leak_kind kind;
   char test[128]; /* test that was running ("" at binary level) */
   /* identity */
-  uint64_t task_id; /* tasks */
+  uint64_t task_id; /* tasks; timers: the timer's id */
   pid_t tid;        /* tasks (0 until running) and threads */
   int fd;           /* fds; -1 otherwise */
   char name[64];    /* task name or thread comm */

@@ -19,6 +19,12 @@
  * receivers, release frees memory. Every call needs a reference held for its
  * whole duration: a task that closes a channel as its last act must hold its
  * own, or a receiver woken by the close may free the channel under it.
+ * Releasing (or retaining) a channel after its last release is a fatal
+ * error ("released more times than retained") as long as its memory has not
+ * been reused: the freed channel's count is poisoned. Once the memory is
+ * reused (another allocation got it, or a large ring was returned to the
+ * OS), it is undefined behaviour, as any use after free; AddressSanitizer
+ * and Valgrind report it.
  *
  * Concurrency: every call may be made from any number of tasks at once.
  */

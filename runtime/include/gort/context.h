@@ -16,10 +16,21 @@
  *    reference with gort_context_retain and drops it with
  *    gort_context_release (release never cancels).
  * Background and TODO are static; retain/release/free ignore them.
+ * Freeing or releasing a context once more than it was retained is a fatal
+ * error ("released more times than retained") while its memory has not been
+ * reused (its count is poisoned when it is destroyed); after reuse it is
+ * undefined, as any use after free (AddressSanitizer reports it).
+ *
+ * NULL: with_* return GORT_EINVAL; err and cause return GORT_EINVAL; done,
+ * deadline and value answer like Background; retain, release and free ignore
+ * it; cancel and cancel_cause report misuse GORT_ENILPTR (Go panics calling
+ * a nil CancelFunc).
  *
  * Errors: gort_context_err is 0 until cancellation, then GORT_ECANCELED or
- * GORT_EDEADLINE. The cause (WithCancelCause) is an int: the code passed to
- * gort_context_cancel_cause, else the err.
+ * GORT_EDEADLINE. gort_context_cause is Go's context.Cause: 0 until
+ * cancellation, then an int: the code passed to gort_context_cancel_cause
+ * (WithCancelCause) or to with_deadline_cause / with_timeout_cause when the
+ * deadline fired, else the err.
  */
 #ifndef GORT_CONTEXT_H
 #define GORT_CONTEXT_H
@@ -52,6 +63,44 @@ GORT_API int gort_context_with_deadline(gort_context *parent, int64_t deadline, 
 GORT_API int gort_context_with_timeout(gort_context *parent, gort_duration timeout, gort_context **out);
 GORT_API int gort_context_with_value(gort_context *parent, const void *key, void *value,
                             gort_context **out);
+
+/* context.WithDeadlineCause / WithTimeoutCause (Go 1.21): as with_deadline
+ * and with_timeout, but when the deadline passes the context's cause is
+ * cause (its err is still GORT_EDEADLINE). cause 0 means no cause (the
+ * cause is then the err). Cancelling it, or its parent, sets the cause as
+ * usual; when the parent's deadline is earlier the result is with_cancel's,
+ * and cause is not used, as in Go. */
+GORT_API int gort_context_with_deadline_cause(gort_context *parent, int64_t deadline,
+                                              int cause, gort_context **out);
+GORT_API int gort_context_with_timeout_cause(gort_context *parent, gort_duration timeout,
+                                             int cause, gort_context **out);
+/* context.WithoutCancel (Go 1.21): a context with parent's values that is
+ * never cancelled: no done channel (NULL), err and cause 0, no deadline,
+ * however parent ends. Its children are cancelled only by their own
+ * cancellation. It holds a reference on parent; free it like any other. */
+GORT_API int gort_context_without_cancel(gort_context *parent, gort_context **out);
+
+/* context.AfterFunc (Go 1.21): once ctx is done, run f(arg) in its own
+ * task (named "context.AfterFunc"); at once if ctx is already done. A ctx
+ * that can never be done (Background, WithoutCancel) never runs f.
+ * stop (may be NULL when the caller will never stop it) receives a handle:
+ *  - gort_context_after_func_stop is Go's stop(): it stops the association
+ *    of ctx with f and returns true if that call stopped f from being run;
+ *    false if ctx was done and f has been started in its own task, or if f
+ *    was already stopped. It does not wait for f to finish. It may be called
+ *    any number of times, from any task.
+ *  - gort_context_after_func_free drops the handle (stop is not called: f
+ *    still runs when ctx is done). Call it once per handle; NULL is ignored.
+ * The registration holds a reference on ctx until f is started or stopped.
+ * 0; GORT_EINVAL (ctx or f NULL); GORT_ENOMEM. A failure to start f's task
+ * when ctx is done is retried every millisecond, as the timer's AfterFunc
+ * does. */
+typedef struct gort_context_after gort_context_after;
+GORT_API int gort_context_after_func(gort_context *ctx, void (*f)(void *), void *arg,
+                                     gort_context_after **stop);
+/* NULL: misuse GORT_ENILPTR (Go panics calling a nil func), false. */
+GORT_API bool gort_context_after_func_stop(gort_context_after *stop);
+GORT_API void gort_context_after_func_free(gort_context_after *stop);
 
 /* Cancel with GORT_ECANCELED (cause = err). Idempotent; no-op on Background
  * and value-only contexts. */

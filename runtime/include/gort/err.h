@@ -11,6 +11,17 @@
  * variable GORT_MISUSE=return) makes the offending call return its code and
  * call the misuse hook instead; that is how tests and the anti-pattern
  * catalog observe misuse.
+ *
+ * Bad input, the rule for every public call: a call that returns int
+ * answers a NULL object or output pointer (and any other invalid argument)
+ * with GORT_EINVAL and changes nothing. A call with no error return (void,
+ * bool, a pointer) treats a NULL object as misuse, as Go panics on a nil
+ * *Mutex: GORT_ENILPTR, "runtime error: invalid memory address or nil
+ * pointer dereference". Exceptions, each documented where it applies: free
+ * and release functions ignore NULL, as free(3) does; a NULL channel is
+ * Go's nil channel; a NULL context in queries (done, deadline, value) answers
+ * like Background; snapshots that return a quantity (len, cap, counts, a
+ * limiter's burst) answer 0.
  */
 #ifndef GORT_ERR_H
 #define GORT_ERR_H
@@ -51,7 +62,25 @@ extern "C" {
   X(ESEMRELEASE, -38, "semaphore: released more than held")                   \
   X(EWGREUSE, -39, "sync: WaitGroup is reused before previous Wait has returned") \
   X(ENEGDELAY, -40, "non-positive interval for NewTicker")                    \
-  X(EGROUPLIMIT, -41, "errgroup: modify limit while goroutines in the group are still active")
+  X(EGROUPLIMIT, -41, "errgroup: modify limit while goroutines in the group are still active") \
+  X(ENILPTR, -42, "runtime error: invalid memory address or nil pointer dereference") \
+  X(EWGOVERFLOW, -43, "sync: WaitGroup counter overflows")                    \
+  X(ERWUNLOCK, -44, "sync: Unlock of unlocked RWMutex")
+
+/* How Go reports the codes whose report is more than the message above:
+ * X(name, fatal, format). fatal: Go throws ("fatal error: <message>", which
+ * no recover stops) instead of panicking ("panic: <message>"). format: Go's
+ * text with the numbers it prints, a printf format for the values the
+ * failing call records (NULL: the message as it is). The misuse abort and
+ * the misuse hook get the formatted text; gort_errmsg returns it for the
+ * calling task's last error; gort_strerror stays the fixed message. */
+#define GORT_ERR_GO_MAP(X)                                                    \
+  X(EBURST, 0, "rate: Wait(n=%d) exceeds limiter's burst %d")                 \
+  X(EWOULDEXCEED, 0, "rate: Wait(n=%d) would exceed context deadline")        \
+  X(EUNLOCK, 1, NULL)                                                         \
+  X(ERUNLOCK, 1, NULL)                                                        \
+  X(ERWUNLOCK, 1, NULL)                                                       \
+  X(EGROUPLIMIT, 0, "errgroup: modify limit while %d goroutines in the group are still active")
 
 typedef enum {
 #define GORT__ERR_ENUM(name, value, msg) GORT_##name = (value),
@@ -63,17 +92,26 @@ typedef enum {
 GORT_API const char *gort_strerror(int code);
 /* The symbolic name ("GORT_EAGAIN"), or "GORT_UNKNOWN". */
 GORT_API const char *gort_err_name(int code);
-/* True for the codes that Go would raise as a panic. */
+/* True for the codes that Go would raise as a panic (or a fatal error). */
 GORT_API int gort_is_misuse(int code);
+/* True for the codes Go reports as "fatal error:" (GORT_ERR_GO_MAP). */
+GORT_API int gort_is_fatal(int code);
+/* Go's text for the calling task's last error if it was code, with the
+ * numbers Go prints ("rate: Wait(n=5) exceeds limiter's burst 3"); else
+ * gort_strerror(code). Never NULL; valid until this thread's next gort call
+ * that fails. */
+GORT_API const char *gort_errmsg(int code);
 
 typedef enum {
-  GORT_MISUSE_ABORT = 0,  /* default: print "panic: <msg>", a task dump, abort() */
+  GORT_MISUSE_ABORT = 0,  /* default: print "panic: <msg>" (or Go's "fatal error:
+                           * <msg>", see GORT_ERR_GO_MAP), a task dump, abort() */
   GORT_MISUSE_RETURN = 1, /* call the hook, then return the code to the caller */
 } gort_misuse_mode;
 
 /* Process-wide switch. The environment variable GORT_MISUSE=return|abort
- * sets the initial mode. Returns the previous mode. */
-GORT_API gort_misuse_mode gort_set_misuse_mode(gort_misuse_mode mode);
+ * sets the initial mode. Returns the previous mode, or GORT_EINVAL (and the
+ * mode is unchanged) when mode is neither of the two. */
+GORT_API int gort_set_misuse_mode(gort_misuse_mode mode);
 GORT_API gort_misuse_mode gort_get_misuse_mode(void);
 
 /* Called (in RETURN mode) with the code and Go's message, from the task that

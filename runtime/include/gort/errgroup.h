@@ -18,8 +18,9 @@
  * then blocks (in "chan send") until a task finishes, and try_go returns
  * GORT_EAGAIN instead. A negative n removes the limit. Changing the limit to
  * n >= 0 while tasks started under the current limit are still active is
- * misuse, as Go panics: "errgroup: modify limit while goroutines in the group
- * are still active" (GORT_EGROUPLIMIT).
+ * misuse, as Go panics: "errgroup: modify limit while N goroutines in the
+ * group are still active" (GORT_EGROUPLIMIT; the abort and the misuse hook
+ * get the text with N, as Go prints it).
  *
  * Ownership: the group owns its context; the pointer from
  * gort_errgroup_context is borrowed and valid until gort_errgroup_free.

@@ -70,8 +70,14 @@ typedef struct {
  * (task 1 first). */
 GORT_API size_t gort_task_snapshot(gort_task_info *out, size_t max);
 
-/* The backend that runs tasks: "thread" (one OS thread per task). */
+/* The backend that runs tasks: "thread" (one OS thread per task, the
+ * default) or "mn" (green tasks on one worker thread per core, Go's G/M/P;
+ * GORT_MAXPROCS sets the number of processors). */
 GORT_API const char *gort_backend_name(void);
+/* Choose the backend by name ("thread" or "threads", "mn") before the first
+ * task is spawned; also GORT_BACKEND in the environment. GORT_EINVAL for an
+ * unknown name or once a task has been spawned. */
+GORT_API int gort_set_backend(const char *name);
 
 /* Record a full backtrace at every spawn (costs ~1 us per gort_go). Also
  * enabled by GORT_TRACEBACK=1 in the environment. */
@@ -92,6 +98,7 @@ typedef struct {
   uint64_t alloc_bytes;
 } gort_counters;
 
+/* out NULL is misuse (GORT_ENILPTR). */
 GORT_API void gort_get_counters(gort_counters *out);
 GORT_API void gort_reset_peak_live(void);
 

@@ -1,4 +1,5 @@
-/* gort/rate.h - golang.org/x/time/rate: a token-bucket rate limiter.
+/* gort/rate.h - golang.org/x/time/rate: a token-bucket rate limiter, and
+ * Sometimes (at the end of this header).
  *
  * A limiter lets events happen at `limit` per second on average, with bursts
  * of at most `burst` events: a bucket of `burst` tokens, initially full,
@@ -38,6 +39,7 @@
 #include <stdint.h>
 
 #include "gort/context.h"
+#include "gort/sync.h"
 #include "gort/timer.h"
 
 #ifdef __cplusplus
@@ -137,6 +139,9 @@ GORT_API int gort_reservation_cancel_at(gort_reservation *r, int64_t now);
 
 /* Block until 1 (n) tokens are available. 0 on success, or:
  *  GORT_EBURST        n exceeds the burst (and the limit is not Inf);
+ *                     gort_errmsg(GORT_EBURST) then gives Go's text with
+ *                     the numbers: "rate: Wait(n=5) exceeds limiter's
+ *                     burst 3" (likewise for GORT_EWOULDEXCEED);
  *  the ctx's error    ctx was already done, or became done while waiting
  *                     (the reservation is cancelled then);
  *  GORT_EWOULDEXCEED  the wait would end after ctx's deadline;
@@ -145,6 +150,30 @@ GORT_API int gort_reservation_cancel_at(gort_reservation *r, int64_t now);
  * The first three fail at once, without waiting. */
 GORT_API int gort_limiter_wait(gort_limiter *lim, gort_context *ctx);
 GORT_API int gort_limiter_wait_n(gort_limiter *lim, gort_context *ctx, int n);
+
+/* rate.Sometimes: run an action only sometimes, as a log line in a hot
+ * loop. do runs f(arg) when allowed by any of (the union, not the
+ * intersection):
+ *  - first:    the first `first` calls run f (0: off);
+ *  - every:    every `every`th call runs f, starting with the first (0: off);
+ *  - interval: f runs if at least `interval` has passed since it last ran
+ *    (0: off).
+ * The first call always runs f, so the zero value (all 0) is sync.Once.
+ * Calls are serialised and f runs with the lock held, so f must be quick
+ * and must not call do on the same object (it would deadlock, as in Go).
+ * Caller-owned, of fixed size: initialise with GORT_SOMETIMES_INIT. s or f
+ * NULL is misuse (GORT_ENILPTR). */
+typedef struct {
+  int first;
+  int every;
+  gort_duration interval;
+  gort_mutex mu;  /* protects count and last */
+  int64_t count;  /* calls of do so far */
+  int64_t last;   /* gort_now() when f last ran */
+} gort_sometimes;
+#define GORT_SOMETIMES_INIT(first, every, interval) \
+  {(first), (every), (interval), GORT_MUTEX_INIT, 0, 0}
+GORT_API void gort_sometimes_do(gort_sometimes *s, void (*f)(void *), void *arg);
 
 #ifdef __cplusplus
 }

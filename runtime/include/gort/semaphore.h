@@ -47,16 +47,18 @@ GORT_API int gort_semaphore_new(gort_semaphore **out, int64_t n);
 /* Free; NULL is ignored. */
 GORT_API void gort_semaphore_free(gort_semaphore *s);
 
-/* Acquire weight n, blocking until it is granted or ctx is done.
+/* Acquire weight n, blocking until it is granted or ctx is done. n may be
+ * 0, as in x/sync: granted at once when nobody is queued, else when it
+ * reaches the head of the queue; it holds nothing.
  * 0; the context's error (GORT_ECANCELED, GORT_EDEADLINE) with the semaphore
- * unchanged; GORT_EINVAL (s or ctx NULL, n <= 0); GORT_ENOMEM (the wake-up
+ * unchanged; GORT_EINVAL (s or ctx NULL, n < 0); GORT_ENOMEM (the wake-up
  * channel of a waiter could not be allocated; nothing was changed). */
 GORT_API int gort_semaphore_acquire(gort_semaphore *s, gort_context *ctx, int64_t n);
 /* Acquire n without blocking: 0, or GORT_EAGAIN (not enough free weight, or
  * others are queued: try_acquire does not jump the queue), GORT_EINVAL. */
 GORT_API int gort_semaphore_try_acquire(gort_semaphore *s, int64_t n);
 /* Give back n and wake the waiters at the head of the queue that now fit.
- * 0; GORT_EINVAL (s NULL, n <= 0); GORT_ESEMRELEASE (misuse) when n is more
+ * 0; GORT_EINVAL (s NULL, n < 0); GORT_ESEMRELEASE (misuse) when n is more
  * than is held. */
 GORT_API int gort_semaphore_release(gort_semaphore *s, int64_t n);
 

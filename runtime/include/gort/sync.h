@@ -7,8 +7,19 @@
  * the deadlock detector and leak reports see who waits on what.
  *
  * Misuse, as Go panics: a negative WaitGroup counter ("sync: negative
- * WaitGroup counter"), unlocking an unlocked Mutex ("sync: unlock of unlocked
- * mutex"), RUnlock without RLock ("sync: RUnlock of unlocked RWMutex").
+ * WaitGroup counter"); and what Go reports as a fatal error (printed as
+ * "fatal error: ..." in ABORT mode): unlocking an unlocked Mutex ("sync:
+ * unlock of unlocked mutex", GORT_EUNLOCK), RUnlock without RLock ("sync:
+ * RUnlock of unlocked RWMutex", GORT_ERUNLOCK), Unlock of an RWMutex not
+ * write-locked ("sync: Unlock of unlocked RWMutex", GORT_ERWUNLOCK);
+ * a WaitGroup counter that would pass INT64_MAX ("sync: WaitGroup counter
+ * overflows", GORT_EWGOVERFLOW; the counter is left unchanged).
+ *
+ * NULL objects (err.h's rule): the int-returning calls return GORT_EINVAL;
+ * the others (init, lock, trylock, destroy, cond and once calls, and a Cond
+ * whose L is NULL at Wait) report misuse GORT_ENILPTR, as Go panics on a nil
+ * *Mutex; trylock then returns false, once_value_get NULL. once_do with a
+ * NULL fn is the same misuse (calling a nil func).
  */
 #ifndef GORT_SYNC_H
 #define GORT_SYNC_H

@@ -42,6 +42,14 @@ GORT_API int gort_num_tasks(void);
 /* Give up the processor (sched_yield on the thread backend). */
 GORT_API void gort_yield(void);
 
+/* Bracket a call that may block outside gort (a read, a sleep, a library
+ * call): on the M:N backend the task's processor goes to another worker
+ * meanwhile, so one blocked task never stalls the others (Go's
+ * entersyscall/exitsyscall). No-ops on the thread backend and on threads gort
+ * did not start. Every enter needs its exit on the same task. */
+GORT_API void gort_syscall_enter(void);
+GORT_API void gort_syscall_exit(void);
+
 /* Stack size for task threads started from now on. Default 256 KiB (1 MiB
  * in sanitizer builds, whose frames are larger), or GORT_STACK_SIZE (bytes,
  * suffix k/m allowed) from the environment. An idle thread whose stack is
@@ -51,7 +59,10 @@ GORT_API int gort_set_stack_size(size_t bytes);
 GORT_API size_t gort_get_stack_size(void);
 
 /* Write a dump of every live task, in the shape of Go's goroutine dump, to
- * out. The same dump goes to stderr on SIGQUIT (unless GORT_NO_SIGQUIT is set
+ * out (NULL: misuse, GORT_ENILPTR): entry functions and spawn sites by name,
+ * static functions included, through elfutils' libdwfl when libdw.so.1 can be
+ * loaded (dlopen, at the first dump), by dladdr otherwise. The same dump goes
+ * to stderr on SIGQUIT (unless GORT_NO_SIGQUIT is set
  * in the environment), after which the process exits with status 2. As in
  * Go, this holds when SIGQUIT was inherited as ignored too; a handler the
  * program installed before gort loaded is left in place. */

@@ -50,7 +50,8 @@ GORT_API int gort_timer_after_func(gort_timer **out, gort_duration d, void (*fn)
 /* The timer's channel (NULL for an AfterFunc timer). Owned by the timer. */
 GORT_API gort_chan *gort_timer_chan(gort_timer *t);
 /* Stop: true if the call stopped the timer, false if it had already fired or
- * been stopped. */
+ * been stopped. Stop, Reset and gort_ticker_stop on NULL are misuse
+ * (GORT_ENILPTR, as Go panics on a nil *Timer) and return false. */
 GORT_API bool gort_timer_stop(gort_timer *t);
 /* Reset to fire after d from now: true if the timer had been active. */
 GORT_API bool gort_timer_reset(gort_timer *t, gort_duration d);

@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "hb.h"
 #include "threads/token.h"
 
 #define EXIT_TASK ((gort__task *)(uintptr_t)1)
@@ -44,26 +43,11 @@ static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 
 /* ---- park ---- */
 
-static int64_t spin_ns = -1;
-
-static int64_t park_spin_budget(void) {
-  GORT__HB_ATOMIC(&spin_ns, sizeof spin_ns); /* a lazily set, benignly racy hint */
-  int64_t s = __atomic_load_n(&spin_ns, __ATOMIC_RELAXED);
-  if (s < 0) {
-    const char *env = getenv("GORT_SPIN_NS");
-    s = env ? atoll(env) : 20000; /* 20 us: below a cross-core wake-up (70-100 us) */
-    __atomic_store_n(&spin_ns, s, __ATOMIC_RELAXED);
-  }
-  return s;
-}
-
-static void threads_block(gort__task *t) {
-  gort__wait_token(&t->thread->wake, park_spin_budget(), 0);
-}
-
-static void threads_wake(gort__task *t) { gort__give_token(&t->thread->wake); }
+static void threads_block(gort__task *t) { gort__os_block(t); }
+static void threads_wake(gort__task *t) { gort__os_wake(t); }
 
 static void threads_yield(void) { sched_yield(); }
+static void threads_syscall(void) {} /* the task owns its thread anyway */
 
 /* ---- task threads ---- */
 
@@ -311,6 +295,8 @@ const gort__backend gort__threads_backend = {
     .block = threads_block,
     .wake = threads_wake,
     .yield = threads_yield,
+    .syscall_enter = threads_syscall,
+    .syscall_exit = threads_syscall,
     .threads_alive = threads_alive_count,
     .quiesce = threads_quiesce,
     .list_threads = threads_list,

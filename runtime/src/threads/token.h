@@ -45,4 +45,9 @@ void gort__give_token(_Atomic uint32_t *wake);
  * number of threads already spin; true when the value was seen. */
 bool gort__spin_until(_Atomic uint32_t *word, uint32_t value, int64_t budget_ns);
 
+/* Park and wake a task that owns an OS thread (t->thread): spin briefly
+ * (GORT_SPIN_NS, default 20 us), then sleep on its token. */
+void gort__os_block(gort__task *t);
+void gort__os_wake(gort__task *t);
+
 #endif

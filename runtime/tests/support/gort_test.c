@@ -51,9 +51,11 @@ bool gort_test_child_aborts(void (*fn)(void *), void *arg, const char *expect) {
 static int misuse_calls;
 static int misuse_last;
 
+static char misuse_last_msg[256];
+
 static void count_misuse(int code, const char *msg, void *arg) {
-  (void)msg;
   (void)arg;
+  snprintf(misuse_last_msg, sizeof misuse_last_msg, "%s", msg);
   __atomic_add_fetch(&misuse_calls, 1, __ATOMIC_SEQ_CST);
   __atomic_store_n(&misuse_last, code, __ATOMIC_SEQ_CST);
 }
@@ -67,6 +69,8 @@ int *gort_test_misuse_return_mode(void) {
 }
 
 int gort_test_misuse_last(void) { return __atomic_load_n(&misuse_last, __ATOMIC_SEQ_CST); }
+
+const char *gort_test_misuse_last_message(void) { return misuse_last_msg; }
 
 void gort_test_misuse_abort_mode(void) {
   gort_set_misuse_mode(GORT_MISUSE_ABORT);

@@ -24,6 +24,8 @@ bool gort_test_child_aborts(void (*fn)(void *), void *arg, const char *expect);
  * location. gort_test_misuse_last() is the last code the hook saw. */
 int *gort_test_misuse_return_mode(void);
 int gort_test_misuse_last(void);
+/* The message the hook got with the last misuse (Go's text, numbers in). */
+const char *gort_test_misuse_last_message(void);
 void gort_test_misuse_abort_mode(void);
 
 /* Wait (polling with a short sleep, up to timeout_ms) until cond(arg) is true.

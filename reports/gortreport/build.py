@@ -1,0 +1,364 @@
+"""Build report.json (gort.report/2) from the harness files in one directory.
+
+Inputs (each optional): tests-<variant>.jsonl (gort.tests/2), bench.json and
+bench-go[-quick].json (gort.bench/1), compare.json (gort.compare/1),
+leakcheck.json (gort.leakcheck/1), leakcheck-calibration.json
+(gort.leakcheck-calibration/1), valgrind.json (gort.valgrind/2), race.json
+(gort.race/1), verdicts.json (gort.verdicts/1), steps.jsonl (progress).
+Every file read is validated; a bad one is an InputError (exit 2).
+
+The verdict: fail when there is any finding, incomplete when no test run was
+recorded (nothing was proven), else pass.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from . import gate, gbench, jsonio, repo, sanitizer, tests, valgrind
+from .findings import Finding, Occurrence, conflict_site, merge, site
+
+SCHEMA = "gort.report/2"
+SEED = ["NaiveSpawn", "WorkerPool", "Serial", "ParallelFloor", "NaiveSpawnPthread", "WorkerPoolCores",
+        "ChanSemaphore"]
+SWEEP_FAMILIES = ("Sweep", "IO")
+CV_NOISY = 0.05  # a benchmark whose cv exceeds this is flagged as noisy
+
+
+def _opt(out: Path, name: str, schema: str) -> dict[str, Any] | None:
+    p = out / name
+    if not p.exists():
+        return None
+    if not jsonio.schema_path(schema).exists():
+        # A format whose schema has not landed yet cannot be trusted: skip it.
+        return None
+    return jsonio.read(p, schema)
+
+
+def _base(path: str) -> str:
+    return os.path.basename(path)
+
+
+# ---------------------------------------------------------------- tests
+
+def _source_of(name: str) -> tuple[str, int]:
+    for d in ("runtime/tests", "patterns/tests", "leakcheck/tests"):
+        p = repo.ROOT / d / f"{name}.c"
+        if p.exists():
+            return f"{d}/{name}.c", 1
+    return "", 0
+
+
+_ASSERT_AT = re.compile(r"^(\S+?\.c):(\d+): error:", re.M)
+
+
+def _assert_site(message: str) -> tuple[str, int] | None:
+    """The assertion that failed, from cmocka's "file:line: error:" line."""
+    for m in _ASSERT_AT.finditer(message):
+        rel = repo.relpath(m.group(1))
+        if rel and not rel.startswith("leakcheck/src/"):  # leakcheck's own fail_msg is not the site
+            return rel, int(m.group(2))
+    return None
+
+
+def _test_findings(variants: dict[str, list[tests.Record]]) -> list[Finding]:
+    out: list[Finding] = []
+    for variant, recs in variants.items():
+        for r in recs:
+            suite = f"tests.{variant}.{r.name}"
+            for t in r.tests:
+                if t.status != "failed":
+                    continue
+                file, line = _assert_site(t.message) or repo.locate_test(t.name)
+                out.append(Finding(
+                    "test-failure", f"{r.name}: {t.name} failed [{variant}]", t.message,
+                    subject=f"{r.name}: {t.name}", function=t.name, file=file, line=line,
+                    occurrences=[Occurrence(variant, suite, t.name, t.message, t.seconds)]))
+            if r.status in ("crashed", "timeout"):
+                out += _crash_findings(variant, r, suite)
+    return out
+
+
+def _crash_findings(variant: str, r: tests.Record, suite: str) -> list[Finding]:
+    found = []
+    for rep in sanitizer.reports(r.log_tail):
+        stacks = [[(f.function, f.file, f.line) for f in s] for s in rep.stacks]
+        if rep.kind == "race":
+            fn, file, line, stack = conflict_site(stacks)
+        else:
+            fn, file, line, _ = site(fr for s in stacks for fr in s)
+            stack = site(stacks[0] if stacks else [])[3]
+        group = "races" if rep.kind == "race" else "memory"
+        title = f"{rep.tool}: {rep.headline} in {fn or '?'}" + (f" ({file}:{line})" if file else "")
+        found.append(Finding(
+            rep.kind, title, rep.text, function=fn, file=file, line=line, stack=stack,
+            occurrences=[Occurrence(variant, f"{group}.{variant}", f"{r.name}: {rep.headline} at {fn or '?'}",
+                                    rep.text, r.seconds)]))
+    if found:
+        return found
+    kind = "timeout" if r.status == "timeout" else "crash"
+    why = (f"killed by {tests.signal_name(r.signal)}" if r.signal else f"exit status {r.exit_code}")
+    file, line = _source_of(r.name)
+    text = f"{r.binary} {'timed out' if kind == 'timeout' else 'died'} ({why}); its last output:\n{r.log_tail}"
+    return [Finding(kind, f"{r.name} {'timed out' if kind == 'timeout' else 'died'} ({why}) [{variant}]",
+                    text, subject=r.name, file=file, line=line,
+                    occurrences=[Occurrence(variant, suite, "(binary)", text, r.seconds, error=True)])]
+
+
+def _tests_section(variants: dict[str, list[tests.Record]]) -> dict[str, Any]:
+    sec: dict[str, Any] = {}
+    for variant, recs in variants.items():
+        sec[variant] = {
+            "binaries": len(recs),
+            "passed": sum(r.count("passed") for r in recs),
+            "failed": sum(r.count("failed") for r in recs),
+            "skipped": sum(r.count("skipped") for r in recs),
+            "not_run": sum(r.count("not_run") for r in recs),
+            "seconds": round(sum(r.seconds for r in recs), 3),
+            "records": [{"binary": r.binary, "status": r.status, "exit_code": r.exit_code,
+                         "signal": r.signal, "seconds": r.seconds, "log_tail": r.log_tail[-4000:],
+                         "tests": [vars(t) for t in r.tests]} for r in recs],
+        }
+    return sec
+
+
+# ---------------------------------------------------------------- leakcheck
+
+def _leak_findings(doc: dict[str, Any]) -> list[Finding]:
+    out = []
+    for f in doc["findings"]:
+        s = f.get("site") or {}
+        frames = [(fr.get("function", ""), fr.get("file", ""), int(fr.get("line", 0)))
+                  for fr in f.get("stack") or []]
+        fn, file, line, stack = site([(s.get("function", ""), s.get("file", ""), int(s.get("line", 0)))]
+                                     + frames)
+        if not file and f.get("test"):
+            file, line = repo.locate_test(f["test"])
+        test = f.get("test") or "(exit)"
+        name = _base(f["binary"])
+        ident = f.get("identity") or {}
+        extra = f"fd-target:{ident.get('target', '')}" if f["kind"] == "fd" else ""
+        title = f"leaked {f['kind']} in {name}: {test}" + (f", created at {fn} ({file}:{line})" if fn else "")
+        out.append(Finding(
+            f"leak-{f['kind']}", title, f["message"], subject=f"{name}: {test}", function=fn, file=file,
+            line=line, stack=stack, extra_key=extra,
+            occurrences=[Occurrence(f["mode"], f"leakcheck.{f['mode']}", f"{name}: {test} [{f['kind']}]",
+                                    f["message"])]))
+    for r in doc["runs"]:
+        if r["verdict"] in ("clean", "leaks"):
+            continue
+        name = _base(r["binary"])
+        file, line = _source_of(name)
+        how = f"exit {r['exit_status']}" if "exit_status" in r else f"signal {r.get('signal', '?')}"
+        text = f"{r['binary']} [{r['mode']}] {r['verdict']} under leakcheck ({how}): its leaks are unknown"
+        out.append(Finding("leakcheck-run", f"{name} could not be checked under leakcheck ({r['verdict']})",
+                           text, subject=name, file=file, line=line,
+                           occurrences=[Occurrence(r["mode"], f"leakcheck.{r['mode']}", name, text,
+                                                   r.get("duration_ms", 0) / 1000, error=True)]))
+    return out
+
+
+def _fold_leaky_tests(found: list[Finding]) -> list[Finding]:
+    """A test that failed because leakcheck found a leak is that leak: its
+    failure becomes one more occurrence of the leak finding."""
+    leaks = {f.subject: f for f in found if f.kind.startswith("leak-")}
+    out = []
+    for f in found:
+        leak = leaks.get(f.subject) if f.kind == "test-failure" and "leakcheck: " in f.text else None
+        if leak is not None:
+            leak.occurrences += [Occurrence(f"tests:{o.mode}", o.suite, o.case, o.text, o.seconds)
+                                 for o in f.occurrences]
+        else:
+            out.append(f)
+    return out
+
+
+def _calibration_findings(doc: dict[str, Any]) -> list[Finding]:
+    out = []
+    for c in doc["cases"]:
+        twin = c.get("twin") or {}
+        alarms = int(twin.get("false_alarms", 0))
+        if c["verdict"] == "found" and not alarms:
+            continue
+        exp = c.get("expected", {})
+        why = f"leak {c['verdict']}" if c["verdict"] != "found" else f"{alarms} false alarm(s) in the fixed twin"
+        file, line = repo.locate(rf"\b{exp.get('site', '-')}\s*\(") if exp.get("site", "-") != "-" else ("", 0)
+        text = (f"calibration case {c['name']} [{c['mode']}]: {why}; expected {exp.get('kind')} at "
+                f"{exp.get('site')} matching {exp.get('match')}")
+        out.append(Finding("calibration", f"leakcheck calibration {c['name']}: {why}", text, subject=c["name"],
+                           function=exp.get("site", ""), file=file, line=line,
+                           occurrences=[Occurrence(c["mode"], "leakcheck.calibration", c["name"], text)]))
+    return out
+
+
+# ---------------------------------------------------------------- valgrind, races
+
+def _valgrind_findings(errors: list[valgrind.VgError]) -> list[Finding]:
+    out = []
+    for e in errors:
+        kind = ("leak-heap" if e.kind.startswith("Leak_") else
+                "race" if e.kind == "Race" else "memory-error")
+        frames = [(fr.fn, os.path.join(fr.dir, fr.file) if fr.dir else fr.file, fr.line) for s in e.stacks for fr in s]
+        fn, file, line, stack = site(frames)
+        name = _base(e.binary)
+        subject = f"{name}: (exit)" if kind == "leak-heap" else ""
+        text = e.text()
+        out.append(Finding(kind, f"{e.tool}: {e.what.splitlines()[0]} in {fn or '?'}", text, subject=subject,
+                           function=fn, file=file, line=line, stack=stack,
+                           occurrences=[Occurrence(e.tool, f"valgrind.{e.tool}", f"{name}: {e.kind} at {fn}",
+                                                   text)]))
+    return out
+
+
+def _race_json_findings(doc: dict[str, Any]) -> list[Finding]:
+    """gort-race's races (gort.race/1): both stacks, deduplicated by gort-race."""
+    out = []
+    for p in doc["programs"]:
+        name = _base(p.get("binary") or p["argv"][0])
+        for r in p["races"]:
+            stacks = r["stacks"]
+            fn, file, line, stack = conflict_site(
+                [[(fr["function"], fr.get("file", ""), fr.get("line", 0)) for fr in s["frames"]] for s in stacks])
+            text = "\n".join([f"WARNING: ThreadSanitizer: {r['kind']}"]
+                             + [f"  {s['title']}\n" + "\n".join(
+                                 f"    #{i} {fr['function']} {fr.get('file', '?')}:{fr.get('line', 0)}"
+                                 for i, fr in enumerate(s["frames"])) for s in stacks]
+                             + [r["summary"]])
+            out.append(Finding("race", f"ThreadSanitizer: {r['kind']} in {fn or '?'}", text, function=fn,
+                               file=file, line=line, stack=stack,
+                               occurrences=[Occurrence("gort-race", "races.gort-race",
+                                                       f"{name}: {r['kind']} at {fn or '?'}", text)]))
+    return out
+
+
+# ---------------------------------------------------------------- benchmarks
+
+def _bench_rows(bf: gbench.BenchFile | None) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    if bf is None:
+        return rows
+    for name, b in bf.benchmarks.items():
+        rows[name.removesuffix("/real_time")] = {
+            "median_ns": b.median_real_ns(), "cv": b.cv(), "n": len(b.runs), "errors": b.errors,
+            "samples_ns": b.real_ns,
+            "allocs_per_op": b.median_counter("allocs_per_op"), "bytes_per_op": b.median_counter("bytes_per_op")}
+    return rows
+
+
+def _ratio(rows: dict[str, dict[str, Any]], a: str, b: str) -> dict[str, Any] | None:
+    """median(a)/median(b) and its spread: the ratio's range over the
+    repetitions' extremes, [min a / max b, max a / min b]."""
+    ra, rb = rows.get(a), rows.get(b)
+    if not ra or not rb or not ra["samples_ns"] or not rb["samples_ns"] or not rb["median_ns"]:
+        return None
+    return {"ratio": ra["median_ns"] / rb["median_ns"],
+            "low": min(ra["samples_ns"]) / max(rb["samples_ns"]),
+            "high": max(ra["samples_ns"]) / min(rb["samples_ns"])}
+
+
+def _bench_section(out: Path) -> dict[str, Any] | None:
+    gort = gbench.read(out / "bench.json") if (out / "bench.json").exists() else None
+    go_files = [p for p in (out / "bench-go.json", out / "bench-go-quick.json") if p.exists()]
+    go = gbench.read(max(go_files, key=lambda p: p.stat().st_mtime)) if go_files else None
+    if gort is None and go is None and not (out / "bench-sweep.json").exists():
+        return None
+    g, o = _bench_rows(gort), _bench_rows(go)
+    # make report's short sweep (bench-sweep.json) joins gort's rows.
+    if (out / "bench-sweep.json").exists():
+        g.update(_bench_rows(gbench.read(out / "bench-sweep.json")))
+    reps = [len(b.runs) for bf in (gort, go) if bf for b in bf.benchmarks.values()]
+    return {
+        "gort": g, "go": o,
+        "context": {"gort": gort.context if gort else {}, "go": go.context if go else {}},
+        "repetitions": max(reps) if reps else 0,
+        "cv_noisy": CV_NOISY,
+        "ratios": {side: {"naive_over_pool": _ratio(rows, "NaiveSpawn", "WorkerPool"),
+                          "pool_over_floor": _ratio(rows, "WorkerPool", "ParallelFloor")}
+                   for side, rows in (("gort", g), ("go", o))},
+    }
+
+
+def _compare_findings(doc: dict[str, Any]) -> list[Finding]:
+    """The gate's own judgment of compare.json (gortreport.gate), so that the
+    report and the gate cannot disagree on a benchmark."""
+    out = []
+    for g in gate.compare_findings(doc)[0]:
+        name = g["benchmark"]
+        file, line = repo.locate_benchmark(name)
+        out.append(Finding(g["kind"], g["message"], g["message"], subject=name, function=name.split("/")[0],
+                           file=file, line=line,
+                           occurrences=[Occurrence("bench-compare", "bench.compare", name, g["message"])]))
+    return out
+
+
+# ---------------------------------------------------------------- the report
+
+def _steps(out: Path) -> list[dict[str, Any]]:
+    p = out / "steps.jsonl"
+    return jsonio.read_lines(p, "gort.steps/1") if p.exists() else []
+
+
+def _inputs(out: Path) -> list[dict[str, str]]:
+    """Every harness file the report read, and when it was written: a file
+    left from an earlier run is visible as such."""
+    names = sorted(p.name for p in out.glob("tests-*.jsonl")) + [
+        n for n in ("bench.json", "bench-sweep.json", "bench-go.json", "bench-go-quick.json", "compare.json", "leakcheck.json",
+                    "leakcheck-calibration.json", "valgrind.json", "race.json", "verdicts.json")
+        if (out / n).exists()]
+    return [{"file": n, "written": datetime.datetime.fromtimestamp(
+        (out / n).stat().st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")} for n in names]
+
+
+def build(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    out = Path(out_dir)
+    variants = tests.read_variants(out)
+    tests.fill_not_run(variants)
+    leak = _opt(out, "leakcheck.json", "gort.leakcheck/1")
+    calib = _opt(out, "leakcheck-calibration.json", "gort.leakcheck-calibration/1")
+    compare = _opt(out, "compare.json", "gort.compare/1")
+    race = _opt(out, "race.json", "gort.race/1")
+    verdicts = _opt(out, "verdicts.json", "gort.verdicts/1")
+    vg_bins, vg_errors = valgrind.read(out / "valgrind.json") if (out / "valgrind.json").exists() else ([], [])
+
+    found = _test_findings(variants)
+    if leak:
+        found += _leak_findings(leak)
+    if calib:
+        found += _calibration_findings(calib)
+    found += _valgrind_findings(vg_errors)
+    if race:
+        found += _race_json_findings(race)
+    if compare:
+        found += _compare_findings(compare)
+    findings = merge(_fold_leaky_tests(found))
+
+    steps = _steps(out)
+    loads = [s["loadavg"][0] for s in steps if s.get("loadavg")]
+    bench = _bench_section(out)
+    verdict = "fail" if findings else ("pass" if variants else "incomplete")
+    return {
+        "schema": SCHEMA,
+        "verdict": verdict,
+        "generated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "meta": {
+            "commit": repo.commit(), "gort_version": repo.version(), "machine": repo.machine(),
+            "compiler": repo.compiler(), "loadavg_now": repo.loadavg(),
+            "loadavg_steps": {"min": min(loads), "max": max(loads)} if loads else None,
+            "repetitions": bench["repetitions"] if bench else 0,
+        },
+        "steps": steps,
+        "inputs": _inputs(out),
+        "tests": _tests_section(variants),
+        "bench": bench,
+        "compare": compare,
+        "leakcheck": leak,
+        "calibration": calib,
+        "valgrind": {"binaries": vg_bins} if (out / "valgrind.json").exists() else None,
+        "race": race,
+        "verdicts": verdicts,
+        "findings": [f.to_json() for f in findings],
+    }

@@ -1,0 +1,127 @@
+"""make report's outputs, end to end, on golden fixtures: a clean tree and a
+tree with a planted failing assert, task leak, heap leak and race."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import REPORTS, copy_fixture, junit_counts, load, run_module
+
+SARIF_SCHEMA = REPORTS / "schemas" / "sarif-2.1.0-rtm.5.schema.json"
+
+
+def generate(tmp: Path, name: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    out = copy_fixture(name, tmp)
+    return out, run_module("gortreport.generate", str(out))
+
+
+def test_clean_tree_passes_everywhere(tmp: Path) -> None:
+    out, r = generate(tmp, "clean")
+    assert r.returncode == 0, r.stderr
+    report = load(out / "report.json")
+    assert report["verdict"] == "pass" and report["findings"] == []
+    counts = junit_counts(out / "junit.xml")
+    assert counts["tests"] > 0 and counts["failures"] == 0 and counts["errors"] == 0
+    sarif = load(out / "findings.sarif")
+    jsonschema.validate(sarif, load(SARIF_SCHEMA))
+    assert sarif["runs"][0]["results"] == []
+    assert "PASS" in (out / "summary.md").read_text().splitlines()[0]
+
+
+def _cases(out: Path) -> list[ET.Element]:
+    return ET.parse(out / "junit.xml").getroot().findall(".//testcase")
+
+
+def _failing_text(out: Path) -> list[str]:
+    texts = []
+    for c in _cases(out):
+        for el in list(c):
+            if el.tag in ("failure", "error"):
+                texts.append(f"{c.get('classname')} {c.get('name')}\n{el.text}")
+    return texts
+
+
+def test_planted_findings_fail_junit_with_the_detectors_text(tmp: Path) -> None:
+    out, r = generate(tmp, "planted")
+    assert r.returncode == 1, r.stderr
+    texts = _failing_text(out)
+    # The failing assert: cmocka's own message.
+    assert any("planted_failing_assert" in t and "0x2 != 0x3" in t for t in texts)
+    # The task leak: leakcheck's goleak-shaped report, in each mode it was seen.
+    task = [t for t in texts if "leakcheck." in t.split()[0] and "[task]" in t]
+    assert task and all("found unexpected tasks" in t or "Task" in t for t in task)
+    # The heap leak: the heap checker's record (LSan or Valgrind).
+    assert any("[heap]" in t and ("definitely lost" in t or "leak" in t.lower()) for t in texts)
+    # The race: ThreadSanitizer's report with both stacks.
+    race = [t for t in texts if t.startswith("races.")]
+    assert race and all("data race" in t and "Previous" in t for t in race)
+    # Tests that never ran after the binary died are errors.
+    assert any(el.tag == "error" for c in _cases(out) for el in c)
+    for c in _cases(out):
+        assert c.get("time") is not None
+
+
+def test_planted_sarif_one_result_per_finding(tmp: Path) -> None:
+    out, _ = generate(tmp, "planted")
+    report, sarif = load(out / "report.json"), load(out / "findings.sarif")
+    jsonschema.validate(sarif, load(SARIF_SCHEMA))
+    results = sarif["runs"][0]["results"]
+    assert len(results) == len(report["findings"])
+    prints = [res["partialFingerprints"]["gortFinding/v1"] for res in results]
+    assert len(set(prints)) == len(prints)
+    kinds = {res["ruleId"] for res in results}
+    assert {"test-failure", "leak-task", "leak-heap", "race", "bench-regression"} <= kinds
+    for res in results:
+        for loc in res["locations"]:
+            uri = loc["physicalLocation"]["artifactLocation"]["uri"]
+            assert not uri.startswith("/") and "://" not in uri
+            assert (REPORTS.parent / uri).exists(), uri
+            assert loc["physicalLocation"]["region"]["startLine"] > 0
+    driver = sarif["runs"][0]["tool"]["driver"]
+    assert driver["version"] == report["meta"]["gort_version"] and driver["version"] != "0.0.0"
+    assert all(rule["help"]["text"] for rule in driver["rules"])
+    assert "example" not in json.dumps(sarif)
+
+
+def test_one_leak_in_several_modes_is_one_finding(tmp: Path) -> None:
+    out, _ = generate(tmp, "planted")
+    report = load(out / "report.json")
+    leaks = [f for f in report["findings"] if f["kind"] == "leak-task"]
+    assert len(leaks) == 1
+    assert len(leaks[0]["modes"]) >= 2, leaks[0]["modes"]
+    page = (out / "index.html").read_text()
+    for f in report["findings"]:
+        assert page.count(f"id='f-{f['id']}'") == 1
+
+
+@pytest.mark.parametrize("name", ["clean", "planted", "incomplete"])
+def test_gate_fails_exactly_when_junit_fails(tmp: Path, name: str) -> None:
+    out, _ = generate(tmp, name)
+    counts = junit_counts(out / "junit.xml")
+    report = load(out / "report.json")
+    junit_fails = counts["failures"] + counts["errors"] > 0
+    assert (report["verdict"] != "pass") == junit_fails
+    gate = subprocess.run([sys.executable, str(REPORTS / "gort-gate"), str(out)], capture_output=True,
+                          text=True, timeout=120)
+    assert (gate.returncode != 0) == junit_fails, gate.stdout + gate.stderr
+
+
+def test_race_seen_by_two_detectors_is_one_finding(tmp: Path) -> None:
+    out, _ = generate(tmp, "planted")
+    races = [f for f in load(out / "report.json")["findings"] if f["kind"] == "race"]
+    assert len(races) == 1
+    assert {"thread", "gort-race"} <= set(races[0]["modes"])
+
+
+def test_race_fingerprint_ignores_which_access_came_first() -> None:
+    from gortreport.findings import conflict_site
+    a = [("writer", "reports/tests/fixtures/src/test_planted.c", 42)]
+    b = [("planted_race", "reports/tests/fixtures/src/test_planted.c", 47)]
+    assert conflict_site([a, b]) == conflict_site([b, a])

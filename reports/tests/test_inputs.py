@@ -1,0 +1,54 @@
+"""Bad input: a malformed, truncated or schema-invalid harness file gets one
+clear error line naming it, and exit 2 (never a traceback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, copy_fixture, run_module
+
+
+def _one_error_line(stderr: str, prog: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(f"{prog}: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("bad,name", [
+    ("truncated-tests.jsonl", "tests-default.jsonl"),
+    ("invalid-tests.jsonl", "tests-default.jsonl"),
+    ("truncated-leakcheck.json", "leakcheck.json"),
+    ("invalid-leakcheck.json", "leakcheck.json"),
+    ("truncated-bench.json", "bench.json"),
+    ("empty.json", "valgrind.json"),
+])
+def test_bad_harness_file(tmp: Path, bad: str, name: str) -> None:
+    out = copy_fixture("clean", tmp)
+    (out / name).write_bytes((FIXTURES / "bad" / bad).read_bytes())
+    r = run_module("gortreport.generate", str(out))
+    assert r.returncode == 2
+    assert name in _one_error_line(r.stderr, "gortreport.generate")
+
+
+def test_missing_directory(tmp: Path) -> None:
+    r = run_module("gortreport.generate", str(tmp / "nope"))
+    assert r.returncode == 2
+    _one_error_line(r.stderr, "gortreport.generate")
+
+
+def test_truncated_cmocka_xml(tmp: Path) -> None:
+    log = tmp / "log"
+    log.write_text("")
+    r = run_module("gortreport.tests", "--binary", "b", "--rc", "0", "--seconds", "1", "--log", str(log),
+                   str(FIXTURES / "bad" / "truncated-cmocka.xml"))
+    assert r.returncode == 2
+    assert "truncated-cmocka.xml" in _one_error_line(r.stderr, "gortreport.tests")
+
+
+def test_not_valgrind_xml(tmp: Path) -> None:
+    r = run_module("gortreport.valgrind", "--out", str(tmp / "v.json"), str(FIXTURES / "bad" / "empty.json"))
+    assert r.returncode == 2
+    _one_error_line(r.stderr, "gortreport.valgrind")
