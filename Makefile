@@ -51,7 +51,7 @@ PUBLIC_ARCHIVES :=
 
 .PHONY: all lib deps test check bench bench-quick race valgrind leakcheck \
         leakcheck-calibrate report gate ci install clean examples format \
-        check-headers check-exports
+        check-headers check-exports format-all
 .DEFAULT_GOAL := all
 
 all: lib
@@ -119,7 +119,13 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(GORT_VERSION)|' runtime/gort.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gort.pc
 
+# Formatting (.clang-format): `make format` formats the lines changed since
+# FORMAT_BASE (default: the merge base with main), so it never rewrites
+# someone else's code; `make format-all` formats every file.
+FORMAT_BASE ?= $(shell git merge-base HEAD main 2>/dev/null || echo HEAD)
 format:
+	git clang-format --extensions c,h,cc $(FORMAT_BASE)
+format-all:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
 
 clean:

@@ -92,7 +92,10 @@ static void find_reports_blocked_task(void **state) {
   assert_int_equal(f->kind, GORT_LEAK_TASK);
   assert_string_equal(f->state, "chan receive");
   assert_true(f->waiting_ms >= 0);
-  assert_string_equal(f->top_function, "blocked_receiver");
+  assert_string_equal(f->top_function, "blocked_receiver"); /* static: by name */
+  /* The entry's own file:line, from DWARF (libdw): where blocked_receiver is. */
+  assert_non_null(strstr(f->entry_file, "test_lc_find.c"));
+  assert_true(f->entry_line > 0 && f->entry_line < line);
   assert_string_equal(f->site_function, "find_reports_blocked_task");
   assert_non_null(strstr(f->site_file, "test_lc_find.c"));
   assert_int_equal(f->site_line, line);

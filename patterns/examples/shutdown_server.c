@@ -12,8 +12,10 @@
  *
  * Differences from the seed, on purpose: background work is cancelled right
  * after the listener closes, not after the in-flight requests finish (it has
- * nothing to do with them); the deadline covers both; and a forced exit
- * exits with status 1, so a supervisor can tell it from a clean one.
+ * nothing to do with them); the deadline covers both; it prints how many
+ * requests were answered and how many the server had to cut ("Requests: N
+ * answered, M dropped"); and a forced exit, or any request dropped, exits
+ * with status 1, so a supervisor can tell it from a clean one.
  *
  * Options: --tick-ms N (1000), --deadline-ms N (30000), --workers N (8),
  *          -v (log each request as a handler takes it).
@@ -156,9 +158,15 @@ int main(int argc, char **argv) {
   rc = gortp_server_shutdown(server, shutdown_ctx);
   gort_select_case cases[2] = {gort_case_recv(done, NULL),
                                gort_case_recv(gort_context_done(shutdown_ctx), NULL)};
-  bool clean = rc == 0 && gort_select(cases, 2) == 0;
+  bool in_time = rc == 0 && gort_select(cases, 2) == 0;
+  /* Every request the server accepted was answered, or the exit says so. */
+  long dropped = gortp_server_dropped(server);
+  printf("Requests: %ld answered, %ld dropped\n", gortp_server_answered(server), dropped);
+  bool clean = in_time && dropped == 0;
   if (clean)
     printf("Graceful shutdown complete\n");
+  else if (in_time)
+    printf("Shutdown dropped %ld requests\n", dropped);
   else
     printf("Shutdown timed out, forcing exit\n");
 

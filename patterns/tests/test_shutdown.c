@@ -389,6 +389,176 @@ static void shutdown_example_sigint_when_idle(void **state) {
   assert_back_to(b);
 }
 
+/* ---- fast load: 64 clients, SIGTERM mid-load, nothing lost ---- */
+
+/* One client of the load: a new connection per request (Connection:
+ * close), so every request is a fresh accept, as the reported load was. */
+enum { LOAD_CLIENTS = 64, LOAD_PER_CLIENT = 40, LOAD_SIGNAL_AFTER = 256 };
+
+typedef enum { CL_IDLE, CL_CONNECTING, CL_SENDING, CL_READING, CL_DONE } cl_state;
+
+typedef struct {
+  int fd;
+  cl_state st;
+  int requests; /* requests started */
+  size_t sent, got;
+  char buf[1024];
+} load_client;
+
+/* Every request ends in exactly one of these. "refused" never reached the
+ * server (the listener was closed); everything else was accepted, and
+ * graceful shutdown must answer it. A "connect error" is a handshake the
+ * kernel had completed (a blocking connect() would have returned success)
+ * that was reset from the listener's backlog before we looked. */
+typedef struct {
+  long ok, refused, reset, empty, bad_status, connect_error;
+} load_counts;
+
+static const char load_request[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+
+static void cl_start(load_client *cl, unsigned port, load_counts *n) {
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  cl->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  assert_true(cl->fd >= 0);
+  cl->requests++;
+  cl->sent = cl->got = 0;
+  if (connect(cl->fd, (struct sockaddr *)&sin, sizeof sin) == 0 || errno == EINPROGRESS) {
+    cl->st = CL_CONNECTING;
+    return;
+  }
+  if (errno == ECONNREFUSED)
+    n->refused++;
+  else
+    n->connect_error++;
+  close(cl->fd);
+  cl->st = CL_DONE; /* the server is gone: this client stops */
+}
+
+/* The request is over: classify it, close, and go again unless done. */
+static void cl_end(load_client *cl, long *bucket) {
+  (*bucket)++;
+  close(cl->fd);
+  cl->fd = -1;
+  cl->st = cl->requests < LOAD_PER_CLIENT ? CL_IDLE : CL_DONE;
+}
+
+static void cl_response(load_client *cl, load_counts *n) {
+  cl->buf[cl->got] = '\0';
+  if (cl->got == 0)
+    cl_end(cl, &n->empty);
+  else if (strncmp(cl->buf, "HTTP/1.1 200", 12) == 0 && strstr(cl->buf, "\r\n\r\nOK\n"))
+    cl_end(cl, &n->ok);
+  else
+    cl_end(cl, &n->bad_status);
+}
+
+static void cl_step(load_client *cl, short revents, load_counts *n) {
+  if (cl->st == CL_CONNECTING) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(cl->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == EINPROGRESS || (err == 0 && !(revents & (POLLOUT | POLLERR | POLLHUP)))) return;
+    if (err != 0) { /* the handshake failed: never accepted */
+      cl_end(cl, err == ECONNREFUSED ? &n->refused : &n->connect_error);
+      cl->st = CL_DONE;
+      return;
+    }
+    cl->st = CL_SENDING;
+  }
+  if (cl->st == CL_SENDING) {
+    ssize_t w = send(cl->fd, load_request + cl->sent, sizeof load_request - 1 - cl->sent,
+                     MSG_NOSIGNAL);
+    if (w < 0 && errno == EAGAIN) return;
+    if (w < 0) return cl_end(cl, &n->reset);
+    cl->sent += (size_t)w;
+    if (cl->sent == sizeof load_request - 1) cl->st = CL_READING;
+    return;
+  }
+  if (cl->st == CL_READING && (revents & (POLLIN | POLLERR | POLLHUP))) {
+    ssize_t r = recv(cl->fd, cl->buf + cl->got, sizeof cl->buf - 1 - cl->got, 0);
+    if (r < 0 && errno == EAGAIN) return;
+    if (r < 0) return cl_end(cl, &n->reset);
+    if (r == 0) return cl_response(cl, n);
+    cl->got += (size_t)r;
+    if (cl->got == sizeof cl->buf - 1) cl_response(cl, n);
+  }
+}
+
+static short cl_events(const load_client *cl) {
+  return cl->st == CL_READING ? POLLIN : POLLOUT;
+}
+
+/* Drive the 64 clients (bounded: LOAD_PER_CLIENT requests each) against
+ * port, sending SIGTERM to pid once LOAD_SIGNAL_AFTER requests have been
+ * answered; the child's output is read all along. Returns when every
+ * client is done (or after timeout_ms: false). */
+static bool run_load(unsigned port, httptest_child *c, load_counts *n, int timeout_ms) {
+  load_client cl[LOAD_CLIENTS];
+  struct pollfd pfd[LOAD_CLIENTS];
+  memset(cl, 0, sizeof cl);
+  memset(n, 0, sizeof *n);
+  bool signalled = false;
+  int64_t t0 = gort_now();
+  for (;;) {
+    int active = 0;
+    for (int i = 0; i < LOAD_CLIENTS; i++) {
+      if (cl[i].st == CL_IDLE) cl_start(&cl[i], port, n);
+      pfd[i] = (struct pollfd){.fd = cl[i].st == CL_DONE ? -1 : cl[i].fd,
+                               .events = cl_events(&cl[i])};
+      active += cl[i].st != CL_DONE;
+    }
+    if (active == 0) return true;
+    if (httptest_ms_since(t0) > timeout_ms) return false;
+    if (!signalled && n->ok >= LOAD_SIGNAL_AFTER) {
+      assert_int_equal(kill(c->pid, SIGTERM), 0);
+      signalled = true;
+    }
+    httptest_child_read(c);
+    if (poll(pfd, LOAD_CLIENTS, 100) < 0 && errno != EINTR) return false;
+    for (int i = 0; i < LOAD_CLIENTS; i++)
+      if (pfd[i].fd >= 0 && pfd[i].revents) cl_step(&cl[i], pfd[i].revents, n);
+  }
+}
+
+/* The reported failure: under fast load, SIGTERM mid-load, requests whose
+ * connection the kernel had accepted got a reset or an empty reply, and
+ * the server still said "Graceful shutdown complete" and exited 0. Five
+ * runs: every accepted request is answered, the server's count of answered
+ * requests is the clients' count, and it exits 0 with nothing dropped. */
+static void shutdown_example_fast_load_loses_nothing(void **state) {
+  (void)state;
+  baseline b = take_baseline();
+  for (int run = 0; run < 5; run++) {
+    httptest_child c;
+    char *argv[] = {SHUTDOWN_SERVER_BIN, "--tick-ms", "1000", "--deadline-ms", "20000", NULL};
+    assert_true(httptest_child_start(&c, argv));
+    assert_true(httptest_child_wait_output(&c, "\n", 1, 5000));
+    unsigned port = 0;
+    assert_int_equal(sscanf(c.out, "listening on http://127.0.0.1:%u", &port), 1);
+    load_counts n;
+    assert_true(run_load(port, &c, &n, 120000));
+    int status = httptest_child_finish(&c, 30000);
+    long answered = -1, dropped = -1;
+    const char *line = strstr(c.out, "Requests: ");
+    if (line) sscanf(line, "Requests: %ld answered, %ld dropped", &answered, &dropped);
+    fprintf(stderr,
+            "run %d: ok %ld, refused %ld, reset %ld, empty %ld, bad status %ld, connect error "
+            "%ld; server: %ld answered, %ld dropped, exit %d\n",
+            run, n.ok, n.refused, n.reset, n.empty, n.bad_status, n.connect_error, answered,
+            dropped, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    assert_true(n.ok >= LOAD_SIGNAL_AFTER); /* the signal came mid-load */
+    assert_int_equal(n.reset + n.empty + n.bad_status + n.connect_error, 0); /* 0 lost */
+    assert_int_equal(answered, n.ok); /* every request in is a request out */
+    assert_int_equal(dropped, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_non_null(strstr(c.out, "Graceful shutdown complete\n"));
+    assert_true(httptest_connect_refused(port));
+  }
+  assert_back_to(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(shutdown_server_serves_requests, setup, teardown),
@@ -398,6 +568,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(shutdown_example_sigterm_completes_inflight, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(shutdown_example_deadline_forces_exit, setup, teardown),
+      cmocka_unit_test_setup_teardown(shutdown_example_fast_load_loses_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(shutdown_example_sigint_when_idle, setup, teardown),
   };
   httptest_warm_up();

@@ -302,6 +302,24 @@ def _steps(out: Path) -> list[dict[str, Any]]:
     return jsonio.read_lines(p, "gort.steps/1") if p.exists() else []
 
 
+def _step_findings(out: Path, steps: list[dict[str, Any]]) -> list[Finding]:
+    """A build step that failed: the runs after it checked an old build or
+    nothing, so the report cannot pass. (Other steps exit non-zero when
+    they find something; their findings say what.)"""
+    found = []
+    for s in steps:
+        if not s["step"].startswith("build") or s["status"] == 0:
+            continue
+        log = out / "logs" / f"{s['step']}.log"
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:]) if log.exists() else ""
+        text = f"make report: step {s['step']} failed (exit {s['status']}); the end of its log:\n{tail}"
+        found.append(Finding("build-failure", f"step {s['step']} failed (exit {s['status']})", text,
+                             subject=s["step"],
+                             occurrences=[Occurrence("make report", "report.steps", s["step"], text,
+                                                     float(s["seconds"]), error=True)]))
+    return found
+
+
 def _inputs(out: Path) -> list[dict[str, str]]:
     """Every harness file the report read, and when it was written: a file
     left from an earlier run is visible as such."""
@@ -324,7 +342,8 @@ def build(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
     verdicts = _opt(out, "verdicts.json", "gort.verdicts/1")
     vg_bins, vg_errors = valgrind.read(out / "valgrind.json") if (out / "valgrind.json").exists() else ([], [])
 
-    found = _test_findings(variants)
+    steps = _steps(out)
+    found = _step_findings(out, steps) + _test_findings(variants)
     if leak:
         found += _leak_findings(leak)
     if calib:
@@ -336,7 +355,6 @@ def build(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
         found += _compare_findings(compare)
     findings = merge(_fold_leaky_tests(found))
 
-    steps = _steps(out)
     loads = [s["loadavg"][0] for s in steps if s.get("loadavg")]
     bench = _bench_section(out)
     verdict = "fail" if findings else ("pass" if variants else "incomplete")

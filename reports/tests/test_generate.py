@@ -125,3 +125,17 @@ def test_race_fingerprint_ignores_which_access_came_first() -> None:
     a = [("writer", "reports/tests/fixtures/src/test_planted.c", 42)]
     b = [("planted_race", "reports/tests/fixtures/src/test_planted.c", 47)]
     assert conflict_site([a, b]) == conflict_site([b, a])
+
+
+def test_failed_build_step_fails_everything(tmp: Path) -> None:
+    out = copy_fixture("clean", tmp)
+    with open(out / "steps.jsonl", "a") as f:
+        f.write(json.dumps({"schema": "gort.steps/1", "step": "build-thread", "seconds": 6, "status": 2}) + "\n")
+    (out / "logs").mkdir()
+    (out / "logs" / "build-thread.log").write_text("mn.c:495:3: error: 'atomic_thread_fence' is not supported\n")
+    r = run_module("gortreport.generate", str(out))
+    assert r.returncode == 1
+    report = load(out / "report.json")
+    assert [f["kind"] for f in report["findings"]] == ["build-failure"]
+    assert "atomic_thread_fence" in report["findings"][0]["text"]
+    assert junit_counts(out / "junit.xml")["errors"] == 1

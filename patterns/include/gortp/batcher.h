@@ -63,7 +63,8 @@ typedef struct gortp_batcher gortp_batcher;
 
 /* ctx (NULL: Background) is passed to the handler. 0, GORT_EINVAL,
  * GORT_ENOMEM, GORT_ETHREAD. */
-GORT_API int gortp_batcher_new(gortp_batcher **out, gort_context *ctx, const gortp_batcher_config *cfg);
+GORT_API int gortp_batcher_new(gortp_batcher **out, gort_context *ctx,
+                               const gortp_batcher_config *cfg);
 /* Append a copy of *item. If that fills the batch, run the handler on it
  * (in order, see above) and return its error; else 0. GORT_ESHUTDOWN after
  * close; GORT_ENOMEM. */

@@ -82,7 +82,8 @@ GORT_API char *gortp_bufpool_process(gortp_bufpool *p, const void *data, size_t 
  * done. *out is a new reference for the caller; the stage retains input, ctx
  * and the pool must outlive it (drain *out to its close before freeing the
  * pool). 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD. */
-GORT_API int gortp_bufpool_pipeline(gort_context *ctx, gortp_bufpool *p, gort_chan *input, gort_chan **out);
+GORT_API int gortp_bufpool_pipeline(gort_context *ctx, gortp_bufpool *p, gort_chan *input,
+                                    gort_chan **out);
 /* Receive every buffer left on c until it is closed, putting each back. */
 GORT_API void gortp_bufpool_drain_chan(gortp_bufpool *p, gort_chan *c);
 

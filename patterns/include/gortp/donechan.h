@@ -56,19 +56,20 @@ typedef int (*gortp_request_ctx_fn)(gort_context *ctx, void *arg, void **value);
  * *leaked_done (may be NULL) receives a reference to the done channel the
  * seed forgets to close; the caller releases it (after closing it, if it
  * wants the task back). */
-GORT_API int gortp_request_leaky(gortp_request_fn req, void *arg, gort_duration timeout, void **value,
-                        void (*free_value)(void *), gort_chan **leaked_done);
+GORT_API int gortp_request_leaky(gortp_request_fn req, void *arg, gort_duration timeout,
+                                 void **value, void (*free_value)(void *), gort_chan **leaked_done);
 
 /* The fixed version for a request without context. 0 with *value,
  * GORT_ETIMEDOUT, or a spawn / allocation error. */
-GORT_API int gortp_request_timeout(gortp_request_fn req, void *arg, gort_duration timeout, void **value,
-                          void (*free_value)(void *));
+GORT_API int gortp_request_timeout(gortp_request_fn req, void *arg, gort_duration timeout,
+                                   void **value, void (*free_value)(void *));
 
 /* The fixed version with context (parent may be NULL). 0 with *value, the
  * request's error, GORT_ETIMEDOUT, the parent's error, or a spawn /
  * allocation error. */
 GORT_API int gortp_request_timeout_ctx(gort_context *parent, gortp_request_ctx_fn req, void *arg,
-                              gort_duration timeout, void **value, void (*free_value)(void *));
+                                       gort_duration timeout, void **value,
+                                       void (*free_value)(void *));
 
 #ifdef __cplusplus
 }

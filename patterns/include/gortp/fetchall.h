@@ -40,8 +40,8 @@ typedef int (*gortp_fetch_fn)(gort_context *ctx, size_t index, void *result, voi
  * *failed_index (may be NULL) set to its index; or GORT_EINVAL, GORT_ENOMEM
  * or a spawn error (then *failed_index is n). results may be NULL when
  * result_size is 0. ctx may be NULL. */
-GORT_API int gortp_fetch_all(gort_context *ctx, size_t n, int limit, gortp_fetch_fn fetch, void *arg,
-                    void *results, size_t result_size, size_t *failed_index);
+GORT_API int gortp_fetch_all(gort_context *ctx, size_t n, int limit, gortp_fetch_fn fetch,
+                             void *arg, void *results, size_t result_size, size_t *failed_index);
 
 #ifdef __cplusplus
 }

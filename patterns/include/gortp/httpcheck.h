@@ -60,8 +60,8 @@ typedef struct {
  * completed are filled and the others are zero. Cancelling parent cancels the
  * batch. Every task the call starts has exited when it returns. */
 GORT_API int gortp_check_batch(gort_context *parent, const char *const *urls, size_t n,
-                      const gortp_check_options *opt, gortp_check_result *results,
-                      gortp_check_error *err);
+                               const gortp_check_options *opt, gortp_check_result *results,
+                               gortp_check_error *err);
 
 /* One context-aware GET (ctx NULL: Background). 0 with *status and *body_len
  * (either may be NULL) set; GORT_EIO with curl's reason in errmsg; the
@@ -69,7 +69,7 @@ GORT_API int gortp_check_batch(gort_context *parent, const char *const *urls, si
  * its deadline passed); GORT_ETIMEDOUT when GORTP_CHECK_MAX_REQUEST passed;
  * GORT_ENOMEM/GORT_ETHREAD. errmsg (may be NULL) always gets a message. */
 GORT_API int gortp_http_get(gort_context *ctx, const char *url, long *status, size_t *body_len,
-                   char *errmsg, size_t errlen);
+                            char *errmsg, size_t errlen);
 
 /* Format d as Go's time.Duration.String ("1.5s", "301.25ms", "850µs"). */
 GORT_API void gortp_check_format_duration(char *buf, size_t len, gort_duration d);

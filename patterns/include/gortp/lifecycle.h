@@ -37,19 +37,21 @@ typedef int (*gortp_loop_fn)(gort_context *ctx, void *arg);
 /* Run fns[i](gctx, args[i]) for i < n in one errgroup derived from ctx
  * (NULL: Background). Returns the first error (0 if all returned 0), after
  * every loop has returned. args may be NULL. */
-GORT_API int gortp_run_all(gort_context *ctx, const gortp_loop_fn *fns, void *const *args, size_t n);
+GORT_API int gortp_run_all(gort_context *ctx, const gortp_loop_fn *fns, void *const *args,
+                           size_t n);
 
 /* Call tick(arg) every period until ctx is done; returns ctx's error.
  * The ticker is stopped and freed on the way out (defer ticker.Stop()).
  * GORT_EINVAL for a NULL ctx or tick, or period <= 0. */
-GORT_API int gortp_every(gort_context *ctx, gort_duration period, void (*tick)(void *arg), void *arg);
+GORT_API int gortp_every(gort_context *ctx, gort_duration period, void (*tick)(void *arg),
+                         void *arg);
 
 typedef struct gortp_worker gortp_worker;
 
 /* Start gortp_every(child of ctx, period, tick, arg) in a new task.
  * 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD. */
 GORT_API int gortp_worker_start(gortp_worker **out, gort_context *ctx, gort_duration period,
-                       void (*tick)(void *arg), void *arg);
+                                void (*tick)(void *arg), void *arg);
 /* Cancel the worker, wait until its task has returned, free the handle.
  * After it, tick is never called again. Returns the loop's result
  * (GORT_ECANCELED after a stop, or the parent's error). */

@@ -39,7 +39,7 @@ extern "C" {
  * limiter's error (context cancelled, GORT_EWOULDEXCEED, ...) when no item
  * failed; GORT_EINVAL, GORT_ENOMEM, a spawn error. ctx may be NULL. */
 GORT_API int gortp_process_rate_limited(gort_context *ctx, gort_limiter *lim, int max_concurrency,
-                               size_t n, gortp_index_fn fn, void *arg);
+                                        size_t n, gortp_index_fn fn, void *arg);
 
 /* Seed 001's APIClient. The client does not own the limiter. */
 typedef struct {
@@ -49,11 +49,11 @@ typedef struct {
 /* Wait for a token (ctx may be NULL), then return request(ctx, arg). A
  * failed wait returns its error without calling request. */
 GORT_API int gortp_api_call(gortp_api_client *c, gort_context *ctx,
-                   int (*request)(gort_context *ctx, void *arg), void *arg);
+                            int (*request)(gort_context *ctx, void *arg), void *arg);
 /* Call request only if a token is available now; else GORT_EAGAIN ("rate
  * limit exceeded"). */
 GORT_API int gortp_api_try_call(gortp_api_client *c, gort_context *ctx,
-                       int (*request)(gort_context *ctx, void *arg), void *arg);
+                                int (*request)(gort_context *ctx, void *arg), void *arg);
 
 #ifdef __cplusplus
 }

@@ -14,13 +14,17 @@
  *
  * Shutdown is Go's http.Server.Shutdown, in phases:
  *  1. gortp_server_stop_accepting: the listening socket stops listening, so a
- *     new connection is refused (ECONNREFUSED), not left in a backlog; requests
- *     that arrive later on already-open connections get 503 and
- *     "Connection: close".
+ *     new connection is refused (ECONNREFUSED), not left in a backlog. The
+ *     connections the kernel had already accepted (the backlog, whose
+ *     clients saw connect() succeed) are taken over first, not reset: new
+ *     handshakes are dropped by a socket filter while the backlog is
+ *     emptied into the server. Requests on connections accepted before are
+ *     served as usual, with "Connection: close".
  *  2. (the caller cancels its background work)
- *  3. gortp_server_shutdown(srv, ctx): waits until every request already
- *     handed to a handler has been answered (the response fully sent), or
- *     until ctx is done. In the second case it forces: the context passed to
+ *  3. gortp_server_shutdown(srv, ctx): waits, as Go's Server.Shutdown, until
+ *     every accepted connection is idle: each request that has begun is
+ *     answered (the response fully sent) and each accepted connection has
+ *     had its request read and answered; or until ctx is done. In the second case it forces: the context passed to
  *     handlers is cancelled (handlers must honour it), and the call returns
  *     the ctx's error once every handler has returned. Either way it then
  *     stops the HTTP thread, closes every connection and every fd, and every
@@ -103,6 +107,11 @@ GORT_API int gortp_server_start(gortp_server **out, const gortp_server_options *
 GORT_API uint16_t gortp_server_port(const gortp_server *srv);
 /* Requests handed to handlers and not yet answered (a snapshot). */
 GORT_API int gortp_server_inflight(gortp_server *srv);
+/* Requests whose response was fully sent, and requests the server cut
+ * before answering them (a forced shutdown, an internal error): snapshots.
+ * After a graceful shutdown dropped is 0. */
+GORT_API long gortp_server_answered(gortp_server *srv);
+GORT_API long gortp_server_dropped(gortp_server *srv);
 /* Phase 1: stop accepting. Idempotent; returns 0. */
 GORT_API int gortp_server_stop_accepting(gortp_server *srv);
 /* Phases 1 and 3 (see above). 0 when every in-flight request was answered
@@ -128,7 +137,7 @@ typedef struct gortp_signal_notify gortp_signal_notify;
  * 0; GORT_EINVAL (parent, sigs, ctx_out or out NULL, n == 0, a bad signal);
  * GORT_ENOMEM; GORT_ETHREAD; GORT_EIO (signalfd or eventfd failed). */
 GORT_API int gortp_signal_notify_context(gort_context *parent, const int *sigs, size_t n,
-                                gort_context **ctx_out, gortp_signal_notify **out);
+                                         gort_context **ctx_out, gortp_signal_notify **out);
 /* The signal that cancelled the context, or 0 if none has arrived. */
 GORT_API int gortp_signal_received(gortp_signal_notify *sn);
 /* Go's stop(): stop watching, wait for the watcher task to exit, close its

@@ -67,8 +67,8 @@ typedef struct gortp_pipeline gortp_pipeline;
  * (NULL out/source/stages, n == 0, a stage without process, a negative
  * buffer), GORT_ENOMEM or GORT_ETHREAD; on error nothing runs. */
 GORT_API int gortp_pipeline_start(gortp_pipeline **out, gort_context *ctx, gort_chan *source,
-                         void (*free_source)(void *value), const gortp_stage *stages,
-                         size_t n);
+                                  void (*free_source)(void *value), const gortp_stage *stages,
+                                  size_t n);
 
 /* The channel of gortp_item, closed after the last item. Owned by the
  * pipeline (retain it to keep it past gortp_pipeline_free). */

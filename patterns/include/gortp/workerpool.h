@@ -88,7 +88,7 @@ typedef void (*gortp_job_fn)(gort_context *ctx, const void *job, void *result, i
  * *results is a new reference for the caller; the workers retain jobs and
  * ctx. 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD (then nothing runs). */
 GORT_API int gortp_job_pool(gort_context *ctx, int workers, gort_chan *jobs, size_t result_size,
-                   gortp_job_fn fn, void *arg, gort_chan **results);
+                            gortp_job_fn fn, void *arg, gort_chan **results);
 
 #ifdef __cplusplus
 }
