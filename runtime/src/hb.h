@@ -18,7 +18,9 @@
  * ordered before it even where the checkers cannot see how: glibc's
  * pthread_mutex_unlock writes the mutex word after Helgrind and DRD record
  * the release, so the last owner's pthread_mutex_destroy would otherwise
- * "race" with another thread's unlock that happened before it.
+ * "race" with another thread's unlock that happened before it. Helgrind
+ * only: DRD checks destroy itself, and cleaning the memory would make it
+ * forget the mutex.
  *
  * Compiled in when Valgrind's headers are present (Debian: valgrind), out
  * with -DGORT_NO_VALGRIND. Outside Valgrind a client request is a few
@@ -47,11 +49,7 @@
     VALGRIND_DO_CLIENT_REQUEST_STMT(VG_USERREQ__DRD_START_SUPPRESSION, (ptr), (size), 0, 0, \
                                     0);                                                     \
   } while (0)
-#define GORT__HB_OWNED(ptr, size)                     \
-  do {                                                \
-    VALGRIND_HG_CLEAN_MEMORY((ptr), (size));          \
-    VALGRIND_DO_CLIENT_REQUEST_STMT(VG_USERREQ__DRD_CLEAN_MEMORY, (ptr), (size), 0, 0, 0); \
-  } while (0)
+#define GORT__HB_OWNED(ptr, size) VALGRIND_HG_CLEAN_MEMORY((ptr), (size))
 #else
 #define GORT__HB_OWNED(ptr, size) ((void)(ptr), (void)(size))
 #define GORT__HB_BEFORE(obj) ((void)(obj))
