@@ -96,7 +96,7 @@ gate:
 # make ci: what a pipeline runs. Without BASE no benchmark is compared, and
 # it says so; a compare.json left from an earlier run is removed first so
 # the gate never decides on a stale comparison.
-REPORT_GENERATE ?= $(PYTHON) reports/generate.py $(REPORT_DIR)
+REPORT_GENERATE ?= PYTHONPATH=$(CURDIR)/reports $(PYTHON) -m gortreport.generate $(REPORT_DIR)
 ci:
 	@rm -f $(REPORT_DIR)/compare.json
 	@$(MAKE) --no-print-directory report

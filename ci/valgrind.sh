@@ -13,13 +13,14 @@ failed=0 total=0
 for bin in "$@"; do
   name=$(basename "$bin")
   log="$out/valgrind/$name.log"
-  rm -f "$out/valgrind/$name.xml"
+  rm -f "$out/valgrind/$name.xml" "$out/valgrind/$name.rc"
   total=$((total + 1))
   timeout -s QUIT -k 10 "$timeout_s" valgrind --tool=memcheck --error-exitcode=99 \
     --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
     --fair-sched=yes --suppressions=ci/valgrind.supp --log-file="$log" \
-    --xml=yes --xml-file="$out/valgrind/$name.xml" "$bin" >/dev/null 2>&1
+    --xml=yes --xml-file="$out/valgrind/$name.xml" --child-silent-after-fork=yes "$bin" >/dev/null 2>&1
   rc=$?
+  echo "$rc" >"$out/valgrind/$name.rc"  # beside the XML: its exit status
   if ((rc == 0)); then
     echo "valgrind: ok   $name"
   else

@@ -27,10 +27,11 @@ $(PATTERNS_HTTP_LIB): $(PATTERNS_HTTP_OBJS)
 # ---- examples ----------------------------------------------------------------
 PATTERNS_HTTP_EXAMPLE_BINS := $(O)/examples/shutdown_server $(O)/examples/httpcheck_batch
 
-$(PATTERNS_HTTP_EXAMPLE_BINS): $(O)/examples/%: patterns/examples/%.c $(PATTERNS_HTTP_LIB) $(LIBGORT_A)
+$(PATTERNS_HTTP_EXAMPLE_BINS): $(O)/examples/%: patterns/examples/%.c $(PATTERNS_HTTP_LIB) \
+    $(O)/libgort_patterns.a $(LIBGORT_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(PATTERNS_CPPFLAGS) $(GORT_CFLAGS) -MMD -MP -MF $@.d $< $(PATTERNS_HTTP_LIB) \
-	  $(LIBGORT_A) $(GORT_LDFLAGS) $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
+	  $(O)/libgort_patterns.a $(LIBGORT_A) $(GORT_LDFLAGS) $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
 
 examples: $(PATTERNS_HTTP_EXAMPLE_BINS)
 
@@ -65,10 +66,10 @@ $(O)/tests/patterns/test_antipatterns: TEST_EXTRA_CPPFLAGS = \
   -DANTIPATTERN_README='"$(abspath patterns/antipatterns/README.md)"'
 
 $(PATTERNS_HTTP_TEST_BINS): $(O)/tests/patterns/%: patterns/tests/%.c $(TEST_SUPPORT_OBJS) \
-    $(PATTERNS_HTTP_LIB) $(LIBGORT_A)
+    $(PATTERNS_HTTP_LIB) $(O)/libgort_patterns.a $(LIBGORT_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(PATTERNS_CPPFLAGS) -Iruntime/tests $(TEST_EXTRA_CPPFLAGS) $(GORT_CFLAGS) \
-	  -MMD -MP -MF $@.d $< $(TEST_SUPPORT_OBJS) $(PATTERNS_HTTP_LIB) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka \
+	  -MMD -MP -MF $@.d $< $(TEST_SUPPORT_OBJS) $(PATTERNS_HTTP_LIB) $(O)/libgort_patterns.a $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka \
 	  $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
 
 TEST_BINS += $(PATTERNS_HTTP_TEST_BINS)

@@ -19,6 +19,7 @@
 #include "gort/errgroup.h"
 #include "gort/gort.h"
 #include "gortp/service.h"
+#include "gortp/ctxchan.h"
 
 /* ---- loop_var_capture: seed 000 "Loop Variable Capture (pre-Go 1.22)",
  * seed 003 "3.", seed 004 "Pitfall 1: Closure Variable Capture" ----
@@ -285,12 +286,7 @@ const ap_entry ap_swallowed_errors = {
 static int slow_process(gort_context *ctx, const gortp_service_job *job, char *out,
                         size_t len, void *arg) {
   (void)arg;
-  gort_timer *t;
-  gort_timer_new(&t, 200 * GORT_MILLISECOND);
-  gort_select_case cases[2] = {gort_case_recv(gort_timer_chan(t), NULL),
-                               gort_case_recv(gort_context_done(ctx), NULL)};
-  int rc = gort_select(cases, 2) == 0 ? 0 : gort_context_err(ctx);
-  gort_timer_free(t);
+  int rc = gortp_ctxchan_sleep(ctx, 200 * GORT_MILLISECOND);
   if (rc == 0) snprintf(out, len, "processed-%s", job->id);
   return rc;
 }
@@ -382,7 +378,8 @@ static void results_missing_fixed(ap_out *o) {
   gortp_service_job jobs[RM_JOBS];
   char ids[RM_JOBS][8];
   make_jobs(jobs, ids);
-  gortp_service s = gortp_service_new(2, RM_JOBS, 300 * GORT_MILLISECOND);
+  gortp_service s;
+  gortp_service_init(&s, 2, RM_JOBS, 300 * GORT_MILLISECOND); /* valid: cannot fail */
   s.process = slow_process;
   gortp_service_output out[RM_JOBS];
   size_t n = 0;

@@ -6,15 +6,19 @@
  *  - cap > 0: count > 0 implies recvq empty; count < cap implies sendq empty.
  *  - Once closed, sendq is empty: close woke every sender.
  * All fields below `lock` are protected by it; elem_size and cap never change.
+ * count, closed and the queue heads are also read without the lock by the
+ * non-blocking fast paths (chan_full/chan_empty), so their writers store
+ * them atomically (relaxed; the lock still orders everything else).
  */
 #ifndef GORT_CHAN_IMPL_H
 #define GORT_CHAN_IMPL_H
 
 #include "gort/chan.h"
 #include "internal.h"
+#include "lock.h"
 
 struct gort_chan {
-  pthread_mutex_t lock;
+  gort__lock lock;
   size_t elem_size;
   size_t cap;
   size_t count;        /* elements in buf */

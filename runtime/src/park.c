@@ -45,13 +45,19 @@ void gort__unlock_mutex(void *m) { pthread_mutex_unlock((pthread_mutex_t *)m); }
 
 /* ---- waiter queues ---- */
 
+/* q->head is stored atomically (relaxed): a channel's lock-free
+ * non-blocking check reads it without the lock (chan.c). */
+static inline void set_head(gort__waitq *q, gort__waiter *w) {
+  __atomic_store_n(&q->head, w, __ATOMIC_RELAXED);
+}
+
 void gort__waitq_push(gort__waitq *q, gort__waiter *w) {
   w->next = NULL;
   w->prev = q->tail;
   if (q->tail)
     q->tail->next = w;
   else
-    q->head = w;
+    set_head(q, w);
   q->tail = w;
   w->queued = true;
 }
@@ -61,7 +67,7 @@ void gort__waitq_remove(gort__waitq *q, gort__waiter *w) {
   if (w->prev)
     w->prev->next = w->next;
   else
-    q->head = w->next;
+    set_head(q, w->next);
   if (w->next)
     w->next->prev = w->prev;
   else
