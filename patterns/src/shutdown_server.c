@@ -80,11 +80,11 @@ struct req {
   struct MHD_Connection *conn; /* immutable */
   enum req_phase phase;        /* see the life cycle above */
   bool counted;                /* MHD thread only: counted in inflight_n */
-  gortp_http_request req;      /* written by the MHD thread before the hand-off */
-  gortp_http_response resp;    /* written by the handler task before resuming */
+  gortp_shutdown_http_request req;      /* written by the MHD thread before the hand-off */
+  gortp_shutdown_http_response resp;    /* written by the handler task before resuming */
 };
 
-struct gortp_server {
+struct gortp_shutdown_server {
   /* Immutable after start. */
   struct MHD_Daemon *daemon; /* NULL once stopped (owner only) */
   uint16_t port;
@@ -109,13 +109,13 @@ struct gortp_server {
   bool shut;     /* shutdown has run */
 };
 
-const char *gortp_http_arg(const gortp_http_request *req, const char *key) {
+const char *gortp_shutdown_http_arg(const gortp_shutdown_http_request *req, const char *key) {
   for (size_t i = 0; i < req->nargs; i++)
     if (strcmp(req->args[i].key, key) == 0) return req->args[i].value;
   return NULL;
 }
 
-void gortp_http_reply(gortp_http_response *resp, unsigned status, const char *fmt, ...) {
+void gortp_shutdown_http_reply(gortp_shutdown_http_response *resp, unsigned status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(resp->body, sizeof resp->body, fmt, ap);
@@ -131,8 +131,8 @@ static void copy_str(char *dst, size_t cap, const char *src) {
 static enum MHD_Result copy_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                 const char *value) {
   (void)kind;
-  gortp_http_request *r = cls;
-  if (r->nargs == GORTP_HTTP_MAX_ARGS) return MHD_NO; /* stop iterating */
+  gortp_shutdown_http_request *r = cls;
+  if (r->nargs == GORTP_SHUTDOWN_HTTP_MAX_ARGS) return MHD_NO; /* stop iterating */
   copy_str(r->args[r->nargs].key, sizeof r->args[r->nargs].key, key);
   copy_str(r->args[r->nargs].value, sizeof r->args[r->nargs].value, value);
   r->nargs++;
@@ -140,7 +140,7 @@ static enum MHD_Result copy_arg(void *cls, enum MHD_ValueKind kind, const char *
 }
 
 /* Queue status/body on conn; during shutdown also ask the client to close. */
-static enum MHD_Result send_reply(gortp_server *s, struct MHD_Connection *conn, unsigned status,
+static enum MHD_Result send_reply(gortp_shutdown_server *s, struct MHD_Connection *conn, unsigned status,
                                   const char *body, size_t len) {
   struct MHD_Response *resp =
       MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -153,7 +153,7 @@ static enum MHD_Result send_reply(gortp_server *s, struct MHD_Connection *conn, 
 }
 
 /* MHD thread: hand a complete request to the handler tasks. */
-static enum MHD_Result dispatch(gortp_server *s, struct req *r) {
+static enum MHD_Result dispatch(gortp_shutdown_server *s, struct req *r) {
   MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, copy_arg, &r->req);
   r->resp.status = 200;
   gort_mutex_lock(&s->lock);
@@ -173,7 +173,7 @@ static enum MHD_Result dispatch(gortp_server *s, struct req *r) {
   gort_mutex_unlock(&s->lock);
   if (rc != 0) {
     /* Queue full: refuse now rather than queue without bound. */
-    gortp_http_reply(&r->resp, MHD_HTTP_SERVICE_UNAVAILABLE, "server busy\n");
+    gortp_shutdown_http_reply(&r->resp, MHD_HTTP_SERVICE_UNAVAILABLE, "server busy\n");
     r->phase = REQ_DONE;
     MHD_resume_connection(r->conn);
   }
@@ -190,7 +190,7 @@ struct conn_state {
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
   (void)conn;
-  gortp_server *s = cls;
+  gortp_shutdown_server *s = cls;
   struct conn_state *cs = *socket_context;
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
     cs = calloc(1, sizeof *cs);
@@ -210,7 +210,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 
 /* A request begins on conn: the connection's first request takes over its
  * busy count; a later one (keep-alive) adds its own. */
-static void request_begins(gortp_server *s, struct MHD_Connection *conn) {
+static void request_begins(gortp_shutdown_server *s, struct MHD_Connection *conn) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   struct conn_state *cs = ci ? ci->socket_context : NULL;
@@ -226,7 +226,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   void **con_cls) {
   (void)version;
   (void)upload_data;
-  gortp_server *s = cls;
+  gortp_shutdown_server *s = cls;
   struct req *r = *con_cls;
   if (!r) {
     r = calloc(1, sizeof *r);
@@ -256,7 +256,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   (void)conn;
-  gortp_server *s = cls;
+  gortp_shutdown_server *s = cls;
   struct req *r = *con_cls;
   if (!r) return;
   *con_cls = NULL;
@@ -271,7 +271,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 static void handler_task(void *arg) {
-  gortp_server *s = arg;
+  gortp_shutdown_server *s = arg;
   struct req *r;
   while (gort_chan_recv(s->queue, &r, NULL) == 0) {
     s->handler(s->req_ctx, &r->req, &r->resp, s->handler_arg);
@@ -282,7 +282,7 @@ static void handler_task(void *arg) {
 }
 
 /* Start the handler tasks; on failure stop those already started. */
-static int start_workers(gortp_server *s) {
+static int start_workers(gortp_shutdown_server *s) {
   for (int i = 0; i < s->nworkers; i++) {
     int rc = gort_waitgroup_go(&s->workers_wg, handler_task, s);
     if (rc != 0) {
@@ -294,7 +294,7 @@ static int start_workers(gortp_server *s) {
   return 0;
 }
 
-static void server_destroy(gortp_server *s) {
+static void server_destroy(gortp_shutdown_server *s) {
   gort_chan_release(s->queue);
   gort_context_free(s->req_ctx);
   gort_waitgroup_destroy(&s->workers_wg);
@@ -302,12 +302,12 @@ static void server_destroy(gortp_server *s) {
   free(s);
 }
 
-int gortp_server_start(gortp_server **out, const gortp_server_options *opt) {
+int gortp_shutdown_server_start(gortp_shutdown_server **out, const gortp_shutdown_server_options *opt) {
   if (!out || !opt || !opt->handler) return GORT_EINVAL;
   struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(opt->port)};
   if (inet_pton(AF_INET, opt->host ? opt->host : "127.0.0.1", &sin.sin_addr) != 1)
     return GORT_EINVAL;
-  gortp_server *s = calloc(1, sizeof *s);
+  gortp_shutdown_server *s = calloc(1, sizeof *s);
   if (!s) return GORT_ENOMEM;
   s->handler = opt->handler;
   s->handler_arg = opt->handler_arg;
@@ -347,9 +347,9 @@ int gortp_server_start(gortp_server **out, const gortp_server_options *opt) {
   return 0;
 }
 
-uint16_t gortp_server_port(const gortp_server *srv) { return srv->port; }
+uint16_t gortp_shutdown_server_port(const gortp_shutdown_server *srv) { return srv->port; }
 
-int gortp_server_inflight(gortp_server *srv) { return atomic_load(&srv->inflight_n); }
+int gortp_shutdown_server_inflight(gortp_shutdown_server *srv) { return atomic_load(&srv->inflight_n); }
 
 /* ---- stopping to accept without resetting the backlog ---- */
 
@@ -404,7 +404,7 @@ static int handshakes_in_progress(uint16_t port) {
 }
 
 /* Give MHD every connection waiting in the listener's backlog. */
-static void adopt_accepted(gortp_server *s, int fd) {
+static void adopt_accepted(gortp_shutdown_server *s, int fd) {
   for (;;) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -419,7 +419,7 @@ static void adopt_accepted(gortp_server *s, int fd) {
  * apart, find no handshake under way (the first wait lets a SYN that was
  * already past the filter become visible). Bounded by about a second: a
  * client that vanished mid-handshake leaves its entry for a minute. */
-static void adopt_backlog(gortp_server *s, int fd) {
+static void adopt_backlog(gortp_shutdown_server *s, int fd) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   for (int look = 0, clean = 0; look < 1000 && clean < 2; look++) {
     gort_sleep(GORT_MILLISECOND);
@@ -429,7 +429,7 @@ static void adopt_backlog(gortp_server *s, int fd) {
   adopt_accepted(s, fd);
 }
 
-int gortp_server_stop_accepting(gortp_server *srv) {
+int gortp_shutdown_server_stop_accepting(gortp_shutdown_server *srv) {
   bool first = !atomic_exchange(&srv->closing, true);
   if (!first || !srv->daemon) return 0;
   const union MHD_DaemonInfo *li = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_LISTEN_FD);
@@ -452,7 +452,7 @@ int gortp_server_stop_accepting(gortp_server *srv) {
 /* Go's Shutdown loop: look until no connection or request is busy, the
  * interval doubling from 1 ms up to 500 ms (Go's pollIntervalBase and its
  * cap), or until ctx is done (NULL: no limit). 0 or the ctx's error. */
-static int wait_not_busy(gortp_server *s, gort_context *ctx) {
+static int wait_not_busy(gortp_shutdown_server *s, gort_context *ctx) {
   gort_duration interval = GORT_MILLISECOND;
   while (atomic_load(&s->busy) > 0) {
     gort_timer *t;
@@ -467,10 +467,10 @@ static int wait_not_busy(gortp_server *s, gort_context *ctx) {
   return 0;
 }
 
-int gortp_server_shutdown(gortp_server *srv, gort_context *ctx) {
+int gortp_shutdown_server_shutdown(gortp_shutdown_server *srv, gort_context *ctx) {
   if (!srv || srv->shut) return GORT_EINVAL;
   srv->shut = true;
-  gortp_server_stop_accepting(srv);
+  gortp_shutdown_server_stop_accepting(srv);
   int rc = wait_not_busy(srv, ctx);
   if (rc != 0) gort_context_cancel(srv->req_ctx); /* force: handlers give up */
 
@@ -492,19 +492,19 @@ int gortp_server_shutdown(gortp_server *srv, gort_context *ctx) {
   return rc;
 }
 
-long gortp_server_answered(gortp_server *srv) { return atomic_load(&srv->answered); }
-long gortp_server_dropped(gortp_server *srv) { return atomic_load(&srv->dropped); }
+long gortp_shutdown_server_answered(gortp_shutdown_server *srv) { return atomic_load(&srv->answered); }
+long gortp_shutdown_server_dropped(gortp_shutdown_server *srv) { return atomic_load(&srv->dropped); }
 
-void gortp_server_free(gortp_server *srv) {
+void gortp_shutdown_server_free(gortp_shutdown_server *srv) {
   if (!srv) return;
   if (!srv->shut) {
     gort_context *now;
     if (gort_context_with_cancel(gort_context_background(), &now) == 0) {
       gort_context_cancel(now);
-      gortp_server_shutdown(srv, now);
+      gortp_shutdown_server_shutdown(srv, now);
       gort_context_free(now);
     } else {
-      gortp_server_shutdown(srv, NULL);
+      gortp_shutdown_server_shutdown(srv, NULL);
     }
   }
   server_destroy(srv);

@@ -14,6 +14,7 @@
 
 #include "gortp/httpcheck.h"
 #include "gortp/shutdown.h"
+#include "gortp/ctxchan.h"
 
 /* ---- per-test resource accounting ---- */
 
@@ -56,73 +57,63 @@ typedef struct {
   gort_chan *gate;    /* /gate blocks until this is closed */
 } handler_env;
 
-static int sleep_ctx(gort_context *ctx, gort_duration d) {
-  gort_timer *t;
-  if (gort_timer_new(&t, d) != 0) return GORT_ENOMEM;
-  gort_select_case cases[2] = {gort_case_recv(gort_timer_chan(t), NULL),
-                               gort_case_recv(gort_context_done(ctx), NULL)};
-  int rc = gort_select(cases, 2) == 0 ? 0 : gort_context_err(ctx);
-  gort_timer_free(t);
-  return rc;
-}
-
-static void handle(gort_context *ctx, const gortp_http_request *req, gortp_http_response *resp,
+static void handle(gort_context *ctx, const gortp_shutdown_http_request *req, gortp_shutdown_http_response *resp,
                    void *arg) {
   handler_env *env = arg;
   if (env && env->started) GORT_CHAN_SEND(env->started, int, 1);
   if (strcmp(req->path, "/slow") == 0) {
-    const char *ms = gortp_http_arg(req, "ms");
-    int rc = sleep_ctx(ctx, (ms ? atol(ms) : 300) * GORT_MILLISECOND);
+    const char *ms = gortp_shutdown_http_arg(req, "ms");
+    int rc = gortp_ctxchan_sleep(ctx, (ms ? atol(ms) : 300) * GORT_MILLISECOND);
     if (rc != 0) {
-      gortp_http_reply(resp, 503, "%s\n", gort_strerror(rc));
+      gortp_shutdown_http_reply(resp, 503, "%s\n", gort_strerror(rc));
       return;
     }
   } else if (strcmp(req->path, "/gate") == 0) {
     gort_chan_recv(env->gate, NULL, NULL);
   }
-  gortp_http_reply(resp, 200, "OK %s\n", req->path);
+  gortp_shutdown_http_reply(resp, 200, "OK %s\n", req->path);
 }
 
-static gortp_server *start_server(handler_env *env, int workers, int queue) {
-  gortp_server *srv = NULL;
-  gortp_server_options o = {.workers = workers, .queue = queue, .handler = handle,
+static gortp_shutdown_server *start_server(handler_env *env, int workers, int queue) {
+  gortp_shutdown_server *srv = NULL;
+  gortp_shutdown_server_options o = {.workers = workers, .queue = queue, .handler = handle,
                             .handler_arg = env};
-  assert_int_equal(gortp_server_start(&srv, &o), 0);
-  assert_true(gortp_server_port(srv) > 0);
+  assert_int_equal(gortp_shutdown_server_start(&srv, &o), 0);
+  assert_true(gortp_shutdown_server_port(srv) > 0);
   return srv;
 }
 
-static void url_of(char *buf, size_t len, gortp_server *srv, const char *path) {
-  snprintf(buf, len, "http://127.0.0.1:%u%s", (unsigned)gortp_server_port(srv), path);
+static void url_of(char *buf, size_t len, gortp_shutdown_server *srv, const char *path) {
+  snprintf(buf, len, "http://127.0.0.1:%u%s", (unsigned)gortp_shutdown_server_port(srv), path);
 }
 
 static void shutdown_server_serves_requests(void **state) {
   (void)state;
   baseline b = take_baseline();
-  gortp_server *srv = start_server(NULL, 4, 16);
+  gortp_shutdown_server *srv = start_server(NULL, 4, 16);
   char url[128];
   url_of(url, sizeof url, srv, "/hello?x=1");
   long status = 0;
   size_t len = 0;
   char why[128];
   for (int i = 0; i < 5; i++) {
-    assert_int_equal(gortp_http_get(NULL, url, &status, &len, why, sizeof why), 0);
+    assert_int_equal(gortp_httpcheck_get(NULL, url, &status, &len, why, sizeof why), 0);
     assert_int_equal(status, 200);
     assert_int_equal(len, strlen("OK /hello\n"));
   }
-  gortp_server_free(srv);
+  gortp_shutdown_server_free(srv);
   assert_back_to(b);
 }
 
 struct shutdown_call {
-  gortp_server *srv;
+  gortp_shutdown_server *srv;
   gort_context *ctx;
   gort_chan *rc; /* buffered, 1 int */
 };
 
 static void shutdown_task(void *arg) {
   struct shutdown_call *c = arg;
-  GORT_CHAN_SEND(c->rc, int, gortp_server_shutdown(c->srv, c->ctx));
+  GORT_CHAN_SEND(c->rc, int, gortp_shutdown_server_shutdown(c->srv, c->ctx));
 }
 
 /* Slow requests in flight when the shutdown begins all complete with 200; a
@@ -132,8 +123,8 @@ static void shutdown_server_waits_for_inflight(void **state) {
   baseline b = take_baseline();
   handler_env env = {0};
   GORT_CHAN_MAKE(&env.started, int, 16);
-  gortp_server *srv = start_server(&env, 8, 16);
-  unsigned port = gortp_server_port(srv);
+  gortp_shutdown_server *srv = start_server(&env, 8, 16);
+  unsigned port = gortp_shutdown_server_port(srv);
   char urls[4][128];
   const char *u[4];
   for (int i = 0; i < 4; i++) {
@@ -150,9 +141,9 @@ static void shutdown_server_waits_for_inflight(void **state) {
     while (gort_chan_try_recv(env.started, NULL, NULL) == 0) started++;
   }
   assert_int_equal(started, 4);
-  assert_int_equal(gortp_server_inflight(srv), 4);
+  assert_int_equal(gortp_shutdown_server_inflight(srv), 4);
 
-  assert_int_equal(gortp_server_stop_accepting(srv), 0);
+  assert_int_equal(gortp_shutdown_server_stop_accepting(srv), 0);
   assert_true(httptest_connect_refused(port));
 
   struct shutdown_call call = {srv, NULL, NULL};
@@ -171,9 +162,9 @@ static void shutdown_server_waits_for_inflight(void **state) {
   gort_chan_recv(call.rc, &rc, NULL);
   assert_int_equal(rc, 0);
   assert_true(httptest_ms_since(t1) < 5000);
-  assert_int_equal(gortp_server_inflight(srv), 0);
+  assert_int_equal(gortp_shutdown_server_inflight(srv), 0);
   httptest_gets_cleanup(&g);
-  gortp_server_free(srv);
+  gortp_shutdown_server_free(srv);
   gort_context_free(call.ctx);
   gort_chan_release(call.rc);
   gort_chan_release(env.started);
@@ -232,7 +223,7 @@ static void shutdown_server_forces_at_deadline(void **state) {
   baseline b = take_baseline();
   handler_env env = {0};
   GORT_CHAN_MAKE(&env.started, int, 16);
-  gortp_server *srv = start_server(&env, 4, 16);
+  gortp_shutdown_server *srv = start_server(&env, 4, 16);
   char url[128];
   url_of(url, sizeof url, srv, "/slow?ms=20000");
   const char *u[1] = {url};
@@ -241,7 +232,7 @@ static void shutdown_server_forces_at_deadline(void **state) {
   int64_t t0 = gort_now();
   while (gort_chan_try_recv(env.started, NULL, NULL) != 0 && httptest_ms_since(t0) < 5000)
     httptest_gets_step(&g, -1, 10);
-  assert_int_equal(gortp_server_inflight(srv), 1);
+  assert_int_equal(gortp_shutdown_server_inflight(srv), 1);
 
   struct shutdown_call call = {srv, NULL, NULL};
   assert_int_equal(gort_context_with_timeout(gort_context_background(), 200 * GORT_MILLISECOND,
@@ -257,7 +248,7 @@ static void shutdown_server_forces_at_deadline(void **state) {
   assert_true(took >= 150 && took < 3000);
   assert_true(g.result[0] != CURLE_OK || g.status[0] != 200); /* not completed */
   httptest_gets_cleanup(&g);
-  gortp_server_free(srv);
+  gortp_shutdown_server_free(srv);
   gort_context_free(call.ctx);
   gort_chan_release(call.rc);
   gort_chan_release(env.started);
@@ -272,7 +263,7 @@ static void shutdown_server_busy_answers_503(void **state) {
   handler_env env = {0};
   GORT_CHAN_MAKE(&env.started, int, 16);
   GORT_CHAN_MAKE(&env.gate, char, 0);
-  gortp_server *srv = start_server(&env, 1, 0);
+  gortp_shutdown_server *srv = start_server(&env, 1, 0);
   /* With no queue, a request is taken only by a handler idle at that moment:
    * let the one handler task reach its receive first. */
   assert_true(ptest_parked(1));
@@ -288,14 +279,14 @@ static void shutdown_server_busy_answers_503(void **state) {
 
   long status = 0;
   char why[128];
-  assert_int_equal(gortp_http_get(NULL, busy_url, &status, NULL, why, sizeof why), 0);
+  assert_int_equal(gortp_httpcheck_get(NULL, busy_url, &status, NULL, why, sizeof why), 0);
   assert_int_equal(status, 503);
 
   gort_chan_close(env.gate);
   assert_true(httptest_gets_finish(&g, 5000));
   assert_int_equal(g.status[0], 200);
   httptest_gets_cleanup(&g);
-  gortp_server_free(srv);
+  gortp_shutdown_server_free(srv);
   gort_chan_release(env.gate);
   gort_chan_release(env.started);
   assert_back_to(b);

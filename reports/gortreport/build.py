@@ -214,6 +214,24 @@ def _valgrind_findings(errors: list[valgrind.VgError]) -> list[Finding]:
     return out
 
 
+def _valgrind_run_findings(binaries: list[dict[str, Any]]) -> list[Finding]:
+    """A binary that failed under Valgrind without an error record of its
+    own (a failed test, a crash, the output cut short)."""
+    out = []
+    for b in binaries:
+        rc = b.get("exit_code")
+        if b["errors"] or (b.get("complete", True) and rc in (None, 0)):
+            continue
+        name = _base(b["binary"])
+        why = "its output was cut short" if not b.get("complete", True) else f"it exited with status {rc}"
+        text = f"{b['binary']} under Valgrind {b['tool']}: {why} (log beside {b['xml']})"
+        file, line = _source_of(name)
+        out.append(Finding("crash", f"{name} failed under Valgrind {b['tool']}: {why}", text, subject=name,
+                           file=file, line=line,
+                           occurrences=[Occurrence(b["tool"], f"valgrind.{b['tool']}", name, text, error=True)]))
+    return out
+
+
 def _race_json_findings(doc: dict[str, Any]) -> list[Finding]:
     """gort-race's races (gort.race/1): both stacks, deduplicated by gort-race."""
     out = []
@@ -348,7 +366,7 @@ def build(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
         found += _leak_findings(leak)
     if calib:
         found += _calibration_findings(calib)
-    found += _valgrind_findings(vg_errors)
+    found += _valgrind_findings(vg_errors) + _valgrind_run_findings(vg_bins)
     if race:
         found += _race_json_findings(race)
     if compare:

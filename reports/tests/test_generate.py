@@ -139,3 +139,19 @@ def test_failed_build_step_fails_everything(tmp: Path) -> None:
     assert [f["kind"] for f in report["findings"]] == ["build-failure"]
     assert "atomic_thread_fence" in report["findings"][0]["text"]
     assert junit_counts(out / "junit.xml")["errors"] == 1
+
+
+def test_valgrind_failure_without_an_error_record_fails(tmp: Path) -> None:
+    out = copy_fixture("clean", tmp)
+    (out / "valgrind.json").write_text(json.dumps({
+        "schema": "gort.valgrind/2", "errors": [],
+        "binaries": [{"binary": "build/cc/tests/runtime/test_err", "tool": "memcheck", "xml": "x.xml",
+                      "errors": 0, "complete": True, "exit_code": 1},
+                     {"binary": "build/cc/tests/runtime/test_chan", "tool": "memcheck", "xml": "y.xml",
+                      "errors": 0, "complete": True, "exit_code": 0}]}))
+    assert run_module("gortreport.generate", str(out)).returncode == 1
+    report = load(out / "report.json")
+    assert [(f["kind"], f["subject"]) for f in report["findings"]] == [("crash", "test_err")]
+    root = ET.parse(out / "junit.xml").getroot()
+    cases = {c.get("name"): c for c in root.iter("testcase") if c.get("classname") == "valgrind.memcheck"}
+    assert cases["test_err"].find("error") is not None and cases["test_chan"].find("error") is None

@@ -58,8 +58,12 @@ typedef struct {
   void *process_arg;
 } gortp_service;
 
-/* NewService(workers, bufferSize, timeout) with the seed's processOne. */
-GORT_API gortp_service gortp_service_new(int workers, int buffer_size, gort_duration timeout);
+/* NewService(workers, bufferSize, timeout) with the seed's processOne, on
+ * caller storage. 0, or GORT_EINVAL (s NULL, workers <= 0, buffer_size < 0,
+ * timeout <= 0); *s is filled in either way, and gortp_service_run rejects
+ * the same values. */
+GORT_API int gortp_service_init(gortp_service *s, int workers, int buffer_size,
+                                gort_duration timeout);
 
 /* The seed's processOne: the ctx's error if it is done, else
  * "processed-<id>". */

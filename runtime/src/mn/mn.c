@@ -284,9 +284,9 @@ static gort__g *global_get(gort__p *p) {
     sched.gq_head = g->next;
     len--;
     for (; extra > 0 && sched.gq_head; extra--, len--) {
-      gort__g *x = sched.gq_head;
+      gort__g *x = sched.gq_head, *next = x->next; /* x is not ours once queued */
       if (!runq_put(p, x)) break;
-      sched.gq_head = x->next;
+      sched.gq_head = next;
     }
     if (!sched.gq_head) sched.gq_tail = NULL;
     atomic_store(&sched.gq_len, len);
@@ -671,10 +671,19 @@ static void *sysmon_main(void *unused) {
   pthread_sigmask(SIG_SETMASK, &all, NULL);
   pthread_setname_np(pthread_self(), "gort-sysmon");
   atomic_store(&sched.sysmon_tid, gettid_());
+  int64_t idle_since = 0;
   while (atomic_load(&sched.state) != S_STOPPING) {
     bool busy = atomic_load(&sched.npidle) < sched.nprocs;
     if (gort__wait_token(&sched.sysmon_wake, 0, (busy ? 2 : 20) * GORT_MILLISECOND)) continue;
-    retake(gort__nanotime());
+    int64_t now = gort__nanotime();
+    retake(now);
+    if (busy) {
+      idle_since = 0;
+    } else if (idle_since == 0) {
+      idle_since = now;
+    } else if (now - idle_since > GORT_SECOND) {
+      gort__stack_cache_trim(MN_STACK_CACHE_IDLE); /* a past burst's stacks */
+    }
   }
   return NULL;
 }

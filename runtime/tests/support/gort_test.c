@@ -52,10 +52,10 @@ bool gort_test_child_aborts(void (*fn)(void *), void *arg, const char *expect) {
 static int misuse_calls;
 static int misuse_last;
 
-/* The hook may run in several tasks at once: the message is copied under a
- * lock, and read back into a second buffer under it. */
+/* Misuse hooks run on whichever tasks misused at once (a close waking many
+ * senders): the message buffer has its own lock. */
 static pthread_mutex_t misuse_msg_lock = PTHREAD_MUTEX_INITIALIZER;
-static char misuse_last_msg[256], misuse_msg_copy[256];
+static char misuse_last_msg[256]; /* misuse_msg_lock */
 
 static void count_misuse(int code, const char *msg, void *arg) {
   (void)arg;
@@ -76,11 +76,14 @@ int *gort_test_misuse_return_mode(void) {
 
 int gort_test_misuse_last(void) { return __atomic_load_n(&misuse_last, __ATOMIC_SEQ_CST); }
 
+/* The last message, copied under its lock into a buffer of the caller's
+ * thread, so a concurrent hook cannot change it while it is read. */
 const char *gort_test_misuse_last_message(void) {
+  static _Thread_local char copy[sizeof misuse_last_msg];
   pthread_mutex_lock(&misuse_msg_lock);
-  memcpy(misuse_msg_copy, misuse_last_msg, sizeof misuse_msg_copy);
+  memcpy(copy, misuse_last_msg, sizeof copy);
   pthread_mutex_unlock(&misuse_msg_lock);
-  return misuse_msg_copy;
+  return copy;
 }
 
 void gort_test_misuse_abort_mode(void) {
