@@ -179,9 +179,9 @@ static void shutdown_server_counts_dropped(void **state) {
   (void)state;
   baseline b = take_baseline();
   handler_env env = {0};
-  gortp_server *srv = start_server(&env, 2, 4);
+  gortp_shutdown_server *srv = start_server(&env, 2, 4);
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(gortp_server_port(srv)),
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(gortp_shutdown_server_port(srv)),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
   static const char half[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n";
@@ -189,13 +189,13 @@ static void shutdown_server_counts_dropped(void **state) {
   gort_context *ctx;
   assert_int_equal(
       gort_context_with_timeout(gort_context_background(), 200 * GORT_MILLISECOND, &ctx), 0);
-  assert_int_equal(gortp_server_shutdown(srv, ctx), GORT_EDEADLINE);
-  assert_int_equal(gortp_server_dropped(srv), 1);
-  assert_int_equal(gortp_server_answered(srv), 0);
+  assert_int_equal(gortp_shutdown_server_shutdown(srv, ctx), GORT_EDEADLINE);
+  assert_int_equal(gortp_shutdown_server_dropped(srv), 1);
+  assert_int_equal(gortp_shutdown_server_answered(srv), 0);
   char buf[64];
   assert_true(recv(fd, buf, sizeof buf, 0) <= 0); /* closed, unanswered */
   close(fd);
-  gortp_server_free(srv);
+  gortp_shutdown_server_free(srv);
   gort_context_free(ctx);
 
   /* Graceful: a request answered, nothing dropped. */
@@ -208,10 +208,10 @@ static void shutdown_server_counts_dropped(void **state) {
   assert_true(httptest_gets_finish(&g, 5000));
   assert_int_equal(g.status[0], 200);
   httptest_gets_cleanup(&g);
-  assert_int_equal(gortp_server_shutdown(srv, NULL), 0);
-  assert_int_equal(gortp_server_answered(srv), 1);
-  assert_int_equal(gortp_server_dropped(srv), 0);
-  gortp_server_free(srv);
+  assert_int_equal(gortp_shutdown_server_shutdown(srv, NULL), 0);
+  assert_int_equal(gortp_shutdown_server_answered(srv), 1);
+  assert_int_equal(gortp_shutdown_server_dropped(srv), 0);
+  gortp_shutdown_server_free(srv);
   assert_back_to(b);
 }
 
