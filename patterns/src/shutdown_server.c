@@ -88,7 +88,7 @@ struct gortp_shutdown_server {
   /* Immutable after start. */
   struct MHD_Daemon *daemon; /* NULL once stopped (owner only) */
   uint16_t port;
-  gortp_http_handler handler;
+  gortp_shutdown_http_handler handler;
   void *handler_arg;
   gort_context *req_ctx; /* handlers' context: cancelled only to force */
   gort_chan *queue;      /* of struct req *: MHD thread -> handler tasks */

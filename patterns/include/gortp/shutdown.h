@@ -82,7 +82,7 @@ GORT_API void gortp_shutdown_http_reply(gortp_shutdown_http_response *resp, unsi
     __attribute__((format(printf, 3, 4)));
 
 /* Runs in a handler task. ctx is cancelled only when a shutdown is forced. */
-typedef void (*gortp_http_handler)(gort_context *ctx, const gortp_shutdown_http_request *req,
+typedef void (*gortp_shutdown_http_handler)(gort_context *ctx, const gortp_shutdown_http_request *req,
                                    gortp_shutdown_http_response *resp, void *arg);
 
 typedef struct {
@@ -92,7 +92,7 @@ typedef struct {
   int queue;          /* requests waiting for a handler; < 0: 64. Beyond: 503.
                        * 0: a request is taken only by a handler that is idle
                        * (waiting) at that moment */
-  gortp_http_handler handler;
+  gortp_shutdown_http_handler handler;
   void *handler_arg;
 } gortp_shutdown_server_options;
 
