@@ -9,9 +9,11 @@
  * frames of their own as a debugger shows them.
  *
  * Invariants:
- *  - The session is cached for the life of the process under sym_lock
- *    (libdwfl is not thread-safe) and rebuilt when a pc falls outside every
- *    module it knows (a library dlopen'ed since).
+ *  - The session lives under sym_lock (libdwfl is not thread-safe) from
+ *    the first lookup of a check to gort__lc_sym_release at its end, and is
+ *    rebuilt when a pc falls outside every module it knows (a library
+ *    dlopen'ed since). Kept longer, its memory would be Valgrind's
+ *    "possibly lost" at exit.
  *  - It holds no file descriptor between calls: the fd layer would see one.
  *    Our find_elf callback maps each file whole (ELF_C_READ_MMAP), tells
  *    libelf it is done with the fd (ELF_C_FDDONE) and closes it; separate
@@ -141,6 +143,13 @@ static Dwfl_Module *module_of(uintptr_t pc) {
     session = NULL;
   }
   return NULL;
+}
+
+void gort__lc_sym_release(void) {
+  pthread_mutex_lock(&sym_lock);
+  if (session) dwfl_end(session);
+  session = NULL;
+  pthread_mutex_unlock(&sym_lock);
 }
 
 static const char *base_name(const char *path) {
