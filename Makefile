@@ -78,7 +78,7 @@ PUBLIC_ARCHIVES =
 
 .PHONY: all lib deps test check bench bench-quick race valgrind leakcheck \
         leakcheck-calibrate report gate ci install clean examples format \
-        check-headers check-exports check-runner format-all
+        check-headers check-exports check-runner format-all lint
 .DEFAULT_GOAL := all
 
 all: lib
@@ -166,7 +166,26 @@ format:
 format-all:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
 
+# compile_commands.json for clang-tidy and editors: every object of a full
+# rebuild (in its own build directory), as bear records it.
+compile_commands.json:
+	bear --output $@ -- $(MAKE) --no-print-directory -B O=build/ccdb lib test-build
+
+# make lint: clang-tidy (.clang-tidy: bugprone-* and concurrency-*, each
+# exception with its reason) and cppcheck on the library sources; clean or
+# it fails. Inline cppcheck suppressions carry their reason too.
+LINT_SRCS = $(sort $(wildcard runtime/src/*.c runtime/src/*/*.c patterns/src/*.c leakcheck/src/*.c))
+lint: compile_commands.json
+	@echo "lint: clang-tidy on $(words $(LINT_SRCS)) files"
+	@echo $(LINT_SRCS) | xargs -n 8 -P 2 clang-tidy -p . --quiet 2>/dev/null | \
+	  { ! grep -E -A3 'warning:|error:'; }
+	@echo "lint: cppcheck"
+	@cppcheck --quiet --enable=warning,portability --inline-suppr --std=c11 --error-exitcode=1 -j2 \
+	  -D_GNU_SOURCE -D__GNUC__ -D__x86_64__ -Iruntime/include -Iruntime/src -Ipatterns/include \
+	  -Ileakcheck/include -Ileakcheck/src runtime/src patterns/src leakcheck/src
+	@echo "lint: clean"
+
 clean:
-	rm -rf build reports/out
+	rm -rf build reports/out compile_commands.json
 
 -include $(RUNTIME_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d) $(RUNTIME_TEST_BINS:=.d)
