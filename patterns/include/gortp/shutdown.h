@@ -108,8 +108,9 @@ GORT_API uint16_t gortp_shutdown_server_port(const gortp_shutdown_server *srv);
 /* Requests handed to handlers and not yet answered (a snapshot). */
 GORT_API int gortp_shutdown_server_inflight(gortp_shutdown_server *srv);
 /* Requests whose response was fully sent, and requests the server cut
- * before answering them (a forced shutdown, an internal error): snapshots.
- * After a graceful shutdown dropped is 0. */
+ * before answering them (a forced shutdown closing a request in progress or
+ * an accepted connection whose request was not read yet; not a client's
+ * own abort): snapshots. After a graceful shutdown dropped is 0. */
 GORT_API long gortp_shutdown_server_answered(gortp_shutdown_server *srv);
 GORT_API long gortp_shutdown_server_dropped(gortp_shutdown_server *srv);
 /* Phase 1: stop accepting. Idempotent; returns 0. */
