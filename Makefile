@@ -17,7 +17,15 @@ export O
 
 SAN_FLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all)
 WARN := -Wall -Wextra -Werror
-GORT_CPPFLAGS := -D_GNU_SOURCE -Iruntime/include -Iruntime/src
+# Include paths by layer (no fragment changes another layer's):
+#   GORT_CPPFLAGS     the public headers: what every layer and user sees
+#   RUNTIME_CPPFLAGS  + runtime/src: runtime sources, and runtime tests named
+#                     test_internal_*.c (the only tests that see internals)
+#   TEST_CPPFLAGS     what a cmocka test program adds: the runtime's test
+#                     support and leakcheck's cmocka integration
+GORT_CPPFLAGS := -D_GNU_SOURCE -Iruntime/include
+RUNTIME_CPPFLAGS := $(GORT_CPPFLAGS) -Iruntime/src
+TEST_CPPFLAGS := -Iruntime/tests -Ileakcheck/include
 GORT_CFLAGS := -std=c11 $(WARN) -pthread -fPIC -fno-omit-frame-pointer $(SAN_FLAGS) $(CFLAGS)
 GORT_LDFLAGS := -pthread -rdynamic $(SAN_FLAGS) $(LDFLAGS)
 GORT_LIBS := -lm
@@ -39,14 +47,24 @@ LIBGORT_SO := $(O)/libgort.so
 
 TEST_SUPPORT_SRCS := $(sort $(wildcard runtime/tests/support/*.c))
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/%.o)
+# What every test program links besides its own layer: the support objects
+# and leakcheck (GORT_TEST_MAIN checks each test for leaks). Recursive, and
+# named as $$(TEST_LIBS) in prerequisites (second expansion), so that it
+# does not matter which fragment is read first.
+TEST_LIBS = $(TEST_SUPPORT_OBJS) $(LEAKCHECK_A)
+TEST_LDLIBS = -lcmocka $(LEAKCHECK_LIBS)
 RUNTIME_TEST_SRCS := $(sort $(wildcard runtime/tests/test_*.c))
 RUNTIME_TEST_BINS := $(RUNTIME_TEST_SRCS:runtime/tests/%.c=$(O)/tests/runtime/%)
 # Layers append their test binaries to TEST_BINS, their public headers to
 # PUBLIC_HDRS and their static libraries to PUBLIC_ARCHIVES in their
 # fragments, included here so that the rules below see the complete lists.
-TEST_BINS := $(RUNTIME_TEST_BINS)
-PUBLIC_HDRS := $(sort $(wildcard runtime/include/gort/*.h))
-PUBLIC_ARCHIVES :=
+# (Recursive variables: a fragment's list may depend on another's.)
+TEST_BINS = $(RUNTIME_TEST_BINS)
+PUBLIC_HDRS = $(sort $(wildcard runtime/include/gort/*.h))
+PUBLIC_ARCHIVES =
+# Prerequisites may name another fragment's variables as $$(VAR): they are
+# expanded once every fragment has been read, whatever the include order.
+.SECONDEXPANSION:
 -include $(sort $(wildcard */*.mk))
 
 .PHONY: all lib deps test check bench bench-quick race valgrind leakcheck \
@@ -58,13 +76,13 @@ all: lib
 
 lib: $(LIBGORT_A) $(LIBGORT_SO)
 
-$(O)/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) $(GORT_CFLAGS) -MMD -MP -c $< -o $@
-
 $(O)/runtime/src/%.o: runtime/src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) $(GORT_CFLAGS) $(LIB_VISIBILITY) -MMD -MP -c $< -o $@
+	$(CC) $(RUNTIME_CPPFLAGS) $(GORT_CFLAGS) $(LIB_VISIBILITY) -MMD -MP -c $< -o $@
+
+$(O)/runtime/tests/support/%.o: runtime/tests/support/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GORT_CPPFLAGS) $(TEST_CPPFLAGS) $(GORT_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBGORT_A): $(RUNTIME_OBJS)
 	@mkdir -p $(dir $@)
@@ -73,10 +91,11 @@ $(LIBGORT_A): $(RUNTIME_OBJS)
 $(LIBGORT_SO): $(RUNTIME_OBJS)
 	$(CC) -shared -Wl,-soname,$(LIBGORT_SONAME) $(GORT_LDFLAGS) -o $@ $^ $(GORT_LIBS)
 
-$(O)/tests/runtime/%: runtime/tests/%.c $(TEST_SUPPORT_OBJS) $(LIBGORT_A)
+$(O)/tests/runtime/%: runtime/tests/%.c $$(TEST_LIBS) $(LIBGORT_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) -Iruntime/tests $(GORT_CFLAGS) $< $(TEST_SUPPORT_OBJS) $(LIBGORT_A) \
-	  $(GORT_LDFLAGS) -lcmocka $(GORT_LIBS) -o $@
+	$(CC) $(if $(filter test_internal_%,$*),$(RUNTIME_CPPFLAGS),$(GORT_CPPFLAGS)) $(TEST_CPPFLAGS) \
+	  $(GORT_CFLAGS) -MMD -MP -MF $@.d $< $(TEST_LIBS) $(LIBGORT_A) $(GORT_LDFLAGS) $(TEST_LDLIBS) \
+	  $(GORT_LIBS) -o $@
 
 # ---- dependencies (Debian packages) --------------------------------------
 deps:
@@ -131,4 +150,4 @@ format-all:
 clean:
 	rm -rf build reports/out
 
--include $(RUNTIME_OBJS:.o=.d) $(patsubst %.o,%.d,$(filter %.o,$(TEST_SUPPORT_OBJS)))
+-include $(RUNTIME_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d) $(RUNTIME_TEST_BINS:=.d)

@@ -3,7 +3,8 @@
 #
 #   make race        every test under ThreadSanitizer, through gort-race
 #                    (RACE_RUNS runs each); reports/out/race.json (gort.race/1)
-#   make valgrind    every test binary under memcheck
+#   make valgrind    every test binary under memcheck and Helgrind (races,
+#                    lock order); reports/out/valgrind/*.xml, valgrind.json
 #   make bench-compare BASE=<ref>
 #                    base and current gort-bench interleaved; writes
 #                    reports/out/compare.json (gort.compare/1, bench/README.md)
@@ -62,11 +63,12 @@ install-race:
 
 # The installed tools' own tests, from outside (make test runs them once, in
 # the plain build): plain C programs that never heard of gort.
-TOOL_TESTS += ci/tests/test_gort_race.py
+TOOL_TESTS += ci/tests/test_gort_race.py ci/tests/test_valgrind_sweep.py
 test-tools:
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider $(TOOL_TESTS)
 
-# make valgrind: every test binary under memcheck.
+# make valgrind: every test binary under memcheck and Helgrind
+# (VALGRIND_TOOLS="memcheck helgrind"; ci/valgrind.sh says what it writes).
 valgrind: deps
 	@$(MAKE) --no-print-directory test-build
 	@REPORT_DIR=$(REPORT_DIR) ci/valgrind.sh $(TEST_BINS)

@@ -208,11 +208,15 @@ exit_without_handlers() {
   expect 2 'unchecked' 'never ran' 'fix: .*exit\(\)' -- "$work/quick"
 }
 static_binary() { expect 2 'unchecked' 'statically linked' 'fix: link it dynamically' -- "$work/static"; }
-bad_usage() {
-  "$work/prefix/bin/gort-leakcheck" --no-such-option >"$work/usage.txt" 2>&1
-  local rc=$?
-  cat "$work/usage.txt"
-  ((rc == 2)) && (($(grep -c . "$work/usage.txt") <= 2))
+bad_usage() { # exit 2, at most two lines (getopt's, then ours)
+  local args
+  for args in "--no-such-option" "--timeout soon $work/thread" "-j 0 $work/thread" ""; do
+    # shellcheck disable=SC2086
+    "$work/prefix/bin/gort-leakcheck" $args >"$work/usage.txt" 2>&1
+    local rc=$?
+    cat "$work/usage.txt"
+    ((rc == 2)) && (($(grep -c . "$work/usage.txt") <= 2)) || return 1
+  done
 }
 
 echo "[==========] Running the installed gort-leakcheck from outside."

@@ -849,6 +849,19 @@ static void usage(FILE *out) {
           "exit status: 0 clean, 1 leaks, 2 could not check (a run failed, no check ran, bad usage)\n");
 }
 
+/* A whole number >= min, or one line on stderr. */
+static bool count_arg(const char *opt, const char *text, int min, int *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (errno || end == text || *end || v < min || v > INT_MAX) {
+    fprintf(stderr, "gort-leakcheck: %s wants a whole number >= %d, not \"%s\"\n", opt, min, text);
+    return false;
+  }
+  *out = (int)v;
+  return true;
+}
+
 /* Bad command lines get one line (getopt has said what was wrong). */
 static void one_line_usage(void) {
   fprintf(stderr, "usage: gort-leakcheck [options] [--] PROGRAM [ARGS...] (--help for more)\n");
@@ -881,13 +894,13 @@ int main(int argc, char **argv) {
       case O_VALGRIND: cfg.valgrind = true; break;
       case O_PRELOAD: cfg.preload = optarg; break;
       case O_MODE: cfg.mode = optarg; break;
-      case O_TIMEOUT: cfg.timeout_s = atoi(optarg); break;
+      case O_TIMEOUT: if (!count_arg("--timeout", optarg, 0, &cfg.timeout_s)) return EXIT_USAGE; break;
       case O_EACH: each = true; break;
       case O_MERGE: merge_out = optarg; break;
       case O_CALIBRATE: cases = optarg; break;
       case O_BINDIR: cfg.bindir = optarg; break;
-      case O_RUNS: cfg.runs = atoi(optarg); break;
-      case 'j': cfg.jobs = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+      case O_RUNS: if (!count_arg("--runs", optarg, 1, &cfg.runs)) return EXIT_USAGE; break;
+      case 'j': if (!count_arg("-j", optarg, 1, &cfg.jobs)) return EXIT_USAGE; break;
       case 'v': cfg.verbose = true; break;
       case 'q': cfg.quiet = true; break;
       case 'h': usage(stdout); return 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "chan_impl.h"
+#include "hb.h"
 
 int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
   if (!out || elem_size > GORT_CHAN_ELEM_SIZE_MAX || cap < 0) return GORT_EINVAL;
@@ -24,6 +25,7 @@ int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
   c->cap = (size_t)cap;
   c->buf = (unsigned char *)(c + 1);
   atomic_init(&c->refs, 1);
+  GORT__HB_ATOMIC(&c->refs, sizeof c->refs);
   *out = c;
   return 0;
 }
@@ -46,8 +48,11 @@ gort_chan *gort_chan_retain(gort_chan *c) {
 void gort_chan_release(gort_chan *c) {
   if (!c) return;
   /* acq_rel: the last releaser must see every other holder's writes. */
+  GORT__HB_BEFORE(&c->refs);
   long old = atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel);
   if (old == 1) {
+    GORT__HB_AFTER(&c->refs);
+    GORT__HB_OWNED(&c->lock, sizeof c->lock);
     if (c->recvq.head || c->sendq.head)
       gort__fatal("channel %p freed while tasks are blocked on it", (void *)c);
     atomic_store_explicit(&c->refs, CHAN_REFS_POISON, memory_order_relaxed);
@@ -146,7 +151,7 @@ static int chan_send(gort_chan *c, const void *elem, bool block) {
   /* Not closed, then full: at the moment of the second read the channel was
    * full, and (close being permanent) not closed at the first. */
   if (!block && !__atomic_load_n(&c->closed, __ATOMIC_RELAXED) && chan_full(c)) return GORT_EAGAIN;
-  gort__lock_acquire(&c->lock);
+  gort__chan_lock(c);
   if (c->closed) {
     gort__lock_release(&c->lock);
     return gort__misuse(GORT_ESENDCLOSED);
@@ -191,7 +196,7 @@ static int chan_recv(gort_chan *c, void *elem, bool *ok, bool block) {
       return GORT_ECLOSED;
     }
   }
-  gort__lock_acquire(&c->lock);
+  gort__chan_lock(c);
   if (c->closed && c->count == 0) {
     gort__lock_release(&c->lock);
     gort__chan_zero(c, elem);
@@ -231,7 +236,7 @@ int gort_chan_try_recv(gort_chan *c, void *elem, bool *ok) { return chan_recv(c,
 
 int gort_chan_close(gort_chan *c) {
   if (!c) return gort__misuse(GORT_ECLOSENIL);
-  gort__lock_acquire(&c->lock);
+  gort__chan_lock(c);
   if (c->closed) {
     gort__lock_release(&c->lock);
     return gort__misuse(GORT_ECLOSECLOSED);

@@ -14,6 +14,7 @@
 #define GORT_CHAN_IMPL_H
 
 #include "gort/chan.h"
+#include "chaos.h"
 #include "internal.h"
 #include "lock.h"
 
@@ -30,6 +31,12 @@ struct gort_chan {
   unsigned char *buf;  /* cap * elem_size bytes, right after the struct (none
                         * for elem_size 0) */
 };
+
+/* Take c's lock at a send, receive, close or select: a GORT_CHAOS point. */
+static inline void gort__chan_lock(gort_chan *c) {
+  GORT__CHAOS(GORT__CHAOS_LOCK);
+  gort__lock_acquire(&c->lock);
+}
 
 /* Complete a send to the dequeued receiver w (lock held; released here, then
  * w's task is readied). */

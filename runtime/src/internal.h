@@ -63,6 +63,8 @@ void gort__print_symbol(FILE *out, const gort__symbol *s, const void *pc);
 /* The calling task's stack from the first frame outside the runtime (the
  * misuse site) on, one gort__print_symbol per frame. */
 void gort__print_caller_stack(FILE *out);
+/* End the libdwfl session the calls above opened (the end of a dump). */
+void gort__symbolize_end(void);
 
 /* Allocation through the replaceable, counted allocator. */
 void *gort__malloc(size_t n);

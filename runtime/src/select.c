@@ -29,7 +29,7 @@ static void sel_lock(const sel_locks *s) {
   gort_chan *prev = NULL;
   for (size_t i = 0; i < s->nlock; i++) {
     gort_chan *c = s->cases[s->lockorder[i]].chan;
-    if (c != prev) gort__lock_acquire(&c->lock);
+    if (c != prev) gort__chan_lock(c);
     prev = c;
   }
 }

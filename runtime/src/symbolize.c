@@ -14,8 +14,11 @@
  * Not for signal handlers: dlopen and libdwfl allocate. The SIGQUIT dump
  * stays on dladdr (see task.c).
  *
- * Invariants: one libdwfl session for the process, built on first use and
- * kept (sym_lock; libdwfl is not thread-safe). It holds no file descriptor
+ * Invariants: libdw is loaded once and kept; a libdwfl session lives for
+ * one dump only (sym_lock; libdwfl is not thread-safe): gort_dump_tasks
+ * ends it, so a program that printed a dump and went on holds no libdwfl
+ * memory a leak check could count (its internal pointers make memcheck call
+ * a kept session "possibly lost"). It holds no file descriptor
  * (gort_dump_tasks is public, and a leak check must not see one): each
  * object's file is mapped whole, libelf is told it is done with the fd,
  * and the fd is closed; separate debug files are not looked up.
@@ -34,6 +37,7 @@
 /* The libdwfl calls we make, resolved by dlsym. */
 static struct {
   Dwfl *(*begin)(const Dwfl_Callbacks *);
+  void (*end)(Dwfl *);
   int (*proc_report)(Dwfl *, pid_t);
   int (*report_end)(Dwfl *, int (*)(Dwfl_Module *, void *, const char *, Dwarf_Addr, void *),
                     void *);
@@ -49,7 +53,7 @@ static struct {
 static Dwfl_Callbacks callbacks;
 static pthread_mutex_t sym_lock = PTHREAD_MUTEX_INITIALIZER;
 static Dwfl *session; /* sym_lock */
-static bool tried;    /* sym_lock */
+static int loaded;    /* sym_lock: 0 not tried, 1 loaded, -1 unavailable */
 
 #define LOAD(field, name) (*(void **)&dw.field = dlsym(lib, name)) != NULL
 
@@ -78,23 +82,41 @@ static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, 
 }
 
 /* sym_lock held. */
-static Dwfl *open_session(void) {
-  if (session || tried) return session;
-  tried = true;
+static bool load_libdw(void) {
+  if (loaded) return loaded > 0;
+  loaded = -1;
   void *lib = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!lib) return NULL;
-  if (!(LOAD(begin, "dwfl_begin") && LOAD(proc_report, "dwfl_linux_proc_report") &&
+  if (!lib) return false;
+  if (!(LOAD(begin, "dwfl_begin") && LOAD(end, "dwfl_end") &&
+        LOAD(proc_report, "dwfl_linux_proc_report") &&
         LOAD(report_end, "dwfl_report_end") && LOAD(addrmodule, "dwfl_addrmodule") &&
         LOAD(addrname, "dwfl_module_addrname") && LOAD(getsrc, "dwfl_module_getsrc") &&
         LOAD(lineinfo, "dwfl_lineinfo") && LOAD(elf_version, "elf_version") &&
         LOAD(elf_begin, "elf_begin") && LOAD(elf_cntl, "elf_cntl")))
-    return NULL;
+    return false;
   dw.elf_version(EV_CURRENT);
   callbacks.find_elf = find_elf_nofd;
   callbacks.find_debuginfo = no_debuginfo;
+  loaded = 1;
+  return true;
+}
+
+/* sym_lock held. */
+static Dwfl *open_session(void) {
+  if (session || !load_libdw()) return session;
   Dwfl *d = dw.begin(&callbacks);
-  if (d && dw.proc_report(d, getpid()) == 0 && dw.report_end(d, NULL, NULL) == 0) session = d;
+  if (d && dw.proc_report(d, getpid()) == 0 && dw.report_end(d, NULL, NULL) == 0)
+    session = d;
+  else if (d)
+    dw.end(d);
   return session;
+}
+
+void gort__symbolize_end(void) {
+  pthread_mutex_lock(&sym_lock);
+  if (session) dw.end(session);
+  session = NULL;
+  pthread_mutex_unlock(&sym_lock);
 }
 
 void gort__symbolize(const void *pc, bool return_address, gort__symbol *out) {
