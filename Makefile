@@ -10,6 +10,13 @@ CFLAGS ?= -O2 -g
 LDFLAGS ?=
 SAN ?=
 TEST_TIMEOUT ?= 300
+# Per test (ci/run-tests.sh): a test that runs longer fails by name, with a
+# task dump, and the rest of its binary still runs.
+TEST_CASE_TIMEOUT ?= 120
+# make test RUN=<regex>: only the tests whose name matches (SKIP=<regex>: not
+# those), like go test -run.
+RUN ?=
+SKIP ?=
 
 CCNAME := $(notdir $(firstword $(CC)))
 O ?= build/$(CCNAME)$(if $(SAN),-$(SAN))
@@ -17,7 +24,15 @@ export O
 
 SAN_FLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all)
 WARN := -Wall -Wextra -Werror
-GORT_CPPFLAGS := -D_GNU_SOURCE -Iruntime/include -Iruntime/src
+# Include paths by layer (no fragment changes another layer's):
+#   GORT_CPPFLAGS     the public headers: what every layer and user sees
+#   RUNTIME_CPPFLAGS  + runtime/src: runtime sources, and runtime tests named
+#                     test_internal_*.c (the only tests that see internals)
+#   TEST_CPPFLAGS     what a cmocka test program adds: the runtime's test
+#                     support and leakcheck's cmocka integration
+GORT_CPPFLAGS := -D_GNU_SOURCE -Iruntime/include
+RUNTIME_CPPFLAGS := $(GORT_CPPFLAGS) -Iruntime/src
+TEST_CPPFLAGS := -Iruntime/tests -Ileakcheck/include
 GORT_CFLAGS := -std=c11 $(WARN) -pthread -fPIC -fno-omit-frame-pointer $(SAN_FLAGS) $(CFLAGS)
 GORT_LDFLAGS := -pthread -rdynamic $(SAN_FLAGS) $(LDFLAGS)
 GORT_LIBS := -lm
@@ -39,32 +54,44 @@ LIBGORT_SO := $(O)/libgort.so
 
 TEST_SUPPORT_SRCS := $(sort $(wildcard runtime/tests/support/*.c))
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/%.o)
+# What every test program links besides its own layer: the support objects
+# and leakcheck (GORT_TEST_MAIN checks each test for leaks). Recursive, and
+# named as $$(TEST_LIBS) in prerequisites (second expansion), so that it
+# does not matter which fragment is read first.
+TEST_LIBS = $(TEST_SUPPORT_OBJS) $(LEAKCHECK_A)
+# The wrap routes every cmocka group through runtime/tests/support/watchdog.c
+# (per-test timeout, selection by name).
+TEST_LDLIBS = -Wl,--wrap=_cmocka_run_group_tests -lcmocka $(LEAKCHECK_LIBS)
 RUNTIME_TEST_SRCS := $(sort $(wildcard runtime/tests/test_*.c))
 RUNTIME_TEST_BINS := $(RUNTIME_TEST_SRCS:runtime/tests/%.c=$(O)/tests/runtime/%)
 # Layers append their test binaries to TEST_BINS, their public headers to
 # PUBLIC_HDRS and their static libraries to PUBLIC_ARCHIVES in their
 # fragments, included here so that the rules below see the complete lists.
-TEST_BINS := $(RUNTIME_TEST_BINS)
-PUBLIC_HDRS := $(sort $(wildcard runtime/include/gort/*.h))
-PUBLIC_ARCHIVES :=
+# (Recursive variables: a fragment's list may depend on another's.)
+TEST_BINS = $(RUNTIME_TEST_BINS)
+PUBLIC_HDRS = $(sort $(wildcard runtime/include/gort/*.h))
+PUBLIC_ARCHIVES =
+# Prerequisites may name another fragment's variables as $$(VAR): they are
+# expanded once every fragment has been read, whatever the include order.
+.SECONDEXPANSION:
 -include $(sort $(wildcard */*.mk))
 
 .PHONY: all lib deps test check bench bench-quick race valgrind leakcheck \
         leakcheck-calibrate report gate ci install clean examples format \
-        check-headers check-exports
+        check-headers check-exports check-runner format-all lint
 .DEFAULT_GOAL := all
 
 all: lib
 
 lib: $(LIBGORT_A) $(LIBGORT_SO)
 
-$(O)/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) $(GORT_CFLAGS) -MMD -MP -c $< -o $@
-
 $(O)/runtime/src/%.o: runtime/src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) $(GORT_CFLAGS) $(LIB_VISIBILITY) -MMD -MP -c $< -o $@
+	$(CC) $(RUNTIME_CPPFLAGS) $(GORT_CFLAGS) $(LIB_VISIBILITY) -MMD -MP -c $< -o $@
+
+$(O)/runtime/tests/support/%.o: runtime/tests/support/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GORT_CPPFLAGS) $(TEST_CPPFLAGS) $(GORT_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBGORT_A): $(RUNTIME_OBJS)
 	@mkdir -p $(dir $@)
@@ -73,10 +100,11 @@ $(LIBGORT_A): $(RUNTIME_OBJS)
 $(LIBGORT_SO): $(RUNTIME_OBJS)
 	$(CC) -shared -Wl,-soname,$(LIBGORT_SONAME) $(GORT_LDFLAGS) -o $@ $^ $(GORT_LIBS)
 
-$(O)/tests/runtime/%: runtime/tests/%.c $(TEST_SUPPORT_OBJS) $(LIBGORT_A)
+$(O)/tests/runtime/%: runtime/tests/%.c $$(TEST_LIBS) $(LIBGORT_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) -Iruntime/tests $(GORT_CFLAGS) $< $(TEST_SUPPORT_OBJS) $(LIBGORT_A) \
-	  $(GORT_LDFLAGS) -lcmocka $(GORT_LIBS) -o $@
+	$(CC) $(if $(filter test_internal_%,$*),$(RUNTIME_CPPFLAGS),$(GORT_CPPFLAGS)) $(TEST_CPPFLAGS) \
+	  $(GORT_CFLAGS) -MMD -MP -MF $@.d $< $(TEST_LIBS) $(LIBGORT_A) $(GORT_LDFLAGS) $(TEST_LDLIBS) \
+	  $(GORT_LIBS) -o $@
 
 # ---- dependencies (Debian packages) --------------------------------------
 deps:
@@ -92,12 +120,22 @@ SAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(
 export SAN
 
 test: deps
-	@$(MAKE) --no-print-directory test-build check-headers check-exports
-	@$(SAN_ENV) TEST_TIMEOUT=$(TEST_TIMEOUT) ci/run-tests.sh $(TEST_BINS)
+	@$(MAKE) --no-print-directory test-build check-headers check-exports check-runner
+	@$(SAN_ENV) TEST_TIMEOUT=$(TEST_TIMEOUT) TEST_CASE_TIMEOUT=$(TEST_CASE_TIMEOUT) \
+	  TEST_RUN='$(RUN)' TEST_SKIP='$(SKIP)' ci/run-tests.sh $(TEST_BINS)
 	$(if $(SAN),,@$(MAKE) --no-print-directory test-tools)
 
 test-build: lib $(TEST_BINS)
 check: test
+
+# The test runner itself: a hung test is named and the rest still run.
+RUNNER_HANG_BIN := $(O)/tests/runner/hang
+$(RUNNER_HANG_BIN): runtime/tests/runner/hang.c $$(TEST_LIBS) $(LIBGORT_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(GORT_CPPFLAGS) $(TEST_CPPFLAGS) $(GORT_CFLAGS) $< $(TEST_LIBS) $(LIBGORT_A) \
+	  $(GORT_LDFLAGS) $(TEST_LDLIBS) $(GORT_LIBS) -o $@
+check-runner: $(RUNNER_HANG_BIN)
+	@$(SAN_ENV) ci/check-runner.sh $(RUNNER_HANG_BIN)
 
 # Each public header compiles alone as C11 and as C++17.
 check-headers:
@@ -119,10 +157,35 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(GORT_VERSION)|' runtime/gort.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gort.pc
 
+# Formatting (.clang-format): `make format` formats the lines changed since
+# FORMAT_BASE (default: the merge base with main), so it never rewrites
+# someone else's code; `make format-all` formats every file.
+FORMAT_BASE ?= $(shell git merge-base HEAD main 2>/dev/null || echo HEAD)
 format:
+	git clang-format --extensions c,h,cc $(FORMAT_BASE)
+format-all:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
 
-clean:
-	rm -rf build reports/out
+# compile_commands.json for clang-tidy and editors: every object of a full
+# rebuild (in its own build directory), as bear records it.
+compile_commands.json:
+	bear --output $@ -- $(MAKE) --no-print-directory -B O=build/ccdb lib test-build
 
--include $(RUNTIME_OBJS:.o=.d) $(patsubst %.o,%.d,$(filter %.o,$(TEST_SUPPORT_OBJS)))
+# make lint: clang-tidy (.clang-tidy: bugprone-* and concurrency-*, each
+# exception with its reason) and cppcheck on the library sources; clean or
+# it fails. Inline cppcheck suppressions carry their reason too.
+LINT_SRCS = $(sort $(wildcard runtime/src/*.c runtime/src/*/*.c patterns/src/*.c leakcheck/src/*.c))
+lint: compile_commands.json
+	@echo "lint: clang-tidy on $(words $(LINT_SRCS)) files"
+	@echo $(LINT_SRCS) | xargs -n 8 -P 2 clang-tidy -p . --quiet 2>/dev/null | \
+	  { ! grep -E -A3 'warning:|error:'; }
+	@echo "lint: cppcheck"
+	@cppcheck --quiet --enable=warning,portability --inline-suppr --std=c11 --error-exitcode=1 -j2 \
+	  -D_GNU_SOURCE -D__GNUC__ -D__x86_64__ -Iruntime/include -Iruntime/src -Ipatterns/include \
+	  -Ileakcheck/include -Ileakcheck/src runtime/src patterns/src leakcheck/src
+	@echo "lint: clean"
+
+clean:
+	rm -rf build reports/out compile_commands.json
+
+-include $(RUNTIME_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d) $(RUNTIME_TEST_BINS:=.d)

@@ -3,11 +3,13 @@
 # `bench` and `bench-quick` phony; the recipes are here.
 #
 #   make bench-quick   the seed's pair, Serial, ParallelFloor and a few micro
-#                      benchmarks for gort (< 60 s); prints the seed's table;
-#                      writes reports/out/bench.json
-#   make bench         everything, 9 repetitions, gort and Go: writes
-#                      reports/out/bench.json and reports/out/bench-go.json
-#                      and prints them side by side
+#                      benchmarks for gort on both backends (< 2 min); prints
+#                      the seed's tables; writes reports/out/bench.json
+#                      (thread backend) and bench-mn.json (mn)
+#   make bench         everything, 9 repetitions, gort (both backends) and
+#                      Go: writes reports/out/bench.json (GORT_BACKEND=thread),
+#                      bench-mn.json (mn) and bench-go.json and prints them
+#                      side by side (the backend is in each file's context)
 #   make bench-build   only build $(BENCH_BIN)
 #   make bench-disasm  show the loops gcc and Go keep for doTask
 #
@@ -72,8 +74,12 @@ $(BENCH_BIN): $(BENCH_OBJS) $(LIBGORT_A)
 bench-quick: bench-nosan
 	@$(MAKE) --no-print-directory bench-build
 	@mkdir -p $(BENCH_OUT)
-	$(BENCH_BIN) --gort_quick --benchmark_repetitions=3 --benchmark_display_aggregates_only=true \
+	GORT_BACKEND=thread $(BENCH_BIN) --gort_quick --benchmark_repetitions=3 --benchmark_display_aggregates_only=true \
 	  --benchmark_out=$(BENCH_OUT)/bench.json --benchmark_out_format=json $(BENCH_ARGS)
+	GORT_BACKEND=mn $(BENCH_BIN) --gort_quick --benchmark_repetitions=3 --benchmark_display_aggregates_only=true \
+	  --benchmark_out=$(BENCH_OUT)/bench-mn.json --benchmark_out_format=json $(BENCH_ARGS)
+	@echo "bench-quick: gort on the M:N backend (GORT_BACKEND=mn)"; python3 bench/table.py $(BENCH_OUT)/bench-mn.json
+	@echo "bench-quick: gort on the thread backend (GORT_BACKEND=thread)"
 	@if [ "$(BENCH_QUICK_GO)" = 1 ] && command -v go >/dev/null; then \
 	  echo "bench-quick: Go's seed pair, Serial and ParallelFloor (bench/go)"; \
 	  ( cd bench/go && env $(BENCH_GO_ENV) go test -run=NONE \
@@ -91,9 +97,12 @@ bench-quick: bench-nosan
 bench: bench-nosan
 	@$(MAKE) --no-print-directory bench-build
 	@mkdir -p $(BENCH_OUT)
-	$(BENCH_BIN) --benchmark_repetitions=$(BENCH_REPS) --benchmark_enable_random_interleaving=true \
+	GORT_BACKEND=thread $(BENCH_BIN) --benchmark_repetitions=$(BENCH_REPS) --benchmark_enable_random_interleaving=true \
 	  --benchmark_display_aggregates_only=true \
 	  --benchmark_out=$(BENCH_OUT)/bench.json --benchmark_out_format=json $(BENCH_ARGS)
+	GORT_BACKEND=mn $(BENCH_BIN) --benchmark_repetitions=$(BENCH_REPS) --benchmark_enable_random_interleaving=true \
+	  --benchmark_display_aggregates_only=true \
+	  --benchmark_out=$(BENCH_OUT)/bench-mn.json --benchmark_out_format=json $(BENCH_ARGS)
 	@command -v go >/dev/null || { echo "bench: go not found; run 'make deps'" >&2; exit 2; }
 	cd bench/go && env $(BENCH_GO_ENV) go test -c -o $(abspath $(BENCH_O))/go-bench.test .
 	cd bench/go && for i in $$(seq $(BENCH_REPS)); do \
@@ -103,7 +112,10 @@ bench: bench-nosan
 	done > $(abspath $(BENCH_O))/go-bench.txt
 	python3 bench/go2json.py --context go_version="$$(go env GOVERSION)" \
 	  --context go_benchtime=$(BENCH_GO_TIME) $(BENCH_O)/go-bench.txt > $(BENCH_OUT)/bench-go.json
+	@echo "bench: gort on the thread backend (GORT_BACKEND=thread) beside Go"
 	python3 bench/table.py $(BENCH_OUT)/bench.json $(BENCH_OUT)/bench-go.json
+	@echo "bench: gort on the M:N backend (GORT_BACKEND=mn) beside Go"
+	python3 bench/table.py $(BENCH_OUT)/bench-mn.json $(BENCH_OUT)/bench-go.json
 
 bench-disasm: bench-build
 	objdump -d --no-show-raw-insn $(O)/bench/dotask.o | sed -n '/<gb_do_task>:/,/^$$/p'

@@ -3,7 +3,8 @@
 #
 #   make race        every test under ThreadSanitizer, through gort-race
 #                    (RACE_RUNS runs each); reports/out/race.json (gort.race/1)
-#   make valgrind    every test binary under memcheck
+#   make valgrind    every test binary under memcheck and Helgrind (races,
+#                    lock order); reports/out/valgrind/*.xml, valgrind.json
 #   make bench-compare BASE=<ref>
 #                    base and current gort-bench interleaved; writes
 #                    reports/out/compare.json (gort.compare/1, bench/README.md)
@@ -35,6 +36,7 @@ BENCH_ICOUNT ?= 1
 BENCH_ICOUNT_ITERS ?= 20000
 BENCH_ICOUNT_THRESHOLD ?= 0.01
 BENCH_BASE_CACHE ?= $(O)/bench-base
+BENCH_BACKEND ?= thread
 
 # The race sweep: every test binary of the TSan build through gort-race,
 # RACE_RUNS times each (run 1 on all CPUs, run 2 on one CPU with GORT_CHAOS;
@@ -61,11 +63,12 @@ install-race:
 
 # The installed tools' own tests, from outside (make test runs them once, in
 # the plain build): plain C programs that never heard of gort.
-TOOL_TESTS += ci/tests/test_gort_race.py
+TOOL_TESTS += ci/tests/test_gort_race.py ci/tests/test_valgrind_sweep.py
 test-tools:
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider $(TOOL_TESTS)
 
-# make valgrind: every test binary under memcheck.
+# make valgrind: every test binary under memcheck and Helgrind
+# (VALGRIND_TOOLS="memcheck helgrind"; ci/valgrind.sh says what it writes).
 valgrind: deps
 	@$(MAKE) --no-print-directory test-build
 	@REPORT_DIR=$(REPORT_DIR) ci/valgrind.sh $(TEST_BINS)
@@ -79,7 +82,7 @@ bench-compare: bench-nosan
 	@$(MAKE) --no-print-directory bench-build
 	@mkdir -p $(REPORT_DIR)
 	@CC="$(CC)" CXX="$(CXX)" CFLAGS="$(CFLAGS)" ci/bench-base.sh "$(BASE)" "$(BENCH_BASE_CACHE)" > $(O)/.bench-base-bin
-	@$(GATE_PY) -m gortreport.compare --base-ref "$(BASE)" \
+	@GORT_BACKEND=$(BENCH_BACKEND) $(GATE_PY) -m gortreport.compare --base-ref "$(BASE)" \
 	  --base-commit "$$(git rev-parse --verify '$(BASE)^{commit}')" \
 	  --base-bin "$$(cat $(O)/.bench-base-bin)" --current-bin $(BENCH_BIN) \
 	  --rounds $(BENCH_ROUNDS) --filter '$(BENCH_FILTER)' --min-time $(BENCH_MIN_TIME) \
@@ -95,14 +98,17 @@ gate:
 
 # make ci: what a pipeline runs. Without BASE no benchmark is compared, and
 # it says so; a compare.json left from an earlier run is removed first so
-# the gate never decides on a stale comparison.
-REPORT_GENERATE ?= $(PYTHON) reports/generate.py $(REPORT_DIR)
+# the gate never decides on a stale comparison. The reports' generator exits
+# 1 when the report has findings: that is the gate's to decide, so only its
+# exit 2 (bad input) stops make ci before the gate.
+REPORT_GENERATE ?= PYTHONPATH=$(CURDIR)/reports $(PYTHON) -m gortreport.generate $(REPORT_DIR)
 ci:
 	@rm -f $(REPORT_DIR)/compare.json
 	@$(MAKE) --no-print-directory report
 	@if [ -n "$(BASE)" ]; then \
-	  $(MAKE) --no-print-directory bench-compare BASE="$(BASE)" && \
-	  echo "== ci: the reports again, with the comparison" && $(REPORT_GENERATE); \
+	  $(MAKE) --no-print-directory bench-compare BASE="$(BASE)" || exit 2; \
+	  echo "== ci: the reports again, with the comparison"; \
+	  $(REPORT_GENERATE); [ $$? -le 1 ] || exit 2; \
 	else \
 	  echo "ci: ************************************************************" >&2; \
 	  echo "ci: NO BENCHMARK COMPARISON WAS MADE: give BASE=<git ref>" >&2; \

@@ -135,8 +135,9 @@ def main() -> int:
     tree = work / "tree"
     head = git("rev-parse", "HEAD")
     git("worktree", "prune")
-    if not tree.exists():
-        git("worktree", "add", "-q", "--detach", str(tree), head)
+    if tree.exists():
+        git("worktree", "remove", "--force", str(tree))
+    git("worktree", "add", "-q", "--detach", str(tree), head)
     failures = 0
     try:
         for name in names:
@@ -149,7 +150,9 @@ def main() -> int:
             print(f"gate-selftest: {name}: {met}/{args.runs} runs as expected")
             failures += args.runs - met
     finally:
-        git("checkout", "-q", "-f", "--detach", head, cwd=tree)
+        # The scratch tree goes; the plant commits stay unreferenced (git gc
+        # drops them) and the user's branch and tree were never touched.
+        git("worktree", "remove", "--force", str(tree))
     print(f"gate-selftest: {'PASS' if failures == 0 else 'FAIL'} (logs and compare.json files in {work})")
     return 0 if failures == 0 else 1
 

@@ -21,13 +21,10 @@ LEAKCHECK_TOOLS := $(LEAKCHECK_A) $(LEAKCHECK_SO) $(LEAKCHECK_CMD)
 # Every test program may include gort/leakcheck.h and link the library: the
 # test support turns the per-test check on (see leakcheck/README.md). Members
 # of the archive are only linked when something calls them.
-GORT_CPPFLAGS += -Ileakcheck/include
-TEST_SUPPORT_OBJS += $(LEAKCHECK_A)
+LEAKCHECK_CPPFLAGS := $(GORT_CPPFLAGS) -Ileakcheck/include
 # Symbolisation is elfutils' (libdw-dev): whatever links the library links
 # these too. Only test programs do, so the runtime itself stays libc-only.
 LEAKCHECK_LIBS := -ldw -lelf
-$(O)/tests/%: private GORT_LIBS += $(LEAKCHECK_LIBS)
-$(RUNTIME_TEST_BINS): $(LEAKCHECK_A)
 
 .PHONY: leakcheck-tools
 leakcheck-tools: $(LEAKCHECK_TOOLS)
@@ -35,7 +32,7 @@ leakcheck-tools: $(LEAKCHECK_TOOLS)
 # Library objects export only their GORT_API declarations.
 $(O)/leakcheck/src/%.o: leakcheck/src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) $(GORT_CFLAGS) $(LIB_VISIBILITY) -MMD -MP -c $< -o $@
+	$(CC) $(LEAKCHECK_CPPFLAGS) $(GORT_CFLAGS) $(LIB_VISIBILITY) -MMD -MP -c $< -o $@
 
 $(LEAKCHECK_A): $(LEAKCHECK_CORE_OBJS) $(LEAKCHECK_CMOCKA_OBJ)
 	@mkdir -p $(dir $@)
@@ -47,7 +44,7 @@ $(LEAKCHECK_A): $(LEAKCHECK_CORE_OBJS) $(LEAKCHECK_CMOCKA_OBJ)
 # clang builds as well.
 $(O)/leakcheck/preload/%.o: leakcheck/src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) -DGORT_LC_PRELOAD $(GORT_CFLAGS) $(LIB_VISIBILITY) -gdwarf-4 -MMD -MP -c $< -o $@
+	$(CC) $(LEAKCHECK_CPPFLAGS) -DGORT_LC_PRELOAD $(GORT_CFLAGS) $(LIB_VISIBILITY) -gdwarf-4 -MMD -MP -c $< -o $@
 
 $(LEAKCHECK_SO): $(LEAKCHECK_PRELOAD_OBJS)
 	$(CC) -shared $(GORT_LDFLAGS) -o $@ $^ $(LEAKCHECK_LIBS)
@@ -58,7 +55,7 @@ LEAKCHECK_HDRS := leakcheck/src/lc_internal.h leakcheck/include/gort/leakcheck.h
 $(LEAKCHECK_CMD): leakcheck/tool/leakcheck.c $(O)/leakcheck/src/lc_sym.o \
                   $(O)/leakcheck/src/lc_heap.o $(O)/leakcheck/src/lc_report.o $(LEAKCHECK_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) -Ileakcheck/src $(GORT_CFLAGS) $(filter %.c %.o,$^) $(GORT_LDFLAGS) \
+	$(CC) $(LEAKCHECK_CPPFLAGS) -Ileakcheck/src $(GORT_CFLAGS) $(filter %.c %.o,$^) $(GORT_LDFLAGS) \
 	  -ljansson $(LEAKCHECK_LIBS) -o $@
 
 # ---- leakcheck's own tests ---------------------------------------------------
@@ -73,16 +70,16 @@ LEAKCHECK_HELPER := $(O)/tests/leakcheck-helpers/helper_cmocka_group
 $(LEAKCHECK_HELPER): leakcheck/tests/helper_cmocka_group.c $(LEAKCHECK_A) $(LIBGORT_A) \
                      $(LEAKCHECK_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) $(GORT_CFLAGS) $< $(LEAKCHECK_A) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka \
+	$(CC) $(LEAKCHECK_CPPFLAGS) $(GORT_CFLAGS) $< $(LEAKCHECK_A) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka \
 	  $(GORT_LIBS) $(LEAKCHECK_LIBS) -o $@
 $(O)/tests/leakcheck/test_lc_cmocka: $(LEAKCHECK_HELPER)
 
-$(O)/tests/leakcheck/%: leakcheck/tests/%.c $(TEST_SUPPORT_OBJS) $(LIBGORT_A) $(LEAKCHECK_HDRS)
+$(O)/tests/leakcheck/%: leakcheck/tests/%.c $$(TEST_LIBS) $(LIBGORT_A) $(LEAKCHECK_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) -Iruntime/tests -Ileakcheck/src $(GORT_CFLAGS) \
+	$(CC) $(LEAKCHECK_CPPFLAGS) $(TEST_CPPFLAGS) -Ileakcheck/src $(GORT_CFLAGS) \
 	  -DLEAKCHECK_GOLDEN_DIR='"$(CURDIR)/leakcheck/tests/golden"' \
 	  -DLEAKCHECK_HELPER='"$(abspath $(LEAKCHECK_HELPER))"' $(LEAKCHECK_TEST_DEFS) $< \
-	  $(TEST_SUPPORT_OBJS) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka $(GORT_LIBS) -o $@
+	  $(TEST_LIBS) $(LIBGORT_A) $(GORT_LDFLAGS) $(TEST_LDLIBS) $(GORT_LIBS) -o $@
 
 # ---- calibration ---------------------------------------------------------------
 # Each leakcheck/calibration/<case>.c builds twice: <case> leaks one way,
@@ -100,19 +97,19 @@ LEAKCHECK_CALIB_LINK := -pthread -rdynamic
 
 $(LEAKCHECK_CALIB_DIR)/heap_malloc_lsan: leakcheck/calibration/heap_malloc.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) $(LEAKCHECK_CALIB_CFLAGS) -fsanitize=leak $< $(LEAKCHECK_CALIB_LINK) \
+	$(CC) $(LEAKCHECK_CPPFLAGS) $(LEAKCHECK_CALIB_CFLAGS) -fsanitize=leak $< $(LEAKCHECK_CALIB_LINK) \
 	  -fsanitize=leak -o $@
 $(LEAKCHECK_CALIB_DIR)/heap_malloc_lsan_fixed: leakcheck/calibration/heap_malloc.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) $(LEAKCHECK_CALIB_CFLAGS) -DLEAKCHECK_FIXED -fsanitize=leak $< \
+	$(CC) $(LEAKCHECK_CPPFLAGS) $(LEAKCHECK_CALIB_CFLAGS) -DLEAKCHECK_FIXED -fsanitize=leak $< \
 	  $(LEAKCHECK_CALIB_LINK) -fsanitize=leak -o $@
 $(LEAKCHECK_CALIB_DIR)/%_fixed: leakcheck/calibration/%.c $(LIBGORT_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) $(LEAKCHECK_CALIB_CFLAGS) -DLEAKCHECK_FIXED $< $(LIBGORT_A) \
+	$(CC) $(LEAKCHECK_CPPFLAGS) $(LEAKCHECK_CALIB_CFLAGS) -DLEAKCHECK_FIXED $< $(LIBGORT_A) \
 	  $(LEAKCHECK_CALIB_LINK) $(GORT_LIBS) -o $@
 $(LEAKCHECK_CALIB_DIR)/%: leakcheck/calibration/%.c $(LIBGORT_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(GORT_CPPFLAGS) $(LEAKCHECK_CALIB_CFLAGS) $< $(LIBGORT_A) $(LEAKCHECK_CALIB_LINK) \
+	$(CC) $(LEAKCHECK_CPPFLAGS) $(LEAKCHECK_CALIB_CFLAGS) $< $(LIBGORT_A) $(LEAKCHECK_CALIB_LINK) \
 	  $(GORT_LIBS) -o $@
 
 LEAKCHECK_CALIB_RUNS ?= 50

@@ -1,9 +1,10 @@
 # patterns/http.mk - the part of the patterns layer that needs libmicrohttpd
-# and libcurl (graceful shutdown, HTTP batch checker), the anti-pattern
-# catalog (patterns/antipatterns/) and the tests that exec example or catalog
-# binaries. The contract with patterns/patterns.mk (included after this
-# file): every path listed in PATTERNS_HTTP_SRCS is excluded from its globs
-# and built here.
+# and libcurl (graceful shutdown, HTTP batch checker) and the tests that exec
+# example or catalog binaries (the catalog itself: patterns/antipatterns.mk).
+# The contract with patterns/patterns.mk: every path listed in
+# PATTERNS_HTTP_SRCS is excluded from its globs and built here. Other
+# fragments' variables are named $$(VAR) in prerequisites (second
+# expansion), so the include order does not matter.
 #
 # Everything here is on runtime's public headers only; objects are compiled
 # by patterns.mk's `$(O)/patterns/%.o` rule (PATTERNS_CPPFLAGS: no
@@ -27,29 +28,13 @@ $(PATTERNS_HTTP_LIB): $(PATTERNS_HTTP_OBJS)
 # ---- examples ----------------------------------------------------------------
 PATTERNS_HTTP_EXAMPLE_BINS := $(O)/examples/shutdown_server $(O)/examples/httpcheck_batch
 
-$(PATTERNS_HTTP_EXAMPLE_BINS): $(O)/examples/%: patterns/examples/%.c $(PATTERNS_HTTP_LIB) $(LIBGORT_A)
+$(PATTERNS_HTTP_EXAMPLE_BINS): $(O)/examples/%: patterns/examples/%.c $(PATTERNS_HTTP_LIB) \
+    $$(PATTERNS_LIB) $(LIBGORT_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(PATTERNS_CPPFLAGS) $(GORT_CFLAGS) -MMD -MP -MF $@.d $< $(PATTERNS_HTTP_LIB) \
-	  $(LIBGORT_A) $(GORT_LDFLAGS) $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
+	  $(PATTERNS_LIB) $(LIBGORT_A) $(GORT_LDFLAGS) $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
 
 examples: $(PATTERNS_HTTP_EXAMPLE_BINS)
-
-# ---- the anti-pattern catalog: one driver, `antipattern <name> [--fixed]` ----
-ANTIPATTERN_SRCS := $(sort $(wildcard patterns/antipatterns/*.c))
-ANTIPATTERN_OBJS := $(ANTIPATTERN_SRCS:%.c=$(O)/%.o)
-ANTIPATTERN_BIN := $(O)/bin/antipattern
-# The catalog also uses the service module, which patterns.mk archives
-# (PATTERNS_LIB is defined after this file is read: name it literally).
-ANTIPATTERN_LIBS := $(PATTERNS_HTTP_LIB) $(O)/libgort_patterns.a $(LIBGORT_A)
-
-$(ANTIPATTERN_BIN): $(ANTIPATTERN_OBJS) $(ANTIPATTERN_LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ANTIPATTERN_OBJS) $(ANTIPATTERN_LIBS) \
-	  $(GORT_LDFLAGS) $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
-
-antipatterns: $(ANTIPATTERN_BIN)
-examples: $(ANTIPATTERN_BIN)
-.PHONY: antipatterns
 
 # ---- tests -------------------------------------------------------------------
 # Tests that exec a binary get its absolute path at compile time.
@@ -59,20 +44,21 @@ PATTERNS_HTTP_TEST_BINS := $(O)/tests/patterns/test_shutdown $(O)/tests/patterns
 $(O)/tests/patterns/test_shutdown: $(O)/examples/shutdown_server
 $(O)/tests/patterns/test_shutdown: TEST_EXTRA_CPPFLAGS = \
   -DSHUTDOWN_SERVER_BIN='"$(abspath $(O)/examples/shutdown_server)"'
-$(O)/tests/patterns/test_antipatterns: $(ANTIPATTERN_BIN)
+$(O)/tests/patterns/test_antipatterns: $$(ANTIPATTERN_BIN)
 $(O)/tests/patterns/test_antipatterns: TEST_EXTRA_CPPFLAGS = \
   -DANTIPATTERN_BIN='"$(abspath $(ANTIPATTERN_BIN))"' \
   -DANTIPATTERN_README='"$(abspath patterns/antipatterns/README.md)"'
 
-$(PATTERNS_HTTP_TEST_BINS): $(O)/tests/patterns/%: patterns/tests/%.c $(TEST_SUPPORT_OBJS) \
-    $(PATTERNS_HTTP_LIB) $(LIBGORT_A)
+$(PATTERNS_HTTP_TEST_BINS): $(O)/tests/patterns/%: patterns/tests/%.c $$(TEST_LIBS) \
+    $(PATTERNS_HTTP_LIB) $$(PATTERNS_LIB) $(LIBGORT_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(PATTERNS_CPPFLAGS) -Iruntime/tests $(TEST_EXTRA_CPPFLAGS) $(GORT_CFLAGS) \
-	  -MMD -MP -MF $@.d $< $(TEST_SUPPORT_OBJS) $(PATTERNS_HTTP_LIB) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka \
+	$(CC) $(PATTERNS_CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_EXTRA_CPPFLAGS) $(GORT_CFLAGS) \
+	  -MMD -MP -MF $@.d $< $(TEST_LIBS) $(PATTERNS_HTTP_LIB) $(PATTERNS_LIB) $(LIBGORT_A) \
+	  $(GORT_LDFLAGS) $(TEST_LDLIBS) \
 	  $(PATTERNS_HTTP_LDLIBS) $(GORT_LIBS) -o $@
 
 TEST_BINS += $(PATTERNS_HTTP_TEST_BINS)
 PUBLIC_ARCHIVES += $(PATTERNS_HTTP_LIB)
 
--include $(PATTERNS_HTTP_OBJS:.o=.d) $(ANTIPATTERN_OBJS:.o=.d) \
+-include $(PATTERNS_HTTP_OBJS:.o=.d) \
   $(PATTERNS_HTTP_TEST_BINS:=.d) $(PATTERNS_HTTP_EXAMPLE_BINS:=.d)

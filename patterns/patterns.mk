@@ -1,6 +1,6 @@
 # patterns/patterns.mk - the patterns layer: libgort_patterns.a, its tests and
-# its examples. Included by the top Makefile (after patterns/http.mk, which
-# sorts first; everything here is expanded late anyway).
+# its examples. Included by the top Makefile; other fragments name PATTERNS_LIB
+# as $$(PATTERNS_LIB) in prerequisites, so the include order does not matter.
 #
 # Layering: pattern code is compiled with PATTERNS_CPPFLAGS, which puts only
 # runtime/include and patterns/include on the include path, so a pattern cannot
@@ -36,14 +36,14 @@ $(O)/patterns/src/%.o: patterns/src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PATTERNS_CPPFLAGS) $(GORT_CFLAGS) $(LIB_VISIBILITY) -MMD -MP -c $< -o $@
 
-$(PATTERNS_LIB): $(PATTERNS_OBJS)
+$(PATTERNS_LIB): $$(PATTERNS_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/tests/patterns/%: patterns/tests/%.c $(TEST_SUPPORT_OBJS) $(PATTERNS_LIB) $(LIBGORT_A)
+$(O)/tests/patterns/%: patterns/tests/%.c $$(TEST_LIBS) $(PATTERNS_LIB) $(LIBGORT_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(PATTERNS_CPPFLAGS) -Iruntime/tests $(GORT_CFLAGS) $< $(TEST_SUPPORT_OBJS) \
-	  $(PATTERNS_LIB) $(LIBGORT_A) $(GORT_LDFLAGS) -lcmocka $(GORT_LIBS) -o $@
+	$(CC) $(PATTERNS_CPPFLAGS) $(TEST_CPPFLAGS) $(GORT_CFLAGS) $< $(TEST_LIBS) \
+	  $(PATTERNS_LIB) $(LIBGORT_A) $(GORT_LDFLAGS) $(TEST_LDLIBS) $(GORT_LIBS) -o $@
 
 $(O)/examples/%: patterns/examples/%.c $(PATTERNS_LIB) $(LIBGORT_A)
 	@mkdir -p $(dir $@)
@@ -52,7 +52,7 @@ $(O)/examples/%: patterns/examples/%.c $(PATTERNS_LIB) $(LIBGORT_A)
 
 # `examples` is declared phony by the top Makefile; patterns/http.mk adds its
 # own binaries with another `examples: ...` line.
-examples: $(PATTERNS_EXAMPLE_BINS)
+examples: $$(PATTERNS_EXAMPLE_BINS)
 
 # Build the examples and compare each one's output with
 # patterns/examples/expected/<name>.txt (sorted first when the example's

@@ -1,36 +1,48 @@
 /* ci/tests/race_flag.c - a plain pthread program (no gort) with a data race:
  * the main thread polls a flag that a second thread sets, without any
- * synchronisation. Built with -DRACE_FIXED the flag is a C11 atomic with
- * release/acquire ordering: the fixed twin. gort-race's own tests run both:
- * the racy one must be flagged in every run, the fixed one never. */
+ * synchronisation. Built with -DRACE_FIXED the flag and the result are
+ * read and written under a mutex: the fixed twin (a mutex rather than an
+ * atomic, so that Valgrind's Helgrind and DRD, which do not understand C11
+ * atomics, judge it as ThreadSanitizer does). gort-race's tests and the
+ * Valgrind sweep's tests run both: the racy one must be flagged in every
+ * run, the fixed one never. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 
+static int done, result;
+
 #ifdef RACE_FIXED
-#include <stdatomic.h>
-static atomic_int done;
-static int result;
-#define SET_DONE() atomic_store_explicit(&done, 1, memory_order_release)
-#define IS_DONE() atomic_load_explicit(&done, memory_order_acquire)
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+#define LOCK() pthread_mutex_lock(&mu)
+#define UNLOCK() pthread_mutex_unlock(&mu)
 #else
-static int done; /* the bug: written by one thread, read by another, no lock */
-static int result;
-#define SET_DONE() (done = 1)
-#define IS_DONE() (*(volatile int *)&done)
+#define LOCK() ((void)0) /* the bug: written by one thread, read by another, no lock */
+#define UNLOCK() ((void)0)
 #endif
 
 static void *worker(void *arg) {
   (void)arg;
+  LOCK();
   result = 42;
-  SET_DONE();
+  done = 1;
+  UNLOCK();
   return NULL;
+}
+
+static int poll_done(void) {
+  LOCK();
+  int d = *(volatile int *)&done;
+  UNLOCK();
+  return d;
 }
 
 int main(void) {
   pthread_t t;
   if (pthread_create(&t, NULL, worker, NULL) != 0) return 3;
-  while (!IS_DONE()) sched_yield();
+  while (!poll_done()) sched_yield();
+  LOCK();
   printf("result %d\n", result);
+  UNLOCK();
   return pthread_join(t, NULL) == 0 ? 0 : 3;
 }

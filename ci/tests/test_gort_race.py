@@ -22,6 +22,16 @@ sys.path.insert(0, str(ROOT / "reports"))
 from gortreport import jsonio, tsanlog  # noqa: E402
 
 RUNS = 20
+SRC = ROOT / "ci" / "tests" / "race_flag.c"
+
+
+def line_of(needle: str) -> int:
+    """The line of race_flag.c that holds needle (the racing accesses)."""
+    return next(n for n, text in enumerate(SRC.read_text().splitlines(), 1) if needle in text)
+
+
+WRITE_LINE = line_of("done = 1;")
+READ_LINE = line_of("volatile int")
 COMPILERS = [c for c in ("gcc", "clang") if shutil.which(c)]
 
 
@@ -44,7 +54,7 @@ def progs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """race_flag.c built with TSan (racy and fixed) by each compiler, plus a
     build without TSan and a TSan program that hangs."""
     out = tmp_path_factory.mktemp("progs")
-    src = ROOT / "ci" / "tests" / "race_flag.c"
+    src = SRC
     for cc in COMPILERS:
         for name, extra in (("racy", []), ("fixed", ["-DRACE_FIXED"])):
             subprocess.run([cc, "-fsanitize=thread", "-g", "-O1", *extra, str(src), "-pthread",
@@ -55,6 +65,26 @@ def progs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     hang.write_text("#include <unistd.h>\nint main(void) { sleep(120); return 0; }\n")
     subprocess.run([COMPILERS[0], "-fsanitize=thread", "-g", str(hang), "-o", str(out / "hang")],
                    check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def gort_progs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """race_gort.c (a gort program) and its fixed twin, built with TSan
+    against gort installed from a ThreadSanitizer build (make SAN=thread
+    install), as a user of gort would build theirs."""
+    out = tmp_path_factory.mktemp("gort")
+    dest = out / "prefix"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "O", "SAN")}
+    done = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "-j2", "SAN=thread",
+                           "install", f"PREFIX={dest}"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name, extra in (("racy", []), ("fixed", ["-DRACE_FIXED"])):
+        subprocess.run([COMPILERS[0], "-fsanitize=thread", "-g", "-O1", *extra,
+                        f"-I{dest}/include", str(ROOT / "ci" / "tests" / "race_gort.c"),
+                        str(dest / "lib" / "libgort.a"), "-pthread", "-lm",
+                        "-o", str(out / name)], check=True)
     return out
 
 
@@ -79,17 +109,19 @@ def test_racy_flag_flagged_in_every_run(prefix: Path, progs: Path, tmp_path: Pat
     prog = doc["programs"][0]
     assert prog["status"] == "races" and prog["gort"] is False
     assert prog["runs"] == RUNS and prog["runs_with_reports"] == RUNS
-    race = next(r for r in prog["races"] if "race_flag.c:33" in " ".join(r["signature"]))
+    race = next(r for r in prog["races"]
+                if f"race_flag.c:{READ_LINE}" in " ".join(r["signature"]))
     assert race["kind"] == "data race"
     assert race["runs_found"] == list(range(1, RUNS + 1)) and race["first_run"] == 1
     access = [s for s in race["stacks"] if s["title"].startswith(("Read", "Write", "Previous"))]
     assert len(access) == 2  # both stacks: the current access and the previous one
-    assert {s["frames"][0]["function"] for s in access} == {"main", "worker"}
+    assert {s["frames"][0]["function"] for s in access} >= {"worker"}
+    assert f"race_flag.c:{WRITE_LINE}" in " ".join(race["signature"])
     assert all(r["first_seed"] is None for r in prog["races"])  # not a gort program
     # One CPU on even runs, all on odd ones.
     pinned = [len(r["cpus"]) == 1 for r in prog["run_log"]]
     assert all(pinned[1::2]) and (os.cpu_count() == 1 or not any(pinned[0::2]))
-    assert "DATA RACE" in done.stdout and "race_flag.c:26" in done.stdout
+    assert "DATA RACE" in done.stdout and f"race_flag.c:{WRITE_LINE}" in done.stdout
 
 
 @pytest.mark.parametrize("cc", COMPILERS)
@@ -102,6 +134,42 @@ def test_fixed_twin_clean_in_every_run(prefix: Path, progs: Path, tmp_path: Path
     assert prog["status"] == "clean" and prog["races"] == []
     assert prog["runs"] == RUNS and prog["runs_with_reports"] == 0 and prog["failed_runs"] == 0
     assert all(r["exit_code"] == 0 for r in prog["run_log"])
+
+
+def test_gort_program_gets_seeded_chaos(prefix: Path, gort_progs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "race.json"
+    done = gort_race(prefix, "--runs", "6", "--seed", "100", "--json", str(out), "--",
+                     str(gort_progs / "racy"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    prog = read_doc(out)["programs"][0]
+    assert prog["gort"] is True and prog["runs_with_reports"] == 6
+    # Chaos on two runs in three, seeded from --seed: reproducible.
+    assert [r["chaos_seed"] for r in prog["run_log"]] == [None, 102, 103, None, 105, 106]
+    (race,) = prog["races"]
+    assert race["kind"] == "data race" and race["first_seed"] is None
+    assert any("race_gort.c" in frame for frame in race["signature"])
+    assert "reproduce: taskset -c" in done.stdout  # found in run 1: no seed to give
+
+
+def test_gort_fixed_twin_clean_under_chaos(prefix: Path, gort_progs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "race.json"
+    done = gort_race(prefix, "--runs", str(RUNS), "--require-success", "--json", str(out), "--",
+                     str(gort_progs / "fixed"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    prog = read_doc(out)["programs"][0]
+    assert prog["status"] == "clean" and prog["runs"] == RUNS and prog["failed_runs"] == 0
+    assert sum(r["chaos_seed"] is not None for r in prog["run_log"]) == RUNS - (RUNS + 2) // 3
+
+
+def test_chaos_seed_is_in_the_task_dump(gort_progs: Path) -> None:
+    env = dict(os.environ, GORT_CHAOS="7")
+    done = subprocess.run([str(gort_progs / "fixed"), "dump"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "GORT_CHAOS=7" in done.stdout
+    env.pop("GORT_CHAOS")
+    quiet = subprocess.run([str(gort_progs / "fixed"), "dump"], env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert "GORT_CHAOS" not in quiet.stdout
 
 
 def test_background_job_with_signals_ignored(prefix: Path, progs: Path) -> None:

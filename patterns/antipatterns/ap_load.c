@@ -11,17 +11,7 @@
 #include "gort/errgroup.h"
 #include "gort/gort.h"
 #include "gort/semaphore.h"
-
-/* Sleep for d unless ctx is done first: 0 or the ctx's error. */
-static int sleep_ctx(gort_context *ctx, gort_duration d) {
-  gort_timer *t;
-  gort_timer_new(&t, d);
-  gort_select_case cases[2] = {gort_case_recv(gort_timer_chan(t), NULL),
-                               gort_case_recv(gort_context_done(ctx), NULL)};
-  int rc = gort_select(cases, 2) == 0 ? 0 : gort_context_err(ctx);
-  gort_timer_free(t);
-  return rc;
-}
+#include "gortp/ctxchan.h"
 
 /* ---- unbounded_spawn: seed 000 Best Practices 4, seed 001 "Unbounded
  * goroutines", seed 004 "Challenge 1: Unbounded Concurrency" ---- */
@@ -155,7 +145,7 @@ const ap_entry ap_buffer_accumulation = {
 static int call_with_timeout(gort_duration timeout) {
   gort_context *ctx;
   gort_context_with_timeout(gort_context_background(), timeout, &ctx);
-  int rc = sleep_ctx(ctx, 20 * GORT_MILLISECOND); /* the call takes 20 ms */
+  int rc = gortp_ctxchan_sleep(ctx, 20 * GORT_MILLISECOND); /* the call takes 20 ms */
   gort_context_free(ctx);
   return rc;
 }

@@ -19,6 +19,7 @@
 #include "gort/errgroup.h"
 #include "gort/gort.h"
 #include "gortp/service.h"
+#include "gortp/ctxchan.h"
 
 /* ---- loop_var_capture: seed 000 "Loop Variable Capture (pre-Go 1.22)",
  * seed 003 "3.", seed 004 "Pitfall 1: Closure Variable Capture" ----
@@ -107,32 +108,44 @@ static int sum_results(const struct late_add *l) {
   return sum;
 }
 
+/* The shared results live on the heap, as a Go closure's captured slice
+ * does: a compiler may leave reads of a local it believes only this thread
+ * touches out of ThreadSanitizer's instrumentation (clang vectorises them). */
+static struct late_add *new_results(gort_waitgroup *wg) {
+  struct late_add *l = calloc(1, sizeof *l);
+  if (!l) abort();
+  l->wg = wg;
+  return l;
+}
+
 static void wg_add_inside_bad(ap_out *o) {
   (void)o;
   gort_waitgroup wg = GORT_WAITGROUP_INIT, all = GORT_WAITGROUP_INIT;
-  struct late_add l = {&wg, {0}};
+  struct late_add *l = new_results(&wg);
   struct add_arg args[10];
   for (int i = 0; i < 10; i++) {
-    args[i] = (struct add_arg){&l, i};
+    args[i] = (struct add_arg){l, i};
     gort_waitgroup_go(&all, add_inside, &args[i]); /* go func() { wg.Add(1); ... }() */
   }
   gort_waitgroup_wait(&wg); /* nobody has called Add yet: returns at once */
-  printf("sum of results: %d\n", sum_results(&l)); /* reads what the tasks write */
+  printf("sum of results: %d\n", sum_results(l)); /* reads what the tasks write */
   gort_waitgroup_wait(&all); /* (join them, so that nothing is left behind) */
+  free(l);
 }
 
 static void wg_add_inside_fixed(ap_out *o) {
   (void)o;
   gort_waitgroup wg = GORT_WAITGROUP_INIT;
-  struct late_add l = {&wg, {0}};
+  struct late_add *l = new_results(&wg);
   struct add_arg args[10];
   for (int i = 0; i < 10; i++) {
-    args[i] = (struct add_arg){&l, i};
+    args[i] = (struct add_arg){l, i};
     gort_waitgroup_add(&wg, 1); /* before the go statement */
     gort_go(add_before, &args[i]);
   }
   gort_waitgroup_wait(&wg);
-  printf("sum of results: %d\n", sum_results(&l));
+  printf("sum of results: %d\n", sum_results(l));
+  free(l);
 }
 
 const ap_entry ap_wg_add_inside = {
@@ -170,29 +183,33 @@ static int count_fetched(const struct fetcher *f) {
 
 static void sleep_sync_bad(ap_out *o) {
   (void)o;
-  struct fetcher f = {{0}};
+  struct fetcher *f = calloc(1, sizeof *f); /* on the heap: see new_results */
+  if (!f) abort();
   struct fetch_slot slots[5];
   gort_waitgroup join = GORT_WAITGROUP_INIT;
   for (int i = 0; i < 5; i++) {
-    slots[i] = (struct fetch_slot){&f, i};
+    slots[i] = (struct fetch_slot){f, i};
     gort_waitgroup_go(&join, fetch_data, &slots[i]);
   }
   gort_sleep(20 * GORT_MILLISECOND); /* time.Sleep(...) and hope */
-  printf("%d of 5 fetched when main stopped sleeping\n", count_fetched(&f));
+  printf("%d of 5 fetched when main stopped sleeping\n", count_fetched(f));
   gort_waitgroup_wait(&join); /* (join them, so that nothing is left behind) */
+  free(f);
 }
 
 static void sleep_sync_fixed(ap_out *o) {
   (void)o;
-  struct fetcher f = {{0}};
+  struct fetcher *f = calloc(1, sizeof *f);
+  if (!f) abort();
   struct fetch_slot slots[5];
   gort_waitgroup wg = GORT_WAITGROUP_INIT;
   for (int i = 0; i < 5; i++) {
-    slots[i] = (struct fetch_slot){&f, i};
+    slots[i] = (struct fetch_slot){f, i};
     gort_waitgroup_go(&wg, fetch_data, &slots[i]);
   }
   gort_waitgroup_wait(&wg); /* however slow the network is, wg.Wait() waits for it */
-  printf("%d of 5 fetched after wg.Wait()\n", count_fetched(&f));
+  printf("%d of 5 fetched after wg.Wait()\n", count_fetched(f));
+  free(f);
 }
 
 const ap_entry ap_sleep_sync = {
@@ -269,12 +286,7 @@ const ap_entry ap_swallowed_errors = {
 static int slow_process(gort_context *ctx, const gortp_service_job *job, char *out,
                         size_t len, void *arg) {
   (void)arg;
-  gort_timer *t;
-  gort_timer_new(&t, 200 * GORT_MILLISECOND);
-  gort_select_case cases[2] = {gort_case_recv(gort_timer_chan(t), NULL),
-                               gort_case_recv(gort_context_done(ctx), NULL)};
-  int rc = gort_select(cases, 2) == 0 ? 0 : gort_context_err(ctx);
-  gort_timer_free(t);
+  int rc = gortp_ctxchan_sleep(ctx, 200 * GORT_MILLISECOND);
   if (rc == 0) snprintf(out, len, "processed-%s", job->id);
   return rc;
 }
@@ -366,7 +378,8 @@ static void results_missing_fixed(ap_out *o) {
   gortp_service_job jobs[RM_JOBS];
   char ids[RM_JOBS][8];
   make_jobs(jobs, ids);
-  gortp_service s = gortp_service_new(2, RM_JOBS, 300 * GORT_MILLISECOND);
+  gortp_service s;
+  gortp_service_init(&s, 2, RM_JOBS, 300 * GORT_MILLISECOND); /* valid: cannot fail */
   s.process = slow_process;
   gortp_service_output out[RM_JOBS];
   size_t n = 0;

@@ -44,8 +44,8 @@ static void no_graceful_shutdown_fixed(ap_out *o) {
   /* First, while this is the only thread: signals become a context. */
   static const int sigs[] = {SIGTERM, SIGINT};
   gort_context *ctx;
-  gortp_signal_notify *sn;
-  if (gortp_signal_notify_context(gort_context_background(), sigs, 2, &ctx, &sn) != 0) {
+  gortp_shutdown_signal *sn;
+  if (gortp_shutdown_signal_new(gort_context_background(), sigs, 2, &ctx, &sn) != 0) {
     ap_show(o, "setup failed");
     return;
   }
@@ -56,10 +56,10 @@ static void no_graceful_shutdown_fixed(ap_out *o) {
   gort_chan_recv(t.step1, NULL, NULL);
   kill(getpid(), SIGTERM);
   gort_chan_recv(gort_context_done(ctx), NULL, NULL); /* <-ctx.Done() */
-  int sig = gortp_signal_received(sn);
+  int sig = gortp_shutdown_signal_received(sn);
   gort_waitgroup_wait(&wg); /* let the in-flight transaction finish */
   gort_chan_release(t.step1);
-  gortp_signal_stop(sn);
+  gortp_shutdown_signal_stop(sn);
   ap_show(o, "clean: signal %d arrived after step 1 of 2; step 2 completed before exit", sig);
 }
 

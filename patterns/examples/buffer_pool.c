@@ -13,7 +13,7 @@ static char payloads[MESSAGES][24];
 static void feed(void *arg) {
   gort_chan *input = arg;
   for (int i = 0; i < MESSAGES; i++) {
-    gortp_slice s = {payloads[i], (size_t)snprintf(payloads[i], sizeof payloads[i], "message %d", i)};
+    gortp_bufpool_slice s = {payloads[i], (size_t)snprintf(payloads[i], sizeof payloads[i], "message %d", i)};
     gort_chan_send(input, &s);
   }
   gort_chan_close(input);
@@ -30,15 +30,15 @@ int main(void) {
   gort_context *ctx;
   if (gort_context_with_cancel(gort_context_background(), &ctx)) return 1;
   gort_chan *input, *out;
-  if (GORT_CHAN_MAKE(&input, gortp_slice, 0) || gortp_bufpool_pipeline(ctx, pool, input, &out)) return 1;
+  if (GORT_CHAN_MAKE(&input, gortp_bufpool_slice, 0) || gortp_bufpool_pipeline(ctx, pool, input, &out)) return 1;
   if (gort_go(feed, gort_chan_retain(input))) return 1;
   size_t bytes = 0;
   int n = 0;
-  for (gortp_buffer *b; GORT_CHAN_RANGE(out, &b); n++) {
+  for (gortp_bufpool_buffer *b; GORT_CHAN_RANGE(out, &b); n++) {
     bytes += b->len;
     gortp_bufpool_put(pool, b); /* PutBuffer */
   }
-  printf("%d messages, %zu bytes, passed as %zu-byte pointers\n", n, bytes, sizeof(gortp_buffer *));
+  printf("%d messages, %zu bytes, passed as %zu-byte pointers\n", n, bytes, sizeof(gortp_bufpool_buffer *));
   printf("buffers allocated: %s\n", gortp_bufpool_allocated(pool) < 200 ? "a few dozen, reused" : "too many");
   gort_chan_release(out);
   gort_chan_release(input);

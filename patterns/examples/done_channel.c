@@ -62,19 +62,19 @@ int main(void) {
   int base = gort_num_tasks();
 
   printf("-- common mistake: request() evaluated in the select, done never closed\n");
-  outcome(gortp_request_leaky(request, NULL, 100 * GORT_MILLISECOND, &v, free, &done), v);
+  outcome(gortp_donechan_request_leaky(request, NULL, 100 * GORT_MILLISECOND, &v, free, &done), v);
   wait_returned(1); /* the request is over; its task never will be */
   printf("tasks left behind: %d\n", gort_num_tasks() - base);
   gort_chan_close(done); /* what the seed never does */
   gort_chan_release(done);
 
   printf("-- fixed: done is closed when the caller gives up\n");
-  outcome(gortp_request_timeout(request, NULL, 100 * GORT_MILLISECOND, &v, free), v);
+  outcome(gortp_donechan_request_timeout(request, NULL, 100 * GORT_MILLISECOND, &v, free), v);
   wait_returned(2);
   printf("tasks left behind: %d\n", left_behind(base));
 
   printf("-- with context.Context: cancel now, don't defer\n");
-  outcome(gortp_request_timeout_ctx(NULL, request_ctx, NULL, 100 * GORT_MILLISECOND, &v, free), v);
+  outcome(gortp_donechan_request_ctx(NULL, request_ctx, NULL, 100 * GORT_MILLISECOND, &v, free), v);
   while (atomic_load(&request_error) == 0) gort_sleep(GORT_MILLISECOND);
   printf("request error:  %s\n", gort_strerror(atomic_load(&request_error)));
   printf("tasks left behind: %d\n", left_behind(base));

@@ -10,7 +10,7 @@ int main(void) {
   gort_context *ctx;
   if (gort_context_with_cancel(gort_context_background(), &ctx)) return 1;
   gort_chan *fib;
-  if (gortp_fibonacci(ctx, &fib)) return 1;
+  if (gortp_generator_fibonacci(ctx, &fib)) return 1;
   for (int64_t v; GORT_CHAN_RANGE(fib, &v);) {
     printf("%" PRId64 "\n", v);
     if (v > 1000) {

@@ -25,7 +25,7 @@ static void process_one(void *arg) {
 
 static int process_queue(gort_context *ctx, void *arg) {
   (void)arg;
-  int r = gortp_every(ctx, GORT_MILLISECOND, process_one, NULL);
+  int r = gortp_lifecycle_every(ctx, GORT_MILLISECOND, process_one, NULL);
   printf("queue: stopped\n");
   return r;
 }
@@ -37,8 +37,8 @@ typedef struct {
 
 static void start(void *p) {
   start_arg *a = p;
-  gortp_loop_fn loops[2] = {serve, process_queue};
-  a->err = gortp_run_all(a->ctx, loops, NULL, 2);
+  gortp_lifecycle_fn loops[2] = {serve, process_queue};
+  a->err = gortp_lifecycle_run_all(a->ctx, loops, NULL, 2);
 }
 
 int main(void) {

@@ -20,11 +20,11 @@
 #include "gortp/httpcheck.h"
 #include "gortp/shutdown.h"
 
-static void handle(gort_context *ctx, const gortp_http_request *req, gortp_http_response *resp,
+static void handle(gort_context *ctx, const gortp_shutdown_http_request *req, gortp_shutdown_http_response *resp,
                    void *arg) {
   (void)ctx;
   (void)arg;
-  gortp_http_reply(resp, 200, "hello from %s\n", req->path);
+  gortp_shutdown_http_reply(resp, 200, "hello from %s\n", req->path);
 }
 
 /* A local port that refuses connections: bound for a moment, never listened. */
@@ -39,21 +39,21 @@ static unsigned closed_port(void) {
 }
 
 /* func batchCheck(urls []string) ([]CheckResult, error) */
-static int batch_check(const char *const *urls, size_t n, gortp_check_result *results,
-                       gortp_check_error *err) {
-  gortp_check_options opt = {.limit = 20, .timeout = 10 * GORT_SECOND};
-  return gortp_check_batch(gort_context_background(), urls, n, &opt, results, err);
+static int batch_check(const char *const *urls, size_t n, gortp_httpcheck_result *results,
+                       gortp_httpcheck_error *err) {
+  gortp_httpcheck_options opt = {.limit = 20, .timeout = 10 * GORT_SECOND};
+  return gortp_httpcheck_batch(gort_context_background(), urls, n, &opt, results, err);
 }
 
 int main(int argc, char **argv) {
   bool fail = argc > 1 && strcmp(argv[1], "--fail") == 0;
-  gortp_server *srv;
-  gortp_server_options so = {.handler = handle};
-  if (gortp_server_start(&srv, &so) != 0) {
+  gortp_shutdown_server *srv;
+  gortp_shutdown_server_options so = {.handler = handle};
+  if (gortp_shutdown_server_start(&srv, &so) != 0) {
     printf("cannot start the local server\n");
     return 1;
   }
-  unsigned port = gortp_server_port(srv);
+  unsigned port = gortp_shutdown_server_port(srv);
   char urls_buf[4][96];
   snprintf(urls_buf[0], sizeof urls_buf[0], "http://127.0.0.1:%u/go.dev", port);
   snprintf(urls_buf[1], sizeof urls_buf[1], "http://127.0.0.1:%u/pkg.go.dev", port);
@@ -61,17 +61,17 @@ int main(int argc, char **argv) {
   snprintf(urls_buf[3], sizeof urls_buf[3], "http://127.0.0.1:%u/", closed_port());
   const char *urls[4] = {urls_buf[0], urls_buf[1], urls_buf[2], urls_buf[3]};
 
-  gortp_check_result results[4];
-  gortp_check_error err;
+  gortp_httpcheck_result results[4];
+  gortp_httpcheck_error err;
   int rc = batch_check(urls, fail ? 4 : 3, results, &err);
-  gortp_server_free(srv);
+  gortp_shutdown_server_free(srv);
   if (rc != 0) {
     printf("batch check error: %s\n", err.msg);
     return 0;
   }
   for (size_t i = 0; i < 3; i++) {
     char lat[32];
-    gortp_check_format_duration(lat, sizeof lat, results[i].latency);
+    gortp_httpcheck_format_duration(lat, sizeof lat, results[i].latency);
     printf("%s: %ld (%s)\n", results[i].url, results[i].status, lat);
   }
   return 0;

@@ -7,8 +7,8 @@
 int main(void) {
   const int nums[] = {1, 2, 3, 4, 5};
   gort_chan *g, *sq, *ch;
-  if (gortp_gen_ints(NULL, nums, 5, &g) || gortp_square(NULL, g, &sq) ||
-      gortp_filter_above(NULL, sq, 10, &ch)) {
+  if (gortp_pipeline_gen_ints(NULL, nums, 5, &g) || gortp_pipeline_square(NULL, g, &sq) ||
+      gortp_pipeline_filter_above(NULL, sq, 10, &ch)) {
     fprintf(stderr, "pipeline: cannot start\n");
     return 1;
   }

@@ -11,8 +11,8 @@ int main(void) {
   if (gort_context_with_cancel(gort_context_background(), &ctx) != 0) return 1;
   const char *items[] = {"goroutines", "channels", "pipelines", "go"};
   gort_chan *words, *upper, *prefixed;
-  if (gortp_str_generate(ctx, items, 4, &words) || gortp_str_to_upper(ctx, words, &upper) ||
-      gortp_str_add_prefix(ctx, ">> ", upper, &prefixed)) {
+  if (gortp_pipeline_str_generate(ctx, items, 4, &words) || gortp_pipeline_str_to_upper(ctx, words, &upper) ||
+      gortp_pipeline_str_add_prefix(ctx, ">> ", upper, &prefixed)) {
     fprintf(stderr, "pipeline: cannot start\n");
     return 1;
   }

@@ -21,7 +21,7 @@ int main(void) {
   gort_limiter *limiter;
   if (gort_limiter_new(&limiter, rate_per_second, rate_per_second)) return 1;
   int64_t t0 = gort_now();
-  int err = gortp_process_rate_limited(NULL, limiter, max_concurrency, 75, process, NULL);
+  int err = gortp_ratelimit_process(NULL, limiter, max_concurrency, 75, process, NULL);
   double secs = (double)(gort_now() - t0) / GORT_SECOND;
   printf("processed %d items, error: %s\n", atomic_load(&processed), err ? gort_strerror(err) : "none");
   printf("paced by the limiter: %s\n", secs >= 0.45 ? "yes" : "no");

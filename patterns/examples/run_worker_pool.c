@@ -29,7 +29,7 @@ static int run_worker_pool(int num_workers, int num_jobs, result **out) {
   gort_chan *jobs, *results;
   int r = gort_chan_make(&jobs, sizeof(job), num_jobs);
   if (r) return r;
-  r = gortp_job_pool(NULL, num_workers, jobs, sizeof(result), work, NULL, &results);
+  r = gortp_workerpool_jobs(NULL, num_workers, jobs, sizeof(result), work, NULL, &results);
   if (r) {
     gort_chan_release(jobs);
     return r;

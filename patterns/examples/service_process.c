@@ -13,7 +13,8 @@ int main(void) {
   static const char *const ids[] = {"order-1", "order-2", "order-3", "order-4", "order-5"};
   gortp_service_job jobs[5];
   for (int i = 0; i < 5; i++) jobs[i] = (gortp_service_job){ids[i], NULL};
-  gortp_service svc = gortp_service_new(3, 10, 5 * GORT_SECOND);
+  gortp_service svc;
+  if (gortp_service_init(&svc, 3, 10, 5 * GORT_SECOND) != 0) return 1;
   gortp_service_output out[5];
   size_t n = 0;
   int rc = gortp_service_run(&svc, gort_context_background(), jobs, 5, out, &n);

@@ -12,8 +12,10 @@
  *
  * Differences from the seed, on purpose: background work is cancelled right
  * after the listener closes, not after the in-flight requests finish (it has
- * nothing to do with them); the deadline covers both; and a forced exit
- * exits with status 1, so a supervisor can tell it from a clean one.
+ * nothing to do with them); the deadline covers both; it prints how many
+ * requests were answered and how many the server had to cut ("Requests: N
+ * answered, M dropped"); and a forced exit, or any request dropped, exits
+ * with status 1, so a supervisor can tell it from a clean one.
  *
  * Options: --tick-ms N (1000), --deadline-ms N (30000), --workers N (8),
  *          -v (log each request as a handler takes it).
@@ -26,35 +28,25 @@
 
 #include "gort/gort.h"
 #include "gortp/shutdown.h"
+#include "gortp/ctxchan.h"
 
 static bool verbose;
 
-/* Sleep for d unless ctx is done first: 0 or the ctx's error. */
-static int sleep_ctx(gort_context *ctx, gort_duration d) {
-  gort_timer *t;
-  if (gort_timer_new(&t, d) != 0) return GORT_ENOMEM;
-  gort_select_case cases[2] = {gort_case_recv(gort_timer_chan(t), NULL),
-                               gort_case_recv(gort_context_done(ctx), NULL)};
-  int rc = gort_select(cases, 2) == 0 ? 0 : gort_context_err(ctx);
-  gort_timer_free(t);
-  return rc;
-}
-
-static void handle(gort_context *ctx, const gortp_http_request *req, gortp_http_response *resp,
+static void handle(gort_context *ctx, const gortp_shutdown_http_request *req, gortp_shutdown_http_response *resp,
                    void *arg) {
   (void)arg;
   if (verbose) printf("handling %s %s\n", req->method, req->path);
   if (strcmp(req->path, "/") == 0) {
-    gortp_http_reply(resp, 200, "OK\n");
+    gortp_shutdown_http_reply(resp, 200, "OK\n");
   } else if (strcmp(req->path, "/slow") == 0) {
-    const char *ms = gortp_http_arg(req, "ms");
-    int rc = sleep_ctx(ctx, (ms ? atol(ms) : 300) * GORT_MILLISECOND);
+    const char *ms = gortp_shutdown_http_arg(req, "ms");
+    int rc = gortp_ctxchan_sleep(ctx, (ms ? atol(ms) : 300) * GORT_MILLISECOND);
     if (rc == 0)
-      gortp_http_reply(resp, 200, "OK\n");
+      gortp_shutdown_http_reply(resp, 200, "OK\n");
     else
-      gortp_http_reply(resp, 503, "%s\n", gort_strerror(rc));
+      gortp_shutdown_http_reply(resp, 503, "%s\n", gort_strerror(rc));
   } else {
-    gortp_http_reply(resp, 404, "404 page not found\n");
+    gortp_shutdown_http_reply(resp, 404, "404 page not found\n");
   }
 }
 
@@ -111,8 +103,8 @@ int main(int argc, char **argv) {
    * so that every thread inherits the blocked mask. */
   static const int sigs[] = {SIGINT, SIGTERM};
   gort_context *sigctx;
-  gortp_signal_notify *notify;
-  if (gortp_signal_notify_context(gort_context_background(), sigs, 2, &sigctx, &notify) != 0) {
+  gortp_shutdown_signal *notify;
+  if (gortp_shutdown_signal_new(gort_context_background(), sigs, 2, &sigctx, &notify) != 0) {
     fprintf(stderr, "signal setup failed\n");
     return 1;
   }
@@ -120,17 +112,17 @@ int main(int argc, char **argv) {
   gort_context *ctx;
   gort_context_with_cancel(gort_context_background(), &ctx);
 
-  gortp_server *server;
-  gortp_server_options opts = {.host = "127.0.0.1",
+  gortp_shutdown_server *server;
+  gortp_shutdown_server_options opts = {.host = "127.0.0.1",
                                .workers = (int)opt_long(argc, argv, "--workers", 8),
                                .queue = 64,
                                .handler = handle};
-  int rc = gortp_server_start(&server, &opts);
+  int rc = gortp_shutdown_server_start(&server, &opts);
   if (rc != 0) {
     printf("HTTP server error: %s\n", gort_strerror(rc));
     return 1;
   }
-  printf("listening on http://127.0.0.1:%u\n", (unsigned)gortp_server_port(server));
+  printf("listening on http://127.0.0.1:%u\n", (unsigned)gortp_shutdown_server_port(server));
 
   gort_waitgroup workers = GORT_WAITGROUP_INIT;
   struct background bg = {ctx, tick};
@@ -144,7 +136,7 @@ int main(int argc, char **argv) {
   gort_context_with_timeout(gort_context_background(), deadline, &shutdown_ctx);
 
   /* Phase 1: stop accepting new requests. */
-  gortp_server_stop_accepting(server);
+  gortp_shutdown_server_stop_accepting(server);
   /* Phase 2: cancel background work. */
   gort_context_cancel(ctx);
   /* Phase 3: wait for in-flight requests and background work, up to the
@@ -153,12 +145,18 @@ int main(int argc, char **argv) {
   GORT_CHAN_MAKE(&done, char, 0);
   struct waiter w = {&workers, gort_chan_retain(done)};
   gort_go(wait_then_close, &w);
-  rc = gortp_server_shutdown(server, shutdown_ctx);
+  rc = gortp_shutdown_server_shutdown(server, shutdown_ctx);
   gort_select_case cases[2] = {gort_case_recv(done, NULL),
                                gort_case_recv(gort_context_done(shutdown_ctx), NULL)};
-  bool clean = rc == 0 && gort_select(cases, 2) == 0;
+  bool in_time = rc == 0 && gort_select(cases, 2) == 0;
+  /* Every request the server accepted was answered, or the exit says so. */
+  long dropped = gortp_shutdown_server_dropped(server);
+  printf("Requests: %ld answered, %ld dropped\n", gortp_shutdown_server_answered(server), dropped);
+  bool clean = in_time && dropped == 0;
   if (clean)
     printf("Graceful shutdown complete\n");
+  else if (in_time)
+    printf("Shutdown dropped %ld requests\n", dropped);
   else
     printf("Shutdown timed out, forcing exit\n");
 
@@ -166,8 +164,8 @@ int main(int argc, char **argv) {
    * about to be). */
   gort_chan_recv(done, NULL, NULL);
   gort_chan_release(done);
-  gortp_server_free(server);
-  gortp_signal_stop(notify);
+  gortp_shutdown_server_free(server);
+  gortp_shutdown_signal_stop(notify);
   gort_context_free(shutdown_ctx);
   gort_context_free(ctx);
   return clean ? 0 : 1;

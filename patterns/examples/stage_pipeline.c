@@ -60,10 +60,10 @@ int main(void) {
   if (gort_chan_make(&raw, sizeof(void *), 100)) return 1;
   const gortp_stage stages[] = {{validate, NULL, free, 50}, {enrich, NULL, free, 50},
                                 {transform, NULL, free, 50}};
-  gortp_pipeline *p;
-  if (gortp_pipeline_start(&p, ctx, raw, free, stages, 3)) return 1;
+  gortp_stage_pipeline *p;
+  if (gortp_stage_new(&p, ctx, raw, free, stages, 3)) return 1;
   if (gort_go(produce, gort_chan_retain(raw))) return 1;
-  for (gortp_item it; GORT_CHAN_RANGE(gortp_pipeline_output(p), &it);) {
+  for (gortp_stage_item it; GORT_CHAN_RANGE(gortp_stage_output(p), &it);) {
     if (it.err) {
       printf("item %llu: %s failed: %s\n", (unsigned long long)it.seq, stage_names[it.stage],
              gort_strerror(it.err));
@@ -72,7 +72,7 @@ int main(void) {
       free(it.value);
     }
   }
-  gortp_pipeline_free(p);
+  gortp_stage_free(p);
   gort_chan_release(raw);
   gort_context_free(ctx);
   return 0;

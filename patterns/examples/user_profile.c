@@ -31,7 +31,7 @@ static int fetch_part(gort_context *ctx, size_t index, void *result, void *arg) 
 int main(void) {
   user_profile profile = {0};
   size_t failed;
-  int err = gortp_fetch_all(NULL, 3, 0, fetch_part, &profile, NULL, 0, &failed);
+  int err = gortp_fetchall_run(NULL, 3, 0, fetch_part, &profile, NULL, 0, &failed);
   if (err) {
     printf("get user profile: part %zu: %s\n", failed, gort_strerror(err));
     return 1;

@@ -45,7 +45,7 @@ int main(void) {
   gort_chan *jobs, *results;
   if (GORT_CHAN_MAKE(&jobs, job, 100)) return 1;
   if (gort_go(produce, gort_chan_retain(jobs))) return 1;
-  if (gortp_job_pool(ctx, 5, jobs, sizeof(result), process, NULL, &results)) return 1;
+  if (gortp_workerpool_jobs(ctx, 5, jobs, sizeof(result), process, NULL, &results)) return 1;
   for (result r; GORT_CHAN_RANGE(results, &r);) {
     if (r.err) printf("Job %d failed: %s\n", r.job_id, gort_strerror(r.err));
     else printf("%s\n", r.output);

@@ -18,6 +18,8 @@
 #include "gort/select.h"
 #include "gort/sync.h"
 #include "gort/task.h"
+#include "gortp/ctxchan.h"
+#include "gortp/lifecycle.h"
 
 typedef enum { CUT_FULL, CUT_INTERVAL, CUT_FLUSH } cut_kind;
 
@@ -83,21 +85,16 @@ static int flush_locked(gortp_batcher *b, cut_kind kind) {
   return handle(b, batch, n, ticket, kind);
 }
 
+static void interval_flush(void *arg) {
+  gortp_batcher *b = arg;
+  gort_mutex_lock(&b->mu);
+  flush_locked(b, CUT_INTERVAL); /* errors land in stats */
+  gort_mutex_unlock(&b->mu);
+}
+
 static void ticker_task(void *arg) {
   gortp_batcher *b = arg;
-  gort_ticker *t;
-  if (gort_ticker_new(&t, b->cfg.flush_interval) == 0) {
-    for (;;) {
-      int64_t when;
-      gort_select_case c[2] = {gort_case_recv(gort_ticker_chan(t), &when),
-                               gort_case_recv(gort_context_done(b->tick_ctx), NULL)};
-      if (gort_select(c, 2) != 0) break;
-      gort_mutex_lock(&b->mu);
-      flush_locked(b, CUT_INTERVAL); /* errors land in stats */
-      gort_mutex_unlock(&b->mu);
-    }
-    gort_ticker_free(t);
-  }
+  gortp_lifecycle_every(b->tick_ctx, b->cfg.flush_interval, interval_flush, b);
   gort_waitgroup_done(&b->tick_wg);
 }
 
@@ -117,7 +114,7 @@ int gortp_batcher_new(gortp_batcher **out, gort_context *ctx, const gortp_batche
   gort_mutex_init(&b->close_lock);
   gort_cond_init(&b->turn_cv, &b->mu);
   gort_waitgroup_init(&b->tick_wg);
-  b->ctx = gort_context_retain(ctx ? ctx : gort_context_background());
+  b->ctx = gort_context_retain(gortp_ctxchan_or_background(ctx));
   int r = 0;
   if (cfg->flush_interval > 0) {
     r = gort_context_with_cancel(b->ctx, &b->tick_ctx);

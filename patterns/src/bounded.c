@@ -62,7 +62,7 @@ int gortp_bounded_run(int concurrency, size_t n, void (*fn)(size_t index, void *
 /* ---- errgroup with a limit ---- */
 
 typedef struct {
-  gortp_index_fn fn;
+  gortp_bounded_fn fn;
   void *arg;
   size_t index;
 } eg_item;
@@ -72,13 +72,13 @@ static int eg_item_run(gort_context *ctx, void *p) {
   return it->fn(ctx, it->index, it->arg);
 }
 
-int gortp_bounded_errgroup(gort_context *ctx, int limit, size_t n, gortp_index_fn fn, void *arg) {
+int gortp_bounded_errgroup(gort_context *ctx, int limit, size_t n, gortp_bounded_fn fn, void *arg) {
   if (limit < 1 || !fn) return GORT_EINVAL;
   eg_item *items = calloc(n ? n : 1, sizeof *items);
   if (!items) return GORT_ENOMEM;
   gort_errgroup *g;
   gort_context *gctx;
-  int r = gort_errgroup_with_context(ctx ? ctx : gort_context_background(), &g, &gctx);
+  int r = gort_errgroup_with_context(gortp_ctxchan_or_background(ctx), &g, &gctx);
   if (r != 0) {
     free(items);
     return r;
@@ -109,7 +109,7 @@ int gortp_bounded_errgroup(gort_context *ctx, int limit, size_t n, gortp_index_f
 typedef struct {
   gort_chan *work; /* unbuffered, of size_t */
   size_t n;
-  gortp_index_fn fn;
+  gortp_bounded_fn fn;
   void *arg;
 } pi_state;
 
@@ -128,18 +128,18 @@ static int pi_worker(gort_context *ctx, void *p) {
 static int pi_producer(gort_context *ctx, void *p) {
   pi_state *s = p;
   int r = 0;
-  for (size_t i = 0; i < s->n && r == 0; i++) r = gortp_send_ctx(ctx, s->work, &i);
+  for (size_t i = 0; i < s->n && r == 0; i++) r = gortp_ctxchan_send(ctx, s->work, &i);
   gort_chan_close(s->work); /* defer close(work) */
   return r;
 }
 
-int gortp_process_items(gort_context *ctx, int workers, size_t n, gortp_index_fn fn, void *arg) {
+int gortp_bounded_process_items(gort_context *ctx, int workers, size_t n, gortp_bounded_fn fn, void *arg) {
   if (workers < 1 || !fn) return GORT_EINVAL;
   pi_state s = {NULL, n, fn, arg};
   int r = GORT_CHAN_MAKE(&s.work, size_t, 0);
   if (r != 0) return r;
   gort_errgroup *g;
-  r = gort_errgroup_with_context(ctx ? ctx : gort_context_background(), &g, NULL);
+  r = gort_errgroup_with_context(gortp_ctxchan_or_background(ctx), &g, NULL);
   if (r != 0) {
     gort_chan_release(s.work);
     return r;

@@ -1,6 +1,6 @@
 /* bufpool.c - pooled buffers and the zero-copy stage (gortp/bufpool.h).
  *
- * Invariants: every gortp_buffer was made by buf_new and is destroyed by
+ * Invariants: every gortp_bufpool_buffer was made by buf_new and is destroyed by
  * buf_destroy (called by the pool when it drops one, or when it is freed);
  * a buffer is in the pool only with len == 0; the stage owns at most one
  * buffer at a time, which it either sends or puts back.
@@ -23,7 +23,7 @@ struct gortp_bufpool {
 
 static void *buf_new(void *arg) {
   gortp_bufpool *p = arg;
-  gortp_buffer *b = malloc(sizeof *b);
+  gortp_bufpool_buffer *b = malloc(sizeof *b);
   if (!b) return NULL;
   b->data = malloc(p->initial_cap ? p->initial_cap : 1);
   if (!b->data) {
@@ -38,7 +38,7 @@ static void *buf_new(void *arg) {
 
 static void buf_destroy(void *obj, void *arg) {
   gortp_bufpool *p = arg;
-  gortp_buffer *b = obj;
+  gortp_bufpool_buffer *b = obj;
   free(b->data);
   free(b);
   atomic_fetch_add(&p->destroyed, 1);
@@ -64,19 +64,19 @@ void gortp_bufpool_free(gortp_bufpool *p) {
   free(p);
 }
 
-gortp_buffer *gortp_bufpool_get(gortp_bufpool *p) {
+gortp_bufpool_buffer *gortp_bufpool_get(gortp_bufpool *p) {
   void *b = NULL;
   if (!p || gort_pool_get(p->pool, &b) != 0) return NULL;
   return b;
 }
 
-void gortp_bufpool_put(gortp_bufpool *p, gortp_buffer *b) {
+void gortp_bufpool_put(gortp_bufpool *p, gortp_bufpool_buffer *b) {
   if (!p || !b) return;
   b->len = 0; /* buf.Data = buf.Data[:0] / buf.Reset() */
   gort_pool_put(p->pool, b);
 }
 
-int gortp_buffer_append(gortp_buffer *b, const void *data, size_t n) {
+int gortp_bufpool_append(gortp_bufpool_buffer *b, const void *data, size_t n) {
   if (!b || (n > 0 && !data)) return GORT_EINVAL;
   if (b->len + n > b->cap) {
     size_t cap = b->cap ? b->cap : 64;
@@ -99,12 +99,12 @@ uint64_t gortp_bufpool_allocated(gortp_bufpool *p) { return p ? atomic_load(&p->
 uint64_t gortp_bufpool_destroyed(gortp_bufpool *p) { return p ? atomic_load(&p->destroyed) : 0; }
 
 char *gortp_bufpool_process(gortp_bufpool *p, const void *data, size_t n) {
-  gortp_buffer *buf = gortp_bufpool_get(p);
+  gortp_bufpool_buffer *buf = gortp_bufpool_get(p);
   if (!buf) return NULL;
   static const char suffix[] = "-processed";
   char *s = NULL;
-  if (gortp_buffer_append(buf, data, n) == 0 &&
-      gortp_buffer_append(buf, suffix, sizeof suffix) == 0) { /* with the NUL */
+  if (gortp_bufpool_append(buf, data, n) == 0 &&
+      gortp_bufpool_append(buf, suffix, sizeof suffix) == 0) { /* with the NUL */
     s = malloc(buf->len);
     if (s) memcpy(s, buf->data, buf->len); /* buf.String() copies */
   }
@@ -120,15 +120,15 @@ typedef struct {
 
 static void stage_run(void *arg) {
   stage *s = arg;
-  gortp_slice sl;
-  while (gortp_recv_ctx(s->ctx, s->in, &sl) == 0) {
-    gortp_buffer *buf = gortp_bufpool_get(s->p);
+  gortp_bufpool_slice sl;
+  while (gortp_ctxchan_recv(s->ctx, s->in, &sl) == 0) {
+    gortp_bufpool_buffer *buf = gortp_bufpool_get(s->p);
     if (!buf) break; /* out of memory: end the stream */
-    if (gortp_buffer_append(buf, sl.data, sl.len) != 0) {
+    if (gortp_bufpool_append(buf, sl.data, sl.len) != 0) {
       gortp_bufpool_put(s->p, buf);
       break;
     }
-    if (gortp_send_ctx(s->ctx, s->out, &buf) != 0) {
+    if (gortp_ctxchan_send(s->ctx, s->out, &buf) != 0) {
       gortp_bufpool_put(s->p, buf); /* PutBuffer(buf) on cancellation */
       break;
     }
@@ -141,11 +141,11 @@ static void stage_run(void *arg) {
 }
 
 int gortp_bufpool_pipeline(gort_context *ctx, gortp_bufpool *p, gort_chan *input, gort_chan **out) {
-  if (!p || !input || !out || gort_chan_elem_size(input) != sizeof(gortp_slice)) return GORT_EINVAL;
+  if (!p || !input || !out || gort_chan_elem_size(input) != sizeof(gortp_bufpool_slice)) return GORT_EINVAL;
   stage *s = malloc(sizeof *s);
   if (!s) return GORT_ENOMEM;
   gort_chan *c;
-  int r = gort_chan_make(&c, sizeof(gortp_buffer *), 64);
+  int r = gort_chan_make(&c, sizeof(gortp_bufpool_buffer *), 64);
   if (r != 0) {
     free(s);
     return r;
@@ -165,6 +165,6 @@ int gortp_bufpool_pipeline(gort_context *ctx, gortp_bufpool *p, gort_chan *input
 }
 
 void gortp_bufpool_drain_chan(gortp_bufpool *p, gort_chan *c) {
-  gortp_buffer *b;
+  gortp_bufpool_buffer *b;
   while (gort_chan_recv(c, &b, NULL) == 0) gortp_bufpool_put(p, b);
 }

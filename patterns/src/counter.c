@@ -12,13 +12,13 @@
 
 #include "gort/task.h"
 
-void gortp_mutex_counter_add(gortp_mutex_counter *c, int64_t delta) {
+void gortp_counter_mutex_add(gortp_counter_mutex *c, int64_t delta) {
   gort_mutex_lock(&c->mu);
   c->n += delta;
   gort_mutex_unlock(&c->mu);
 }
 
-int64_t gortp_mutex_counter_get(gortp_mutex_counter *c) {
+int64_t gortp_counter_mutex_get(gortp_counter_mutex *c) {
   gort_mutex_lock(&c->mu);
   int64_t n = c->n;
   gort_mutex_unlock(&c->mu);
@@ -30,13 +30,13 @@ typedef struct {
   gort_chan *reply; /* get: where the value goes (capacity 1); add: NULL */
 } op;
 
-struct gortp_owned_counter {
+struct gortp_counter_owned {
   gort_chan *ops; /* unbuffered, of op; closed by free */
   gort_waitgroup owner_done;
 };
 
 static void owner(void *arg) {
-  gortp_owned_counter *c = arg;
+  gortp_counter_owned *c = arg;
   int64_t n = 0; /* the state: on the owner's stack, shared with nobody */
   for (op o; GORT_CHAN_RANGE(c->ops, &o);) {
     if (o.reply) {
@@ -49,9 +49,9 @@ static void owner(void *arg) {
   gort_waitgroup_done(&c->owner_done);
 }
 
-int gortp_owned_counter_new(gortp_owned_counter **out) {
+int gortp_counter_owned_new(gortp_counter_owned **out) {
   if (!out) return GORT_EINVAL;
-  gortp_owned_counter *c = malloc(sizeof *c);
+  gortp_counter_owned *c = malloc(sizeof *c);
   if (!c) return GORT_ENOMEM;
   int r = GORT_CHAN_MAKE(&c->ops, op, 0);
   if (r != 0) {
@@ -70,12 +70,12 @@ int gortp_owned_counter_new(gortp_owned_counter **out) {
   return 0;
 }
 
-int gortp_owned_counter_add(gortp_owned_counter *c, int64_t delta) {
+int gortp_counter_owned_add(gortp_counter_owned *c, int64_t delta) {
   op o = {delta, NULL};
   return gort_chan_send(c->ops, &o) == 0 ? 0 : GORT_ESHUTDOWN;
 }
 
-int gortp_owned_counter_get(gortp_owned_counter *c, int64_t *value) {
+int gortp_counter_owned_get(gortp_counter_owned *c, int64_t *value) {
   gort_chan *reply;
   int r = GORT_CHAN_MAKE(&reply, int64_t, 1);
   if (r != 0) return r;
@@ -87,7 +87,7 @@ int gortp_owned_counter_get(gortp_owned_counter *c, int64_t *value) {
   return r;
 }
 
-void gortp_owned_counter_free(gortp_owned_counter *c) {
+void gortp_counter_owned_free(gortp_counter_owned *c) {
   if (!c) return;
   gort_chan_close(c->ops);
   gort_waitgroup_wait(&c->owner_done);
@@ -96,19 +96,19 @@ void gortp_owned_counter_free(gortp_owned_counter *c) {
   free(c);
 }
 
-int gortp_chanlock_counter_init(gortp_chanlock_counter *c) {
+int gortp_counter_chanlock_init(gortp_counter_chanlock *c) {
   c->n = 0;
   return gort_chan_make(&c->lock, 1, 1);
 }
 
-void gortp_chanlock_counter_add(gortp_chanlock_counter *c, int64_t delta) {
+void gortp_counter_chanlock_add(gortp_counter_chanlock *c, int64_t delta) {
   const char token = 0;
   gort_chan_send(c->lock, &token); /* mu <- struct{}{} */
   c->n += delta;
   gort_chan_recv(c->lock, NULL, NULL); /* <-mu */
 }
 
-int64_t gortp_chanlock_counter_get(gortp_chanlock_counter *c) {
+int64_t gortp_counter_chanlock_get(gortp_counter_chanlock *c) {
   const char token = 0;
   gort_chan_send(c->lock, &token);
   int64_t n = c->n;
@@ -116,4 +116,4 @@ int64_t gortp_chanlock_counter_get(gortp_chanlock_counter *c) {
   return n;
 }
 
-void gortp_chanlock_counter_destroy(gortp_chanlock_counter *c) { gort_chan_release(c->lock); }
+void gortp_counter_chanlock_destroy(gortp_counter_chanlock *c) { gort_chan_release(c->lock); }

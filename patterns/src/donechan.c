@@ -13,6 +13,7 @@
 
 #include "gort/select.h"
 #include "gort/task.h"
+#include "gortp/ctxchan.h"
 
 typedef struct {
   void *value;
@@ -20,8 +21,8 @@ typedef struct {
 } reply;
 
 typedef struct {
-  gortp_request_fn req;
-  gortp_request_ctx_fn req_ctx;
+  gortp_donechan_fn req;
+  gortp_donechan_ctx_fn req_ctx;
   void *arg;
   void (*free_value)(void *);
   gort_chan *result; /* unbuffered, of reply */
@@ -93,7 +94,7 @@ static int wait_reply(gort_chan *result, reply *rp, gort_duration timeout, gort_
   return which;
 }
 
-static int plain_request(gortp_request_fn req, void *arg, gort_duration timeout, void **value,
+static int plain_request(gortp_donechan_fn req, void *arg, gort_duration timeout, void **value,
                          void (*free_value)(void *), bool close_done, gort_chan **leaked_done) {
   if (!req || !value) return GORT_EINVAL;
   req_task *t = calloc(1, sizeof *t);
@@ -118,21 +119,21 @@ static int plain_request(gortp_request_fn req, void *arg, gort_duration timeout,
   return r;
 }
 
-int gortp_request_leaky(gortp_request_fn req, void *arg, gort_duration timeout, void **value,
+int gortp_donechan_request_leaky(gortp_donechan_fn req, void *arg, gort_duration timeout, void **value,
                         void (*free_value)(void *), gort_chan **leaked_done) {
   return plain_request(req, arg, timeout, value, free_value, false, leaked_done);
 }
 
-int gortp_request_timeout(gortp_request_fn req, void *arg, gort_duration timeout, void **value,
+int gortp_donechan_request_timeout(gortp_donechan_fn req, void *arg, gort_duration timeout, void **value,
                           void (*free_value)(void *)) {
   return plain_request(req, arg, timeout, value, free_value, true, NULL);
 }
 
-int gortp_request_timeout_ctx(gort_context *parent, gortp_request_ctx_fn req, void *arg,
+int gortp_donechan_request_ctx(gort_context *parent, gortp_donechan_ctx_fn req, void *arg,
                               gort_duration timeout, void **value, void (*free_value)(void *)) {
   if (!req || !value) return GORT_EINVAL;
   gort_context *ctx;
-  int r = gort_context_with_cancel(parent ? parent : gort_context_background(), &ctx);
+  int r = gort_context_with_cancel(gortp_ctxchan_or_background(parent), &ctx);
   if (r != 0) return r;
   req_task *t = calloc(1, sizeof *t);
   if (!t) {

@@ -22,9 +22,10 @@
 #include "gort/sync.h"
 #include "gort/task.h"
 #include "gortp/ctxchan.h"
+#include "gortp/lifecycle.h"
 
 typedef struct {
-  gortp_task_fn fn; /* NULL: retire marker */
+  gortp_workerpool_fn fn; /* NULL: retire marker */
   void *arg;
 } dyn_task;
 
@@ -68,7 +69,7 @@ int gortp_dynpool_new(gortp_dynpool **out, const gortp_dynpool_config *cfg) {
 }
 
 static void run_task(gortp_dynpool *p, const dyn_task *t) {
-  int r = t->fn(p->ctx ? p->ctx : gort_context_background(), t->arg);
+  int r = t->fn(gortp_ctxchan_or_background(p->ctx), t->arg);
   int zero = 0;
   if (r != 0) atomic_compare_exchange_strong(&p->first_error, &zero, r);
 }
@@ -76,7 +77,7 @@ static void run_task(gortp_dynpool *p, const dyn_task *t) {
 static void worker(void *arg) {
   gortp_dynpool *p = arg;
   dyn_task t;
-  while (gortp_recv_ctx(p->ctx, p->queue, &t) == 0) {
+  while (gortp_ctxchan_recv(p->ctx, p->queue, &t) == 0) {
     if (!t.fn) break; /* retired */
     run_task(p, &t);
   }
@@ -96,19 +97,11 @@ static int add_worker(gortp_dynpool *p) {
   return 0;
 }
 
+static void adjust_tick(void *arg) { gortp_dynpool_adjust(arg); }
+
 static void adjuster(void *arg) {
   gortp_dynpool *p = arg;
-  gort_ticker *t;
-  if (gort_ticker_new(&t, p->cfg.adjust_every) == 0) {
-    for (;;) {
-      int64_t when;
-      gort_select_case cases[2] = {gort_case_recv(gort_ticker_chan(t), &when),
-                                   gort_case_recv(gort_context_done(p->adj_ctx), NULL)};
-      if (gort_select(cases, 2) != 0) break;
-      gortp_dynpool_adjust(p);
-    }
-    gort_ticker_free(t);
-  }
+  gortp_lifecycle_every(p->adj_ctx, p->cfg.adjust_every, adjust_tick, p);
   gort_waitgroup_done(&p->adj_wg);
 }
 
@@ -132,7 +125,7 @@ int gortp_dynpool_start(gortp_dynpool *p, gort_context *ctx) {
   int r = GORT_EINVAL;
   if (p->started || p->adjust_closed) goto out;
   gort_context *c;
-  r = gort_context_with_cancel(ctx ? ctx : gort_context_background(), &c);
+  r = gort_context_with_cancel(gortp_ctxchan_or_background(ctx), &c);
   if (r != 0) goto out;
   gort_rwmutex_lock(&p->gate);
   p->ctx = c;
@@ -153,7 +146,7 @@ out:
   return r;
 }
 
-int gortp_dynpool_submit(gortp_dynpool *p, gortp_task_fn fn, void *arg) {
+int gortp_dynpool_submit(gortp_dynpool *p, gortp_workerpool_fn fn, void *arg) {
   if (!p || !fn) return GORT_EINVAL;
   gort_rwmutex_rlock(&p->gate);
   int r = GORT_ESHUTDOWN;

@@ -42,7 +42,7 @@ struct fan {
 static fan *fan_new(gort_context *parent, size_t n) {
   fan *f = calloc(1, sizeof *f + n * sizeof(fan_task));
   if (!f) return NULL;
-  if (gort_context_with_cancel(parent ? parent : gort_context_background(), &f->ctx) != 0) {
+  if (gort_context_with_cancel(gortp_ctxchan_or_background(parent), &f->ctx) != 0) {
     free(f);
     return NULL;
   }
@@ -72,14 +72,15 @@ static void out_worker(void *p) {
   fan_task *t = p;
   fan *f = t->f;
   unsigned char *in = malloc(f->in_size);
+  /* cppcheck-suppress uninitdata ; out aliases in, which each receive fills before the send */
   unsigned char *out = f->fn ? malloc(f->out_size) : in;
   if (in && out) {
-    while (gortp_recv_ctx(f->ctx, t->in, in) == 0) {
+    while (gortp_ctxchan_recv(f->ctx, t->in, in) == 0) {
       if (f->fn) {
         memset(out, 0, f->out_size);
         f->fn(in, out, t->index, f->arg);
       }
-      if (gortp_send_ctx(f->ctx, t->out, out) != 0) break;
+      if (gortp_ctxchan_send(f->ctx, t->out, out) != 0) break;
     }
   }
   if (out != in) free(out);
@@ -93,8 +94,8 @@ static void in_worker(void *p) {
   fan *f = t->f;
   unsigned char *buf = malloc(f->in_size);
   if (buf)
-    while (gortp_recv_ctx(f->ctx, t->in, buf) == 0)
-      if (gortp_send_ctx(f->ctx, t->out, buf) != 0) break;
+    while (gortp_ctxchan_recv(f->ctx, t->in, buf) == 0)
+      if (gortp_ctxchan_send(f->ctx, t->out, buf) != 0) break;
   free(buf);
   task_exit(t, false);
 }

@@ -12,9 +12,10 @@
 #include <string.h>
 
 #include "gort/errgroup.h"
+#include "gortp/ctxchan.h"
 
 typedef struct {
-  gortp_fetch_fn fetch;
+  gortp_fetchall_fn fetch;
   void *arg;
   unsigned char *results;
   size_t result_size;
@@ -41,7 +42,7 @@ static int fetch_run(gort_context *ctx, void *p) {
   return r;
 }
 
-int gortp_fetch_all(gort_context *ctx, size_t n, int limit, gortp_fetch_fn fetch, void *arg,
+int gortp_fetchall_run(gort_context *ctx, size_t n, int limit, gortp_fetchall_fn fetch, void *arg,
                     void *results, size_t result_size, size_t *failed_index) {
   if (failed_index) *failed_index = n;
   if (!fetch || (result_size > 0 && !results && n > 0)) return GORT_EINVAL;
@@ -49,7 +50,7 @@ int gortp_fetch_all(gort_context *ctx, size_t n, int limit, gortp_fetch_fn fetch
   if (!items) return GORT_ENOMEM;
   fetch_state s = {fetch, arg, results, result_size, -1, 0};
   gort_errgroup *g;
-  int r = gort_errgroup_with_context(ctx ? ctx : gort_context_background(), &g, NULL);
+  int r = gort_errgroup_with_context(gortp_ctxchan_or_background(ctx), &g, NULL);
   if (r == 0 && limit > 0 && (r = gort_errgroup_set_limit(g, limit)) != 0) gort_errgroup_free(g);
   if (r != 0) {
     free(items);

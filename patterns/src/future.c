@@ -70,14 +70,14 @@ int gortp_future_get(gortp_future *f, void **value) {
 int gortp_future_get_timeout(gortp_future *f, gort_duration timeout, void **value) {
   if (!f) return GORT_EINVAL;
   if (gort_chan_try_recv(f->done, NULL, NULL) != GORT_EAGAIN) return result(f, value);
-  gort_timer *t;
-  int r = gort_timer_new(&t, timeout);
+  gort_context *ctx;
+  int r = gort_context_with_timeout(gort_context_background(), timeout, &ctx);
   if (r != 0) return r;
-  gort_select_case cases[2] = {gort_case_recv(f->done, NULL),
-                               gort_case_recv(gort_timer_chan(t), NULL)};
-  int which = gort_select(cases, 2);
-  gort_timer_free(t); /* no timer outlives the call */
-  return which == 0 ? result(f, value) : GORT_ETIMEDOUT;
+  gortp_future_get_ctx(f, ctx, NULL);
+  gort_context_free(ctx); /* stops its timer: no timer outlives the call */
+  /* Not done means the deadline ended the wait (the future's own error may
+   * be GORT_EDEADLINE too, so the code alone cannot tell). */
+  return gortp_future_done(f) ? result(f, value) : GORT_ETIMEDOUT;
 }
 
 int gortp_future_get_ctx(gortp_future *f, gort_context *ctx, void **value) {

@@ -15,7 +15,7 @@
 typedef struct {
   gort_context *ctx;
   gort_chan *out;
-  gortp_next_fn next;
+  gortp_generator_fn next;
   size_t elem_size;
   unsigned char *elem;
   unsigned char state[]; /* the caller's state, copied */
@@ -33,14 +33,15 @@ static void gen_run(void *p) {
   /* Like the seed's loop: the value is computed before the select; only a
    * receiver or the cancellation moves it on. */
   while (gort_context_err(g->ctx) == 0 && g->next(g->state, g->elem) == 0)
-    if (gortp_send_ctx(g->ctx, g->out, g->elem) != 0) break;
+    if (gortp_ctxchan_send(g->ctx, g->out, g->elem) != 0) break;
   gort_chan_close(g->out);
   gen_free(g);
 }
 
-int gortp_generate(gort_context *ctx, size_t elem_size, gortp_next_fn next, const void *state,
+int gortp_generator_new(gort_context *ctx, size_t elem_size, gortp_generator_fn next, const void *state,
                    size_t state_size, gort_chan **out) {
-  if (!ctx || !next || !out || elem_size == 0 || (state_size > 0 && !state)) return GORT_EINVAL;
+  ctx = gortp_ctxchan_or_background(ctx);
+  if (!next || !out || elem_size == 0 || (state_size > 0 && !state)) return GORT_EINVAL;
   gen_task *g = calloc(1, sizeof *g + state_size);
   if (!g) return GORT_ENOMEM;
   g->elem = malloc(elem_size);
@@ -87,7 +88,7 @@ static int fib_next(void *state, void *out) {
   return 0;
 }
 
-int gortp_fibonacci(gort_context *ctx, gort_chan **out) {
+int gortp_generator_fibonacci(gort_context *ctx, gort_chan **out) {
   fib_state s = {0, 1, true, true};
-  return gortp_generate(ctx, sizeof(int64_t), fib_next, &s, sizeof s, out);
+  return gortp_generator_new(ctx, sizeof(int64_t), fib_next, &s, sizeof s, out);
 }

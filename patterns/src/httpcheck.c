@@ -1,6 +1,6 @@
 /* httpcheck.c - the HTTP batch checker (see gortp/httpcheck.h).
  *
- * gortp_http_get runs one transfer on its own curl multi handle, in the
+ * gortp_httpcheck_get runs one transfer on its own curl multi handle, in the
  * calling task: perform, then poll until curl has something to do. Go's
  * context.AfterFunc registers wake_transfer on the context: if the context
  * ends during the transfer, it runs in its own task and calls
@@ -83,7 +83,7 @@ static size_t count_body(char *data, size_t size, size_t nmemb, void *arg) {
  * (at least 1 ms), capped. 0 when the deadline has already passed.
  * *by_deadline (may be NULL) tells whether the deadline, not the cap, set it. */
 static long timeout_ms(gort_context *ctx, bool *by_deadline) {
-  gort_duration left = GORTP_CHECK_MAX_REQUEST;
+  gort_duration left = GORTP_HTTPCHECK_MAX_REQUEST;
   int64_t deadline;
   if (by_deadline) *by_deadline = false;
   if (ctx && gort_context_deadline(ctx, &deadline)) {
@@ -138,7 +138,7 @@ static void stop_watch(struct get_watch *w) {
   gort_chan_release(w->woken);
 }
 
-int gortp_http_get(gort_context *ctx, const char *url, long *status, size_t *body_len,
+int gortp_httpcheck_get(gort_context *ctx, const char *url, long *status, size_t *body_len,
                    char *errmsg, size_t errlen) {
   set_msg(errmsg, errlen, "%s", "");
   if (!url) {
@@ -188,7 +188,7 @@ int gortp_http_get(gort_context *ctx, const char *url, long *status, size_t *bod
       rc = cerr != 0 ? cerr : GORT_EDEADLINE;
       set_msg(errmsg, errlen, "%s", gort_strerror(rc));
     } else if (cr == CURLE_OPERATION_TIMEDOUT) {
-      rc = GORT_ETIMEDOUT; /* the cap, GORTP_CHECK_MAX_REQUEST */
+      rc = GORT_ETIMEDOUT; /* the cap, GORTP_HTTPCHECK_MAX_REQUEST */
       set_msg(errmsg, errlen, "%s", curl_easy_strerror((CURLcode)cr));
     } else {
       rc = GORT_EIO;
@@ -207,10 +207,10 @@ int gortp_http_get(gort_context *ctx, const char *url, long *status, size_t *bod
 
 struct batch {
   const char *const *urls;
-  gortp_check_result *results; /* slot i written only by task i */
+  gortp_httpcheck_result *results; /* slot i written only by task i */
   long error_status;
   gort_mutex lock;        /* protects first */
-  gortp_check_error first; /* code 0 until the first error */
+  gortp_httpcheck_error first; /* code 0 until the first error */
 };
 
 struct item {
@@ -243,20 +243,20 @@ static int check_one(gort_context *ctx, void *arg) {
   long status = 0;
   size_t len = 0;
   char why[200];
-  int rc = gortp_http_get(ctx, url, &status, &len, why, sizeof why);
+  int rc = gortp_httpcheck_get(ctx, url, &status, &len, why, sizeof why);
   if (rc != 0) return record(b, it->i, rc, "fetch %s: %s", url, why);
   if (b->error_status > 0 && status >= b->error_status)
     return record(b, it->i, GORT_EFAILED, "%s returned %ld", url, status);
-  b->results[it->i] = (gortp_check_result){url, status, gort_now() - start, len};
+  b->results[it->i] = (gortp_httpcheck_result){url, status, gort_now() - start, len};
   return 0;
 }
 
-int gortp_check_batch(gort_context *parent, const char *const *urls, size_t n,
-                      const gortp_check_options *opt, gortp_check_result *results,
-                      gortp_check_error *err) {
-  if (err) *err = (gortp_check_error){0};
+int gortp_httpcheck_batch(gort_context *parent, const char *const *urls, size_t n,
+                      const gortp_httpcheck_options *opt, gortp_httpcheck_result *results,
+                      gortp_httpcheck_error *err) {
+  if (err) *err = (gortp_httpcheck_error){0};
   if (!parent || (n > 0 && (!urls || !results))) return GORT_EINVAL;
-  gortp_check_options o = opt ? *opt : (gortp_check_options){0};
+  gortp_httpcheck_options o = opt ? *opt : (gortp_httpcheck_options){0};
   if (o.limit <= 0) o.limit = 20;
   if (o.timeout <= 0) o.timeout = 10 * GORT_SECOND;
   memset(results, 0, n * sizeof *results);
@@ -318,7 +318,7 @@ static int put_fixed(char *buf, size_t len, uint64_t v, int digits, const char *
                   (unsigned long long)frac, unit);
 }
 
-void gortp_check_format_duration(char *buf, size_t len, gort_duration d) {
+void gortp_httpcheck_format_duration(char *buf, size_t len, gort_duration d) {
   if (!buf || len == 0) return;
   if (d == 0) {
     snprintf(buf, len, "0s");

@@ -18,8 +18,8 @@ int gortp_lazy_get(gortp_lazy *l, void **value) {
   return l->err;
 }
 
-static void close_run(void *p) { gort_chan_close(((gortp_close_once *)p)->chan); }
+static void close_run(void *p) { gort_chan_close(((gortp_lazy_close_once *)p)->chan); }
 
-void gortp_close_once_do(gortp_close_once *co) {
+void gortp_lazy_close_once_do(gortp_lazy_close_once *co) {
   if (co) gort_once_do(&co->once, close_run, co);
 }

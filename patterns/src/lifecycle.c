@@ -1,7 +1,7 @@
 /* lifecycle.c - loops that stop and are waited for (gortp/lifecycle.h).
  *
- * Invariant: a gortp_worker's task touches the handle only before
- * gort_waitgroup_done; gortp_worker_stop frees it only after waiting.
+ * Invariant: a gortp_lifecycle's task touches the handle only before
+ * gort_waitgroup_done; gortp_lifecycle_stop frees it only after waiting.
  */
 #include "gortp/lifecycle.h"
 
@@ -11,9 +11,10 @@
 #include "gort/select.h"
 #include "gort/sync.h"
 #include "gort/task.h"
+#include "gortp/ctxchan.h"
 
 typedef struct {
-  gortp_loop_fn fn;
+  gortp_lifecycle_fn fn;
   void *arg;
 } loop_item;
 
@@ -22,12 +23,12 @@ static int loop_run(gort_context *ctx, void *p) {
   return it->fn(ctx, it->arg);
 }
 
-int gortp_run_all(gort_context *ctx, const gortp_loop_fn *fns, void *const *args, size_t n) {
+int gortp_lifecycle_run_all(gort_context *ctx, const gortp_lifecycle_fn *fns, void *const *args, size_t n) {
   if (n > 0 && !fns) return GORT_EINVAL;
   loop_item *items = malloc((n ? n : 1) * sizeof *items);
   if (!items) return GORT_ENOMEM;
   gort_errgroup *g;
-  int r = gort_errgroup_with_context(ctx ? ctx : gort_context_background(), &g, NULL);
+  int r = gort_errgroup_with_context(gortp_ctxchan_or_background(ctx), &g, NULL);
   if (r != 0) {
     free(items);
     return r;
@@ -46,8 +47,9 @@ int gortp_run_all(gort_context *ctx, const gortp_loop_fn *fns, void *const *args
   return r != 0 ? r : spawn_err;
 }
 
-int gortp_every(gort_context *ctx, gort_duration period, void (*tick)(void *arg), void *arg) {
-  if (!ctx || !tick || period <= 0) return GORT_EINVAL;
+int gortp_lifecycle_every(gort_context *ctx, gort_duration period, void (*tick)(void *arg), void *arg) {
+  ctx = gortp_ctxchan_or_background(ctx);
+  if (!tick || period <= 0) return GORT_EINVAL;
   gort_ticker *t;
   int r = gort_ticker_new(&t, period);
   if (r != 0) return r;
@@ -65,7 +67,7 @@ int gortp_every(gort_context *ctx, gort_duration period, void (*tick)(void *arg)
   return gort_context_err(ctx);
 }
 
-struct gortp_worker {
+struct gortp_lifecycle {
   gort_context *ctx; /* the worker's own child context */
   gort_duration period;
   void (*tick)(void *);
@@ -75,17 +77,17 @@ struct gortp_worker {
 };
 
 static void worker_run(void *p) {
-  gortp_worker *w = p;
-  w->result = gortp_every(w->ctx, w->period, w->tick, w->arg);
+  gortp_lifecycle *w = p;
+  w->result = gortp_lifecycle_every(w->ctx, w->period, w->tick, w->arg);
   gort_waitgroup_done(&w->done);
 }
 
-int gortp_worker_start(gortp_worker **out, gort_context *ctx, gort_duration period,
+int gortp_lifecycle_new(gortp_lifecycle **out, gort_context *ctx, gort_duration period,
                        void (*tick)(void *arg), void *arg) {
   if (!out || !tick || period <= 0) return GORT_EINVAL;
-  gortp_worker *w = calloc(1, sizeof *w);
+  gortp_lifecycle *w = calloc(1, sizeof *w);
   if (!w) return GORT_ENOMEM;
-  int r = gort_context_with_cancel(ctx ? ctx : gort_context_background(), &w->ctx);
+  int r = gort_context_with_cancel(gortp_ctxchan_or_background(ctx), &w->ctx);
   if (r != 0) {
     free(w);
     return r;
@@ -105,7 +107,7 @@ int gortp_worker_start(gortp_worker **out, gort_context *ctx, gort_duration peri
   return 0;
 }
 
-int gortp_worker_stop(gortp_worker *w) {
+int gortp_lifecycle_stop(gortp_lifecycle *w) {
   if (!w) return GORT_EINVAL;
   gort_context_cancel(w->ctx);
   gort_waitgroup_wait(&w->done);

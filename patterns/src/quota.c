@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "gort/semaphore.h"
+#include "gortp/ctxchan.h"
 
 struct gortp_quota {
   gort_semaphore *sem;
@@ -38,7 +39,7 @@ void gortp_quota_free(gortp_quota *q) {
 int gortp_quota_do(gortp_quota *q, gort_context *ctx, int64_t weight, int (*fn)(void *arg),
                    void *arg) {
   if (!q || !fn || weight <= 0 || weight > q->max) return GORT_EINVAL;
-  int r = gort_semaphore_acquire(q->sem, ctx ? ctx : gort_context_background(), weight);
+  int r = gort_semaphore_acquire(q->sem, gortp_ctxchan_or_background(ctx), weight);
   if (r != 0) return r;
   r = fn(arg);
   gort_semaphore_release(q->sem, weight); /* defer r.sem.Release(weight) */
@@ -49,7 +50,7 @@ int gortp_quota_do_timeout(gortp_quota *q, gort_context *ctx, int64_t weight,
                            gort_duration timeout, int (*fn)(void *arg), void *arg) {
   if (!q || !fn || weight <= 0 || weight > q->max) return GORT_EINVAL;
   gort_context *actx;
-  int r = gort_context_with_timeout(ctx ? ctx : gort_context_background(), timeout, &actx);
+  int r = gort_context_with_timeout(gortp_ctxchan_or_background(ctx), timeout, &actx);
   if (r != 0) return r;
   r = gort_semaphore_acquire(q->sem, actx, weight);
   gort_context_free(actx); /* only the acquire is bounded by the timeout */

@@ -1,6 +1,6 @@
 /* ratelimit.c - rate-limited bounded parallelism (gortp/ratelimit.h).
  *
- * Invariant: gortp_process_rate_limited never returns while an item it
+ * Invariant: gortp_ratelimit_process never returns while an item it
  * started is running: every exit path goes through gort_errgroup_wait.
  */
 #include "gortp/ratelimit.h"
@@ -8,9 +8,10 @@
 #include <stdlib.h>
 
 #include "gort/errgroup.h"
+#include "gortp/ctxchan.h"
 
 typedef struct {
-  gortp_index_fn fn;
+  gortp_bounded_fn fn;
   void *arg;
   size_t index;
 } rl_item;
@@ -20,14 +21,14 @@ static int rl_item_run(gort_context *ctx, void *p) {
   return it->fn(ctx, it->index, it->arg);
 }
 
-int gortp_process_rate_limited(gort_context *ctx, gort_limiter *lim, int max_concurrency,
-                               size_t n, gortp_index_fn fn, void *arg) {
+int gortp_ratelimit_process(gort_context *ctx, gort_limiter *lim, int max_concurrency,
+                               size_t n, gortp_bounded_fn fn, void *arg) {
   if (!lim || !fn || max_concurrency < 1) return GORT_EINVAL;
   rl_item *items = malloc((n ? n : 1) * sizeof *items);
   if (!items) return GORT_ENOMEM;
   gort_errgroup *g;
   gort_context *gctx;
-  int r = gort_errgroup_with_context(ctx ? ctx : gort_context_background(), &g, &gctx);
+  int r = gort_errgroup_with_context(gortp_ctxchan_or_background(ctx), &g, &gctx);
   if (r == 0 && (r = gort_errgroup_set_limit(g, max_concurrency)) != 0) gort_errgroup_free(g);
   if (r != 0) {
     free(items);
@@ -46,18 +47,18 @@ int gortp_process_rate_limited(gort_context *ctx, gort_limiter *lim, int max_con
   return r != 0 ? r : launch_err;
 }
 
-int gortp_api_call(gortp_api_client *c, gort_context *ctx,
+int gortp_ratelimit_call(gortp_ratelimit_client *c, gort_context *ctx,
                    int (*request)(gort_context *ctx, void *arg), void *arg) {
   if (!c || !c->limiter || !request) return GORT_EINVAL;
-  if (!ctx) ctx = gort_context_background();
+  ctx = gortp_ctxchan_or_background(ctx);
   int r = gort_limiter_wait(c->limiter, ctx); /* "rate limit wait: %w" */
   return r != 0 ? r : request(ctx, arg);
 }
 
-int gortp_api_try_call(gortp_api_client *c, gort_context *ctx,
+int gortp_ratelimit_try_call(gortp_ratelimit_client *c, gort_context *ctx,
                        int (*request)(gort_context *ctx, void *arg), void *arg) {
   if (!c || !c->limiter || !request) return GORT_EINVAL;
   int r = gort_limiter_allow(c->limiter);
   if (r != 0) return r; /* GORT_EAGAIN: "rate limit exceeded" */
-  return request(ctx ? ctx : gort_context_background(), arg);
+  return request(gortp_ctxchan_or_background(ctx), arg);
 }

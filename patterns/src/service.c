@@ -22,6 +22,7 @@
  */
 #include "gortp/service.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,8 +33,14 @@
 #include "gort/sync.h"
 #include "gort/task.h"
 
-gortp_service gortp_service_new(int workers, int buffer_size, gort_duration timeout) {
-  return (gortp_service){.workers = workers, .buffer_size = buffer_size, .timeout = timeout};
+static bool service_valid(const gortp_service *s) {
+  return s->workers > 0 && s->buffer_size >= 0 && s->timeout > 0;
+}
+
+int gortp_service_init(gortp_service *s, int workers, int buffer_size, gort_duration timeout) {
+  if (!s) return GORT_EINVAL;
+  *s = (gortp_service){.workers = workers, .buffer_size = buffer_size, .timeout = timeout};
+  return service_valid(s) ? 0 : GORT_EINVAL;
 }
 
 int gortp_service_process_one(gort_context *ctx, const gortp_service_job *job, char *out,
@@ -122,9 +129,7 @@ static int start_stage(struct run *r, gort_context *ctx, struct closer_arg *ca) 
 int gortp_service_run(const gortp_service *s, gort_context *parent, const gortp_service_job *jobs,
                       size_t n, gortp_service_output *outputs, size_t *n_out) {
   if (n_out) *n_out = 0;
-  if (!s || !parent || (n > 0 && (!jobs || !outputs)) || s->workers <= 0 || s->buffer_size < 0 ||
-      s->timeout <= 0)
-    return GORT_EINVAL;
+  if (!s || !parent || (n > 0 && (!jobs || !outputs)) || !service_valid(s)) return GORT_EINVAL;
   struct run r = {.s = s, .in = jobs, .n = n};
   gort_waitgroup_init(&r.workers);
   gort_context *ctx = NULL;

@@ -14,7 +14,7 @@
 #include "gortp/shardmap.h"
 
 struct gortp_sfcache {
-  gortp_load_fn load;
+  gortp_sfcache_fn load;
   void *arg;
   void (*free_value)(void *);
   gortp_shardmap *map;     /* key -> value, owns values */
@@ -22,7 +22,7 @@ struct gortp_sfcache {
   _Atomic uint64_t loads;
 };
 
-int gortp_sfcache_new(gortp_sfcache **out, gortp_load_fn load, void *arg,
+int gortp_sfcache_new(gortp_sfcache **out, gortp_sfcache_fn load, void *arg,
                       void (*free_value)(void *value)) {
   if (!out || !load) return GORT_EINVAL;
   gortp_sfcache *c = calloc(1, sizeof *c);

@@ -5,27 +5,44 @@
  * Life of a request (struct req, one per request):
  *  NEW     the MHD thread allocates it on the first access-handler call and
  *          copies method, path and query arguments into it;
- *  QUEUED  on the last call it counts the request in `inflight`, suspends the
- *          connection, and try-sends the req on `queue` (both under `lock`,
- *          after checking `closing`); a full queue answers 503 at once;
+ *  QUEUED  on the last call it suspends the connection and try-sends the req
+ *          on `queue` (under `lock`, after checking `queue_closed`); a full
+ *          queue answers 503 at once;
  *  DONE    a handler task ran the handler, set DONE and resumed the
  *          connection (its last touch of the req); the MHD thread is then
  *          called again and queues the response;
- *  freed   by the MHD thread's completion callback, which also takes the
- *          request out of `inflight`.
+ *  freed   by the MHD thread's completion callback, which counts it answered
+ *          (response fully sent) or dropped (cut by the server).
+ *
+ * Busy connections, what graceful shutdown waits for (Go's Server.Shutdown
+ * waits for every connection that is not idle): a connection is busy from
+ * its accept until its first request begins; from then on each request is
+ * busy from its first access-handler call until its completion. `busy`
+ * counts both. So a connection the kernel or MHD accepted but whose request
+ * is not read yet is waited for, not closed under the client.
+ *
+ * Stopping to accept without resetting anyone (stop_accepting): closing or
+ * shutting down a listening socket resets every connection still in its
+ * backlog, connections whose clients already saw connect() succeed. So
+ * first a socket filter on the listener drops new SYNs (new clients retry,
+ * then are refused once the listener is closed), then the connections
+ * already accepted by the kernel are taken from the backlog and handed to
+ * MHD (MHD_add_connection) until no handshake is in progress (sock_diag),
+ * and only then is the listener shut down: its backlog is empty by then.
  *
  * Invariants:
- *  - Nothing is sent on `queue` once `closing` is set (sends happen under
- *    `lock` with closing false), so shutdown may close `queue` after setting
- *    closing: no "send on closed channel" is possible.
+ *  - Nothing is sent on `queue` once `queue_closed` is set (sends happen
+ *    under `lock` with queue_closed false), so shutdown may close `queue`
+ *    after setting it: no "send on closed channel" is possible.
  *  - Every suspended connection has its req in `queue` or in a handler task,
  *    and every handler task resumes its connection before taking the next
  *    req; so once the handler tasks have exited no connection is suspended,
  *    which MHD_stop_daemon requires.
  *  - A suspended connection never times out or completes (MHD guarantees it),
  *    so the completion callback never frees a req a handler still holds.
- *  - `inflight` reaches zero only when every counted request has completed;
- *    after closing, nothing is added to it, so waiting on it is sound.
+ *  - After stop_accepting no connection is added (the listener is shut), so
+ *    once `busy` is zero only idle keep-alive connections remain, which
+ *    MHD_stop_daemon closes, as Go closes idle connections.
  * Happens-before between a handler task's writes to its req and the MHD
  * thread's reads: MHD_resume_connection and MHD's processing of resumed
  * connections take the same daemon mutex.
@@ -33,6 +50,12 @@
 #include "gortp/shutdown.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -41,6 +64,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -55,39 +79,43 @@ enum req_phase { REQ_NEW, REQ_QUEUED, REQ_DONE };
 struct req {
   struct MHD_Connection *conn; /* immutable */
   enum req_phase phase;        /* see the life cycle above */
-  bool counted;                /* MHD thread only: counted in inflight */
-  gortp_http_request req;      /* written by the MHD thread before the hand-off */
-  gortp_http_response resp;    /* written by the handler task before resuming */
+  bool counted;                /* MHD thread only: counted in inflight_n */
+  gortp_shutdown_http_request req;      /* written by the MHD thread before the hand-off */
+  gortp_shutdown_http_response resp;    /* written by the handler task before resuming */
 };
 
-struct gortp_server {
+struct gortp_shutdown_server {
   /* Immutable after start. */
   struct MHD_Daemon *daemon; /* NULL once stopped (owner only) */
   uint16_t port;
-  gortp_http_handler handler;
+  gortp_shutdown_http_handler handler;
   void *handler_arg;
   gort_context *req_ctx; /* handlers' context: cancelled only to force */
   gort_chan *queue;      /* of struct req *: MHD thread -> handler tasks */
   int nworkers;
 
-  gort_mutex lock;           /* orders `closing` against sends on queue */
-  atomic_bool closing;       /* written under lock; read by the MHD thread */
+  gort_mutex lock;           /* orders `queue_closed` against sends on queue */
+  bool queue_closed;         /* under lock: the handler tasks are stopping */
+  atomic_bool closing;       /* stop_accepting has begun: responses say close */
   gort_waitgroup workers_wg; /* handler tasks still running */
-  gort_waitgroup inflight;   /* counted requests not yet completed */
-  atomic_int inflight_n;     /* the same count, as a snapshot for callers */
+  atomic_int inflight_n;     /* requests handed to handlers, not yet answered */
+  atomic_long busy;          /* busy connections and requests (see above) */
+  atomic_long answered;      /* requests whose response was fully sent */
+  atomic_long dropped;       /* requests the server cut before answering */
+  atomic_bool stopping;      /* MHD_stop_daemon is closing what is left */
 
   /* Owner only (the task calling stop_accepting/shutdown/free). */
   int listen_fd; /* the quiesced listening socket, closed after stopping */
   bool shut;     /* shutdown has run */
 };
 
-const char *gortp_http_arg(const gortp_http_request *req, const char *key) {
+const char *gortp_shutdown_http_arg(const gortp_shutdown_http_request *req, const char *key) {
   for (size_t i = 0; i < req->nargs; i++)
     if (strcmp(req->args[i].key, key) == 0) return req->args[i].value;
   return NULL;
 }
 
-void gortp_http_reply(gortp_http_response *resp, unsigned status, const char *fmt, ...) {
+void gortp_shutdown_http_reply(gortp_shutdown_http_response *resp, unsigned status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(resp->body, sizeof resp->body, fmt, ap);
@@ -103,8 +131,8 @@ static void copy_str(char *dst, size_t cap, const char *src) {
 static enum MHD_Result copy_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                 const char *value) {
   (void)kind;
-  gortp_http_request *r = cls;
-  if (r->nargs == GORTP_HTTP_MAX_ARGS) return MHD_NO; /* stop iterating */
+  gortp_shutdown_http_request *r = cls;
+  if (r->nargs == GORTP_SHUTDOWN_HTTP_MAX_ARGS) return MHD_NO; /* stop iterating */
   copy_str(r->args[r->nargs].key, sizeof r->args[r->nargs].key, key);
   copy_str(r->args[r->nargs].value, sizeof r->args[r->nargs].value, value);
   r->nargs++;
@@ -112,7 +140,7 @@ static enum MHD_Result copy_arg(void *cls, enum MHD_ValueKind kind, const char *
 }
 
 /* Queue status/body on conn; during shutdown also ask the client to close. */
-static enum MHD_Result send_reply(gortp_server *s, struct MHD_Connection *conn, unsigned status,
+static enum MHD_Result send_reply(gortp_shutdown_server *s, struct MHD_Connection *conn, unsigned status,
                                   const char *body, size_t len) {
   struct MHD_Response *resp =
       MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -125,17 +153,18 @@ static enum MHD_Result send_reply(gortp_server *s, struct MHD_Connection *conn, 
 }
 
 /* MHD thread: hand a complete request to the handler tasks. */
-static enum MHD_Result dispatch(gortp_server *s, struct req *r) {
+static enum MHD_Result dispatch(gortp_shutdown_server *s, struct req *r) {
   MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, copy_arg, &r->req);
   r->resp.status = 200;
   gort_mutex_lock(&s->lock);
-  if (atomic_load(&s->closing)) {
+  if (s->queue_closed) {
+    /* Only a keep-alive request racing the very end of a shutdown gets
+     * here: busy was zero, so nothing else was in progress. */
     gort_mutex_unlock(&s->lock);
     static const char msg[] = "server shutting down\n";
     return send_reply(s, r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg, sizeof msg - 1);
   }
   r->counted = true;
-  gort_waitgroup_add(&s->inflight, 1);
   atomic_fetch_add(&s->inflight_n, 1);
   r->phase = REQ_QUEUED;
   /* Suspend before the hand-off: a handler may resume it at once. */
@@ -144,11 +173,51 @@ static enum MHD_Result dispatch(gortp_server *s, struct req *r) {
   gort_mutex_unlock(&s->lock);
   if (rc != 0) {
     /* Queue full: refuse now rather than queue without bound. */
-    gortp_http_reply(&r->resp, MHD_HTTP_SERVICE_UNAVAILABLE, "server busy\n");
+    gortp_shutdown_http_reply(&r->resp, MHD_HTTP_SERVICE_UNAVAILABLE, "server busy\n");
     r->phase = REQ_DONE;
     MHD_resume_connection(r->conn);
   }
   return MHD_YES;
+}
+
+/* Per connection (MHD's socket context): whether a request has begun on it,
+ * which ends the connection's own busy count. MHD thread, or the thread
+ * that calls MHD_add_connection / MHD_stop_daemon, serialised by MHD. */
+struct conn_state {
+  bool requested;
+};
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  (void)conn;
+  gortp_shutdown_server *s = cls;
+  struct conn_state *cs = *socket_context;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    cs = calloc(1, sizeof *cs);
+    *socket_context = cs;
+    if (cs) atomic_fetch_add(&s->busy, 1); /* untracked without memory */
+    return;
+  }
+  if (cs && !cs->requested) {
+    /* Closed before any request was read. If the server closes it (a forced
+     * shutdown), the client's request, sent or about to be, is lost. */
+    if (atomic_load(&s->stopping)) atomic_fetch_add(&s->dropped, 1);
+    atomic_fetch_sub(&s->busy, 1);
+  }
+  free(cs);
+  *socket_context = NULL;
+}
+
+/* A request begins on conn: the connection's first request takes over its
+ * busy count; a later one (keep-alive) adds its own. */
+static void request_begins(gortp_shutdown_server *s, struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  struct conn_state *cs = ci ? ci->socket_context : NULL;
+  if (cs && !cs->requested)
+    cs->requested = true;
+  else
+    atomic_fetch_add(&s->busy, 1);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -157,11 +226,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   void **con_cls) {
   (void)version;
   (void)upload_data;
-  gortp_server *s = cls;
+  gortp_shutdown_server *s = cls;
   struct req *r = *con_cls;
   if (!r) {
     r = calloc(1, sizeof *r);
     if (!r) return MHD_NO;
+    request_begins(s, conn);
     r->conn = conn;
     copy_str(r->req.method, sizeof r->req.method, method);
     copy_str(r->req.path, sizeof r->req.path, url);
@@ -186,20 +256,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   (void)conn;
-  (void)toe;
-  gortp_server *s = cls;
+  gortp_shutdown_server *s = cls;
   struct req *r = *con_cls;
   if (!r) return;
   *con_cls = NULL;
-  if (r->counted) {
-    atomic_fetch_sub(&s->inflight_n, 1);
-    gort_waitgroup_done(&s->inflight);
-  }
+  if (r->counted) atomic_fetch_sub(&s->inflight_n, 1);
+  if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+    atomic_fetch_add(&s->answered, 1);
+  else if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+    atomic_fetch_add(&s->dropped, 1); /* the server cut it (a client's abort or
+                                       * error is not counted: no false alarm) */
   free(r);
+  atomic_fetch_sub(&s->busy, 1); /* the request is over */
 }
 
 static void handler_task(void *arg) {
-  gortp_server *s = arg;
+  gortp_shutdown_server *s = arg;
   struct req *r;
   while (gort_chan_recv(s->queue, &r, NULL) == 0) {
     s->handler(s->req_ctx, &r->req, &r->resp, s->handler_arg);
@@ -210,7 +282,7 @@ static void handler_task(void *arg) {
 }
 
 /* Start the handler tasks; on failure stop those already started. */
-static int start_workers(gortp_server *s) {
+static int start_workers(gortp_shutdown_server *s) {
   for (int i = 0; i < s->nworkers; i++) {
     int rc = gort_waitgroup_go(&s->workers_wg, handler_task, s);
     if (rc != 0) {
@@ -222,21 +294,20 @@ static int start_workers(gortp_server *s) {
   return 0;
 }
 
-static void server_destroy(gortp_server *s) {
+static void server_destroy(gortp_shutdown_server *s) {
   gort_chan_release(s->queue);
   gort_context_free(s->req_ctx);
   gort_waitgroup_destroy(&s->workers_wg);
-  gort_waitgroup_destroy(&s->inflight);
   gort_mutex_destroy(&s->lock);
   free(s);
 }
 
-int gortp_server_start(gortp_server **out, const gortp_server_options *opt) {
+int gortp_shutdown_server_start(gortp_shutdown_server **out, const gortp_shutdown_server_options *opt) {
   if (!out || !opt || !opt->handler) return GORT_EINVAL;
   struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(opt->port)};
   if (inet_pton(AF_INET, opt->host ? opt->host : "127.0.0.1", &sin.sin_addr) != 1)
     return GORT_EINVAL;
-  gortp_server *s = calloc(1, sizeof *s);
+  gortp_shutdown_server *s = calloc(1, sizeof *s);
   if (!s) return GORT_ENOMEM;
   s->handler = opt->handler;
   s->handler_arg = opt->handler_arg;
@@ -244,7 +315,6 @@ int gortp_server_start(gortp_server **out, const gortp_server_options *opt) {
   s->listen_fd = -1;
   gort_mutex_init(&s->lock);
   gort_waitgroup_init(&s->workers_wg);
-  gort_waitgroup_init(&s->inflight);
   int rc = gort_context_with_cancel(gort_context_background(), &s->req_ctx);
   if (rc != 0) {
     s->req_ctx = NULL;
@@ -260,7 +330,8 @@ int gortp_server_start(gortp_server **out, const gortp_server_options *opt) {
   s->daemon = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME, opt->port, NULL,
       NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+      s, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned int)30, MHD_OPTION_END);
   const union MHD_DaemonInfo *info =
       s->daemon ? MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
@@ -276,108 +347,164 @@ int gortp_server_start(gortp_server **out, const gortp_server_options *opt) {
   return 0;
 }
 
-uint16_t gortp_server_port(const gortp_server *srv) { return srv->port; }
+uint16_t gortp_shutdown_server_port(const gortp_shutdown_server *srv) { return srv->port; }
 
-int gortp_server_inflight(gortp_server *srv) { return atomic_load(&srv->inflight_n); }
+int gortp_shutdown_server_inflight(gortp_shutdown_server *srv) { return atomic_load(&srv->inflight_n); }
 
-int gortp_server_stop_accepting(gortp_server *srv) {
-  gort_mutex_lock(&srv->lock);
-  bool first = !atomic_load(&srv->closing);
-  atomic_store(&srv->closing, true);
-  gort_mutex_unlock(&srv->lock);
+/* ---- stopping to accept without resetting the backlog ---- */
+
+/* Make the listener drop segments with SYN set and ACK clear: no new
+ * handshake starts, the ones under way complete. A socket filter on a TCP
+ * listener sees the TCP header at offset 0 (byte 13: the flags). */
+static bool refuse_new_handshakes(int fd) {
+  static struct sock_filter drop_syn[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),       /* SYN | ACK */
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1), /* SYN alone: */
+      BPF_STMT(BPF_RET | BPF_K, 0),                    /*   drop */
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffff),           /* the rest: keep */
+  };
+  struct sock_fprog prog = {sizeof drop_syn / sizeof drop_syn[0], drop_syn};
+  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0;
+}
+
+/* Handshakes in progress (SYN_RECV) to local port, from the kernel's
+ * sock_diag; -1 when it cannot tell. */
+static int handshakes_in_progress(uint16_t port) {
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return -1;
+  struct {
+    struct nlmsghdr nlh;
+    struct inet_diag_req_v2 req;
+  } msg = {.nlh = {.nlmsg_len = sizeof msg, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                   .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+           .req = {.sdiag_family = AF_INET, .sdiag_protocol = IPPROTO_TCP,
+                   .idiag_states = 1u << TCP_SYN_RECV}};
+  int n = send(fd, &msg, sizeof msg, 0) < 0 ? -1 : 0;
+  for (bool done = n < 0; !done;) {
+    char buf[8192] __attribute__((aligned(4)));
+    ssize_t got = recv(fd, buf, sizeof buf, 0);
+    if (got <= 0) {
+      n = -1;
+      break;
+    }
+    unsigned len = (unsigned)got;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+        if (h->nlmsg_type == NLMSG_ERROR) n = -1;
+        done = true;
+        break;
+      }
+      const struct inet_diag_msg *m = NLMSG_DATA(h);
+      if (ntohs(m->id.idiag_sport) == port) n++;
+    }
+  }
+  close(fd);
+  return n;
+}
+
+/* Give MHD every connection waiting in the listener's backlog. */
+static void adopt_accepted(gortp_shutdown_server *s, int fd) {
+  for (;;) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int c = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0 && (errno == EINTR || errno == ECONNABORTED)) continue;
+    if (c < 0) return;
+    MHD_add_connection(s->daemon, c, (struct sockaddr *)&ss, len); /* closes c on failure */
+  }
+}
+
+/* With new handshakes refused: adopt the backlog until two looks, 1 ms
+ * apart, find no handshake under way (the first wait lets a SYN that was
+ * already past the filter become visible). Bounded by about a second: a
+ * client that vanished mid-handshake leaves its entry for a minute. */
+static void adopt_backlog(gortp_shutdown_server *s, int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  for (int look = 0, clean = 0; look < 1000 && clean < 2; look++) {
+    gort_sleep(GORT_MILLISECOND);
+    adopt_accepted(s, fd);
+    clean = handshakes_in_progress(s->port) <= 0 ? clean + 1 : 0;
+  }
+  adopt_accepted(s, fd);
+}
+
+int gortp_shutdown_server_stop_accepting(gortp_shutdown_server *srv) {
+  bool first = !atomic_exchange(&srv->closing, true);
   if (!first || !srv->daemon) return 0;
+  const union MHD_DaemonInfo *li = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+  bool refused = li && refuse_new_handshakes(li->listen_fd);
   int fd = MHD_quiesce_daemon(srv->daemon);
   if (fd >= 0) {
+    if (refused) adopt_backlog(srv, fd);
     /* MHD's thread may still hold the descriptor, so it is closed only after
      * MHD_stop_daemon; shutting it down now turns the listener into a closed
      * socket at once, so new connections are refused instead of waiting in
-     * a backlog nobody accepts from. */
+     * a backlog nobody accepts from (and the backlog is empty by now). */
     shutdown(fd, SHUT_RDWR);
     srv->listen_fd = fd;
   }
   return 0;
 }
 
-struct idle_watch {
-  gortp_server *srv;
-  gort_chan *idle; /* the task's own reference */
-};
+/* ---- waiting ---- */
 
-static void idle_watch_task(void *arg) {
-  struct idle_watch *w = arg;
-  gort_waitgroup_wait(&w->srv->inflight);
-  gort_chan *idle = w->idle;
-  free(w);
-  gort_chan_close(idle);
-  gort_chan_release(idle);
+/* Go's Shutdown loop: look until no connection or request is busy, the
+ * interval doubling from 1 ms up to 500 ms (Go's pollIntervalBase and its
+ * cap), or until ctx is done (NULL: no limit). 0 or the ctx's error. */
+static int wait_not_busy(gortp_shutdown_server *s, gort_context *ctx) {
+  gort_duration interval = GORT_MILLISECOND;
+  while (atomic_load(&s->busy) > 0) {
+    gort_timer *t;
+    if (gort_timer_new(&t, interval) != 0) return GORT_ENOMEM; /* cannot wait: force */
+    gort_select_case cases[2] = {gort_case_recv(gort_timer_chan(t), NULL),
+                                 gort_case_recv(ctx ? gort_context_done(ctx) : NULL, NULL)};
+    int which = gort_select(cases, 2);
+    gort_timer_free(t);
+    if (which == 1) return gort_context_err(ctx);
+    if (interval < 500 * GORT_MILLISECOND) interval *= 2;
+  }
+  return 0;
 }
 
-/* A channel that is closed once every counted request has completed. */
-static int watch_idle(gortp_server *s, gort_chan **out) {
-  struct idle_watch *w = malloc(sizeof *w);
-  if (!w) return GORT_ENOMEM;
-  int rc = gort_chan_make(out, 1, 0);
-  if (rc != 0) {
-    free(w);
-    return rc;
-  }
-  w->srv = s;
-  w->idle = gort_chan_retain(*out);
-  rc = gort_go_named("http-shutdown-wait", idle_watch_task, w);
-  if (rc != 0) {
-    gort_chan_release(w->idle);
-    gort_chan_release(*out);
-    free(w);
-  }
-  return rc;
-}
-
-int gortp_server_shutdown(gortp_server *srv, gort_context *ctx) {
+int gortp_shutdown_server_shutdown(gortp_shutdown_server *srv, gort_context *ctx) {
   if (!srv || srv->shut) return GORT_EINVAL;
   srv->shut = true;
-  gortp_server_stop_accepting(srv);
-
-  int rc = 0;
-  gort_chan *idle = NULL;
-  if (watch_idle(srv, &idle) == 0) {
-    gort_select_case cases[2] = {
-        gort_case_recv(idle, NULL),
-        gort_case_recv(ctx ? gort_context_done(ctx) : NULL, NULL),
-    };
-    if (gort_select(cases, 2) == 1) rc = gort_context_err(ctx);
-  } else {
-    rc = GORT_ENOMEM; /* cannot wait: force */
-  }
+  gortp_shutdown_server_stop_accepting(srv);
+  int rc = wait_not_busy(srv, ctx);
   if (rc != 0) gort_context_cancel(srv->req_ctx); /* force: handlers give up */
 
-  /* No send can happen any more (closing is set): stop the handler tasks.
-   * They drain what is queued first, so every suspended connection is
-   * resumed before MHD is stopped. */
+  /* Stop the handler tasks: nothing is sent on the queue from now on. They
+   * drain what is queued first, so every suspended connection is resumed
+   * before MHD is stopped. */
+  gort_mutex_lock(&srv->lock);
+  srv->queue_closed = true;
+  gort_mutex_unlock(&srv->lock);
   gort_chan_close(srv->queue);
   gort_waitgroup_wait(&srv->workers_wg);
-  MHD_stop_daemon(srv->daemon); /* closes every connection: all complete */
+  /* Closes every connection: all complete. Only idle ones are left after a
+   * graceful wait; after a forced one, what is still busy is dropped. */
+  atomic_store(&srv->stopping, true);
+  MHD_stop_daemon(srv->daemon);
   srv->daemon = NULL;
   if (srv->listen_fd >= 0) close(srv->listen_fd);
   srv->listen_fd = -1;
-  if (idle) {
-    gort_chan_recv(idle, NULL, NULL); /* the watcher is done with srv */
-    gort_chan_release(idle);
-  } else {
-    gort_waitgroup_wait(&srv->inflight);
-  }
   return rc;
 }
 
-void gortp_server_free(gortp_server *srv) {
+long gortp_shutdown_server_answered(gortp_shutdown_server *srv) { return atomic_load(&srv->answered); }
+long gortp_shutdown_server_dropped(gortp_shutdown_server *srv) { return atomic_load(&srv->dropped); }
+
+void gortp_shutdown_server_free(gortp_shutdown_server *srv) {
   if (!srv) return;
   if (!srv->shut) {
     gort_context *now;
     if (gort_context_with_cancel(gort_context_background(), &now) == 0) {
       gort_context_cancel(now);
-      gortp_server_shutdown(srv, now);
+      gortp_shutdown_server_shutdown(srv, now);
       gort_context_free(now);
     } else {
-      gortp_server_shutdown(srv, NULL);
+      gortp_shutdown_server_shutdown(srv, NULL);
     }
   }
   server_destroy(srv);

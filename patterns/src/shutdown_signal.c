@@ -2,7 +2,7 @@
  * gortp/shutdown.h).
  *
  * A watcher task polls two descriptors: the signalfd of the blocked signals
- * and an eventfd that gortp_signal_stop writes to. The first signal records
+ * and an eventfd that gortp_shutdown_signal_stop writes to. The first signal records
  * its number and cancels the context; later ones are read and dropped (as Go
  * keeps catching them until stop), so a second SIGTERM cannot kill the
  * process half-way through its shutdown.
@@ -28,8 +28,9 @@
 #include "gort/chan.h"
 #include "gort/err.h"
 #include "gort/task.h"
+#include "gortp/ctxchan.h"
 
-struct gortp_signal_notify {
+struct gortp_shutdown_signal {
   gort_context *ctx;   /* the creator's reference, freed by stop */
   int sfd;             /* signalfd; immutable */
   int efd;             /* eventfd: stop request; immutable */
@@ -38,7 +39,7 @@ struct gortp_signal_notify {
 };
 
 static void watcher_task(void *arg) {
-  gortp_signal_notify *sn = arg;
+  gortp_shutdown_signal *sn = arg;
   struct pollfd fds[2] = {{.fd = sn->sfd, .events = POLLIN}, {.fd = sn->efd, .events = POLLIN}};
   for (;;) {
     if (poll(fds, 2, -1) < 0) {
@@ -59,14 +60,15 @@ static void watcher_task(void *arg) {
   gort_chan_release(exited);
 }
 
-int gortp_signal_notify_context(gort_context *parent, const int *sigs, size_t n,
-                                gort_context **ctx_out, gortp_signal_notify **out) {
-  if (!parent || !sigs || n == 0 || !ctx_out || !out) return GORT_EINVAL;
+int gortp_shutdown_signal_new(gort_context *parent, const int *sigs, size_t n,
+                                gort_context **ctx_out, gortp_shutdown_signal **out) {
+  parent = gortp_ctxchan_or_background(parent);
+  if (!sigs || n == 0 || !ctx_out || !out) return GORT_EINVAL;
   sigset_t set;
   sigemptyset(&set);
   for (size_t i = 0; i < n; i++)
     if (sigaddset(&set, sigs[i]) != 0) return GORT_EINVAL;
-  gortp_signal_notify *sn = calloc(1, sizeof *sn);
+  gortp_shutdown_signal *sn = calloc(1, sizeof *sn);
   if (!sn) return GORT_ENOMEM;
   sn->sfd = sn->efd = -1;
   int rc = gort_context_with_cancel(parent, &sn->ctx);
@@ -97,9 +99,9 @@ int gortp_signal_notify_context(gort_context *parent, const int *sigs, size_t n,
   return 0;
 }
 
-int gortp_signal_received(gortp_signal_notify *sn) { return sn ? atomic_load(&sn->received) : 0; }
+int gortp_shutdown_signal_received(gortp_shutdown_signal *sn) { return sn ? atomic_load(&sn->received) : 0; }
 
-void gortp_signal_stop(gortp_signal_notify *sn) {
+void gortp_shutdown_signal_stop(gortp_shutdown_signal *sn) {
   if (!sn) return;
   uint64_t one = 1;
   while (write(sn->efd, &one, sizeof one) < 0 && errno == EINTR) {

@@ -2,11 +2,11 @@
  *
  * Invariants:
  *  - chans[i] is stage i's output; only stage i's task closes it, once, on
- *    every exit path (or gortp_pipeline_start closes it when stage i could
+ *    every exit path (or gortp_stage_new closes it when stage i could
  *    not be started);
  *  - every value received by a stage is passed on, consumed by process(),
  *    or destroyed with the destructor of the stage that produced it;
- *  - wg counts running stage tasks; gortp_pipeline_free waits for it
+ *  - wg counts running stage tasks; gortp_stage_free waits for it
  *    before touching (freeing) anything the tasks use, and the tasks touch
  *    nothing of p after gort_waitgroup_done.
  */
@@ -20,11 +20,11 @@
 #include "gortp/ctxchan.h"
 
 typedef struct {
-  gortp_pipeline *p;
+  gortp_stage_pipeline *p;
   size_t index;
 } stage_task;
 
-struct gortp_pipeline {
+struct gortp_stage_pipeline {
   gort_context *ctx; /* the pipeline's own child context; cancelled by free */
   gort_chan *source; /* retained */
   void (*free_source)(void *value);
@@ -40,39 +40,39 @@ static void destroy(void (*fn)(void *), void *value) {
 }
 
 /* Destructor for the values arriving at stage i. */
-static void (*input_free(gortp_pipeline *p, size_t i))(void *) {
+static void (*input_free(gortp_stage_pipeline *p, size_t i))(void *) {
   return i == 0 ? p->free_source : p->stages[i - 1].free_value;
 }
 
 /* Receive everything left on stage i's input and destroy it. */
-static void drain_input(gortp_pipeline *p, size_t i) {
+static void drain_input(gortp_stage_pipeline *p, size_t i) {
   void (*fn)(void *) = input_free(p, i);
   if (i == 0) {
     void *v;
     while (gort_chan_recv(p->source, &v, NULL) == 0) destroy(fn, v);
     return;
   }
-  gortp_item it;
+  gortp_stage_item it;
   while (gort_chan_recv(p->chans[i - 1], &it, NULL) == 0) destroy(fn, it.value);
 }
 
 /* Next item for stage i: 0, GORT_ECLOSED, or the context's error. */
-static int next_item(gortp_pipeline *p, size_t i, uint64_t *seq, gortp_item *it) {
-  if (i > 0) return gortp_recv_ctx(p->ctx, p->chans[i - 1], it);
+static int next_item(gortp_stage_pipeline *p, size_t i, uint64_t *seq, gortp_stage_item *it) {
+  if (i > 0) return gortp_ctxchan_recv(p->ctx, p->chans[i - 1], it);
   void *v;
-  int r = gortp_recv_ctx(p->ctx, p->source, &v);
-  if (r == 0) *it = (gortp_item){v, 0, -1, (*seq)++};
+  int r = gortp_ctxchan_recv(p->ctx, p->source, &v);
+  if (r == 0) *it = (gortp_stage_item){v, 0, -1, (*seq)++};
   return r;
 }
 
 static void stage_run(void *arg) {
   stage_task *t = arg;
-  gortp_pipeline *p = t->p;
+  gortp_stage_pipeline *p = t->p;
   size_t i = t->index;
   const gortp_stage *st = &p->stages[i];
   uint64_t seq = 0;
   for (;;) {
-    gortp_item it;
+    gortp_stage_item it;
     int r = next_item(p, i, &seq, &it);
     if (r == GORT_ECLOSED) break;
     if (r != 0) { /* cancelled: keep upstream moving, destroying its output */
@@ -82,10 +82,10 @@ static void stage_run(void *arg) {
     if (it.err == 0) {
       void *o = NULL;
       int e = st->process(p->ctx, it.value, &o, st->arg);
-      if (e != 0) it = (gortp_item){NULL, e < 0 ? e : GORT_EFAILED, (int)i, it.seq};
+      if (e != 0) it = (gortp_stage_item){NULL, e < 0 ? e : GORT_EFAILED, (int)i, it.seq};
       else it.value = o;
     }
-    if (gortp_send_ctx(p->ctx, p->chans[i], &it) != 0) {
+    if (gortp_ctxchan_send(p->ctx, p->chans[i], &it) != 0) {
       destroy(st->free_value, it.value);
       drain_input(p, i);
       break;
@@ -95,7 +95,7 @@ static void stage_run(void *arg) {
   gort_waitgroup_done(&p->wg);
 }
 
-static void pipeline_destroy(gortp_pipeline *p) {
+static void pipeline_destroy(gortp_stage_pipeline *p) {
   if (p->chans)
     for (size_t i = 0; i < p->n; i++) gort_chan_release(p->chans[i]);
   free(p->chans);
@@ -114,13 +114,13 @@ static bool stages_valid(const gortp_stage *stages, size_t n) {
   return true;
 }
 
-int gortp_pipeline_start(gortp_pipeline **out, gort_context *ctx, gort_chan *source,
+int gortp_stage_new(gortp_stage_pipeline **out, gort_context *ctx, gort_chan *source,
                          void (*free_source)(void *value), const gortp_stage *stages,
                          size_t n) {
   if (!out || !source || gort_chan_elem_size(source) != sizeof(void *) ||
       !stages_valid(stages, n))
     return GORT_EINVAL;
-  gortp_pipeline *p = calloc(1, sizeof *p);
+  gortp_stage_pipeline *p = calloc(1, sizeof *p);
   if (!p) return GORT_ENOMEM;
   gort_waitgroup_init(&p->wg);
   p->n = n;
@@ -132,10 +132,10 @@ int gortp_pipeline_start(gortp_pipeline **out, gort_context *ctx, gort_chan *sou
   int r = GORT_ENOMEM;
   if (!p->stages || !p->chans || !p->tasks) goto fail;
   memcpy(p->stages, stages, n * sizeof *stages);
-  r = gort_context_with_cancel(ctx ? ctx : gort_context_background(), &p->ctx);
+  r = gort_context_with_cancel(gortp_ctxchan_or_background(ctx), &p->ctx);
   if (r != 0) goto fail;
   for (size_t i = 0; i < n; i++) {
-    r = gort_chan_make(&p->chans[i], sizeof(gortp_item), stages[i].buffer);
+    r = gort_chan_make(&p->chans[i], sizeof(gortp_stage_item), stages[i].buffer);
     if (r != 0) goto fail;
   }
   /* Start from the last stage, so that when stage k cannot be started,
@@ -160,17 +160,17 @@ fail:
   return r;
 }
 
-gort_chan *gortp_pipeline_output(gortp_pipeline *p) { return p ? p->chans[p->n - 1] : NULL; }
+gort_chan *gortp_stage_output(gortp_stage_pipeline *p) { return p ? p->chans[p->n - 1] : NULL; }
 
-void gortp_pipeline_cancel(gortp_pipeline *p) {
+void gortp_stage_cancel(gortp_stage_pipeline *p) {
   if (p) gort_context_cancel(p->ctx);
 }
 
-void gortp_pipeline_free(gortp_pipeline *p) {
+void gortp_stage_free(gortp_stage_pipeline *p) {
   if (!p) return;
   gort_context_cancel(p->ctx);
   void (*fn)(void *) = p->stages[p->n - 1].free_value;
-  gortp_item it;
+  gortp_stage_item it;
   while (gort_chan_recv(p->chans[p->n - 1], &it, NULL) == 0) destroy(fn, it.value);
   gort_waitgroup_wait(&p->wg);
   pipeline_destroy(p);

@@ -1,7 +1,7 @@
 /* workerpool.c - fixed worker pool and the streaming job pool
  * (gortp/workerpool.h).
  *
- * Invariants (gortp_pool):
+ * Invariants (gortp_workerpool):
  *  - `queue` is closed exactly once, by stop, while holding `gate` for
  *    writing; submit sends only while holding `gate` for reading and after
  *    seeing `stopped` false, so no send can ever meet a closed queue;
@@ -22,11 +22,11 @@
 #include "gortp/ctxchan.h"
 
 typedef struct {
-  gortp_task_fn fn;
+  gortp_workerpool_fn fn;
   void *arg;
 } pool_task;
 
-struct gortp_pool {
+struct gortp_workerpool {
   int workers;
   gort_chan *queue;    /* elements: pool_task; closed by stop */
   gort_rwmutex gate;   /* protects stopped and the close of queue */
@@ -42,9 +42,9 @@ struct gortp_pool {
   _Atomic int first_error;
 };
 
-int gortp_pool_new(gortp_pool **out, int workers, long queue_cap) {
+int gortp_workerpool_new(gortp_workerpool **out, int workers, long queue_cap) {
   if (!out || workers < 1 || queue_cap < 0) return GORT_EINVAL;
-  gortp_pool *p = calloc(1, sizeof *p);
+  gortp_workerpool *p = calloc(1, sizeof *p);
   if (!p) return GORT_ENOMEM;
   int r = gort_chan_make(&p->queue, sizeof(pool_task), queue_cap);
   if (r != 0) {
@@ -59,11 +59,11 @@ int gortp_pool_new(gortp_pool **out, int workers, long queue_cap) {
   return 0;
 }
 
-static gort_context *task_ctx(gortp_pool *p) {
-  return p->ctx ? p->ctx : gort_context_background();
+static gort_context *task_ctx(gortp_workerpool *p) {
+  return gortp_ctxchan_or_background(p->ctx);
 }
 
-static void run_task(gortp_pool *p, const pool_task *t) {
+static void run_task(gortp_workerpool *p, const pool_task *t) {
   int r = t->fn(task_ctx(p), t->arg);
   if (r == 0) {
     atomic_fetch_add(&p->completed, 1);
@@ -75,21 +75,21 @@ static void run_task(gortp_pool *p, const pool_task *t) {
 }
 
 static void worker(void *arg) {
-  gortp_pool *p = arg;
+  gortp_workerpool *p = arg;
   pool_task t;
   /* Ends when stop closes the queue (after it is drained) or the context
    * is cancelled (stop then runs what is left). */
-  while (gortp_recv_ctx(p->ctx, p->queue, &t) == 0) run_task(p, &t);
+  while (gortp_ctxchan_recv(p->ctx, p->queue, &t) == 0) run_task(p, &t);
   gort_waitgroup_done(&p->wg);
 }
 
-int gortp_pool_start(gortp_pool *p, gort_context *ctx) {
+int gortp_workerpool_start(gortp_workerpool *p, gort_context *ctx) {
   if (!p) return GORT_EINVAL;
   gort_mutex_lock(&p->stop_lock);
   gort_context *c = NULL;
   int r = GORT_EINVAL;
   if (p->started || p->ctx) goto out;
-  r = gort_context_with_cancel(ctx ? ctx : gort_context_background(), &c);
+  r = gort_context_with_cancel(gortp_ctxchan_or_background(ctx), &c);
   if (r != 0) goto out;
   gort_rwmutex_lock(&p->gate); /* submit reads ctx under the gate */
   bool stopped = p->stopped;
@@ -122,7 +122,7 @@ out:
   return r;
 }
 
-int gortp_pool_submit(gortp_pool *p, gortp_task_fn fn, void *arg) {
+int gortp_workerpool_submit(gortp_workerpool *p, gortp_workerpool_fn fn, void *arg) {
   if (!p || !fn) return GORT_EINVAL;
   gort_rwmutex_rlock(&p->gate);
   int r;
@@ -142,7 +142,7 @@ int gortp_pool_submit(gortp_pool *p, gortp_task_fn fn, void *arg) {
   return r;
 }
 
-int gortp_pool_stop(gortp_pool *p) {
+int gortp_workerpool_stop(gortp_workerpool *p) {
   if (!p) return GORT_EINVAL;
   gort_mutex_lock(&p->stop_lock);
   gort_rwmutex_lock(&p->gate);
@@ -165,7 +165,7 @@ int gortp_pool_stop(gortp_pool *p) {
   return r;
 }
 
-void gortp_pool_stats_get(gortp_pool *p, gortp_pool_stats *out) {
+void gortp_workerpool_stats_get(gortp_workerpool *p, gortp_workerpool_stats *out) {
   if (!out) return;
   memset(out, 0, sizeof *out);
   if (!p) return;
@@ -175,9 +175,9 @@ void gortp_pool_stats_get(gortp_pool *p, gortp_pool_stats *out) {
   out->failed = atomic_load(&p->failed);
 }
 
-void gortp_pool_free(gortp_pool *p) {
+void gortp_workerpool_free(gortp_workerpool *p) {
   if (!p) return;
-  gortp_pool_stop(p);
+  gortp_workerpool_stop(p);
   if (p->ctx) gort_context_free(p->ctx);
   gort_chan_release(p->queue);
   gort_waitgroup_destroy(&p->wg);
@@ -200,7 +200,7 @@ struct job_pool {
   gort_chan *jobs;   /* retained */
   gort_chan *results; /* retained; closed by the last worker out */
   size_t job_size, result_size;
-  gortp_job_fn fn;
+  gortp_workerpool_job_fn fn;
   void *arg;
   _Atomic int holds; /* running workers + 1 for the starter */
   job_worker workers[];
@@ -221,11 +221,11 @@ static void job_worker_run(void *arg) {
   unsigned char *job = malloc(jp->job_size), *res = malloc(jp->result_size);
   if (job && res) {
     /* `for job := range jobs` plus the seed's ctx checks, as one select. */
-    while (gortp_recv_ctx(jp->ctx, jp->jobs, job) == 0) {
+    while (gortp_ctxchan_recv(jp->ctx, jp->jobs, job) == 0) {
       if (gort_context_err(jp->ctx)) break; /* a job that raced the cancel */
       memset(res, 0, jp->result_size);
       jp->fn(jp->ctx, job, res, w->id, jp->arg);
-      if (gortp_send_ctx(jp->ctx, jp->results, res) != 0) break;
+      if (gortp_ctxchan_send(jp->ctx, jp->results, res) != 0) break;
     }
   }
   free(job);
@@ -233,8 +233,8 @@ static void job_worker_run(void *arg) {
   job_pool_put(jp);
 }
 
-int gortp_job_pool(gort_context *ctx, int workers, gort_chan *jobs, size_t result_size,
-                   gortp_job_fn fn, void *arg, gort_chan **results) {
+int gortp_workerpool_jobs(gort_context *ctx, int workers, gort_chan *jobs, size_t result_size,
+                   gortp_workerpool_job_fn fn, void *arg, gort_chan **results) {
   if (workers < 1 || !jobs || result_size == 0 || !fn || !results) return GORT_EINVAL;
   job_pool *jp = calloc(1, sizeof *jp + (size_t)workers * sizeof(job_worker));
   if (!jp) return GORT_ENOMEM;
@@ -244,7 +244,7 @@ int gortp_job_pool(gort_context *ctx, int workers, gort_chan *jobs, size_t resul
     free(jp);
     return r;
   }
-  r = gort_context_with_cancel(ctx ? ctx : gort_context_background(), &jp->ctx);
+  r = gort_context_with_cancel(gortp_ctxchan_or_background(ctx), &jp->ctx);
   if (r != 0) {
     gort_chan_release(res);
     free(jp);

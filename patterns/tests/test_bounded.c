@@ -170,7 +170,7 @@ static void bounded_process_items_all_once(void **state) {
   (void)state;
   int base = gort_num_tasks();
   reset();
-  assert_int_equal(gortp_process_items(NULL, 4, MAXN, eg_item, (void *)(intptr_t)-1), 0);
+  assert_int_equal(gortp_bounded_process_items(NULL, 4, MAXN, eg_item, (void *)(intptr_t)-1), 0);
   assert_int_equal(atomic_load(&calls), MAXN);
   assert_true(atomic_load(&peak) <= 4);
   for (int i = 0; i < MAXN; i++) assert_int_equal(atomic_load(&seen[i]), 1);
@@ -182,7 +182,7 @@ static void bounded_process_items_error_stops_producer(void **state) {
   int base = gort_num_tasks();
   reset();
   assert_int_equal(GORT_CHAN_MAKE(&gate, int, 0), 0); /* never closed */
-  assert_int_equal(gortp_process_items(NULL, 3, MAXN, eg_item, (void *)(intptr_t)1), GORT_EIO);
+  assert_int_equal(gortp_bounded_process_items(NULL, 3, MAXN, eg_item, (void *)(intptr_t)1), GORT_EIO);
   assert_true(atomic_load(&calls) < 10);
   assert_int_equal(atomic_load(&in_flight), 0);
   gort_chan_release(gate);
@@ -198,7 +198,7 @@ static void bounded_parent_cancel(void **state) {
   gort_context_cancel(ctx);
   assert_int_equal(gortp_bounded_errgroup(ctx, 2, 50, eg_item, (void *)(intptr_t)-1), 0);
   assert_int_equal(atomic_load(&calls), 0); /* nothing started under a dead context */
-  assert_int_equal(gortp_process_items(ctx, 2, 50, eg_item, (void *)(intptr_t)-1), GORT_ECANCELED);
+  assert_int_equal(gortp_bounded_process_items(ctx, 2, 50, eg_item, (void *)(intptr_t)-1), GORT_ECANCELED);
   gort_context_free(ctx);
 }
 

@@ -22,7 +22,7 @@ static void bufpool_process_resets_buffers(void **state) {
   free(b);
   /* Sequential use on one task reuses one buffer (its cache is private). */
   assert_int_equal(gortp_bufpool_allocated(p), 1);
-  gortp_buffer *x = gortp_bufpool_get(p);
+  gortp_bufpool_buffer *x = gortp_bufpool_get(p);
   assert_int_equal(x->len, 0);
   gortp_bufpool_put(p, x);
   gortp_bufpool_free(p);
@@ -39,7 +39,7 @@ typedef struct {
 static void feeder(void *p) {
   feeder_arg *a = p;
   for (int i = 0; i < a->n; i++) {
-    gortp_slice sl = {payloads[i], strlen(payloads[i])};
+    gortp_bufpool_slice sl = {payloads[i], strlen(payloads[i])};
     if (gort_chan_send(a->in, &sl) != 0) break;
   }
   gort_chan_close(a->in);
@@ -52,12 +52,12 @@ static void bufpool_pipeline_recycles_buffers(void **state) {
   gortp_bufpool *p;
   assert_int_equal(gortp_bufpool_new(&p, 4096), 0);
   gort_chan *in, *out;
-  assert_int_equal(GORT_CHAN_MAKE(&in, gortp_slice, 0), 0);
+  assert_int_equal(GORT_CHAN_MAKE(&in, gortp_bufpool_slice, 0), 0);
   assert_int_equal(gortp_bufpool_pipeline(NULL, p, in, &out), 0);
   feeder_arg fa = {in, N};
   assert_int_equal(gort_go(feeder, &fa), 0);
   int i = 0;
-  for (gortp_buffer *b; GORT_CHAN_RANGE(out, &b); i++) {
+  for (gortp_bufpool_buffer *b; GORT_CHAN_RANGE(out, &b); i++) {
     assert_int_equal(b->len, strlen(payloads[i]));
     assert_memory_equal(b->data, payloads[i], b->len); /* in order, intact */
     gortp_bufpool_put(p, b);
@@ -86,13 +86,13 @@ static void bufpool_cancel_returns_every_buffer(void **state) {
   gort_context *ctx;
   assert_int_equal(gort_context_with_cancel(gort_context_background(), &ctx), 0);
   gort_chan *in, *out;
-  assert_int_equal(GORT_CHAN_MAKE(&in, gortp_slice, 0), 0);
+  assert_int_equal(GORT_CHAN_MAKE(&in, gortp_bufpool_slice, 0), 0);
   assert_int_equal(gortp_bufpool_pipeline(ctx, p, in, &out), 0);
   for (int k = 0; k < 60; k++) { /* fewer than the output's 64 slots */
-    gortp_slice sl = {"xyz", 3};
+    gortp_bufpool_slice sl = {"xyz", 3};
     assert_int_equal(gort_chan_send(in, &sl), 0);
   }
-  gortp_buffer *b;
+  gortp_bufpool_buffer *b;
   assert_int_equal(gort_chan_recv(out, &b, NULL), 0);
   gortp_bufpool_put(p, b);
   gort_context_cancel(ctx);
@@ -113,11 +113,11 @@ static void bufpool_append_grows(void **state) {
   (void)state;
   gortp_bufpool *p;
   assert_int_equal(gortp_bufpool_new(&p, 4), 0);
-  gortp_buffer *b = gortp_bufpool_get(p);
+  gortp_bufpool_buffer *b = gortp_bufpool_get(p);
   assert_non_null(b);
   char big[1000];
   memset(big, 'q', sizeof big);
-  assert_int_equal(gortp_buffer_append(b, big, sizeof big), 0);
+  assert_int_equal(gortp_bufpool_append(b, big, sizeof big), 0);
   assert_int_equal(b->len, 1000);
   assert_true(b->cap >= 1000);
   gortp_bufpool_put(p, b);

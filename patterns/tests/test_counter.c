@@ -10,10 +10,10 @@ typedef enum { BY_MUTEX, BY_ATOMIC, BY_OWNER, BY_CHANLOCK } kind;
 
 typedef struct {
   kind k;
-  gortp_mutex_counter *mc;
+  gortp_counter_mutex *mc;
   gort_atomic_i64 *ac;
-  gortp_owned_counter *oc;
-  gortp_chanlock_counter *cc;
+  gortp_counter_owned *oc;
+  gortp_counter_chanlock *cc;
   int errors;
 } inc_arg;
 
@@ -21,10 +21,10 @@ static void incrementer(void *p) {
   inc_arg *a = p;
   for (int i = 0; i < EACH; i++) {
     switch (a->k) {
-    case BY_MUTEX: gortp_mutex_counter_add(a->mc, 1); break;
+    case BY_MUTEX: gortp_counter_mutex_add(a->mc, 1); break;
     case BY_ATOMIC: gort_atomic_add(a->ac, 1); break;
-    case BY_OWNER: a->errors += gortp_owned_counter_add(a->oc, 1) != 0; break;
-    case BY_CHANLOCK: gortp_chanlock_counter_add(a->cc, 1); break;
+    case BY_OWNER: a->errors += gortp_counter_owned_add(a->oc, 1) != 0; break;
+    case BY_CHANLOCK: gortp_counter_chanlock_add(a->cc, 1); break;
     }
   }
 }
@@ -42,9 +42,9 @@ static void run(inc_arg proto) {
 
 static void counter_mutex(void **state) {
   (void)state;
-  gortp_mutex_counter mc = GORTP_MUTEX_COUNTER_INIT;
+  gortp_counter_mutex mc = GORTP_COUNTER_MUTEX_INIT;
   run((inc_arg){BY_MUTEX, &mc, NULL, NULL, NULL, 0});
-  assert_int_equal(gortp_mutex_counter_get(&mc), TASKS * EACH);
+  assert_int_equal(gortp_counter_mutex_get(&mc), TASKS * EACH);
 }
 
 static void counter_atomic(void **state) {
@@ -57,26 +57,26 @@ static void counter_atomic(void **state) {
 static void counter_owned_by_a_task(void **state) {
   (void)state;
   int base = gort_num_tasks();
-  gortp_owned_counter *oc;
-  assert_int_equal(gortp_owned_counter_new(&oc), 0);
+  gortp_counter_owned *oc;
+  assert_int_equal(gortp_counter_owned_new(&oc), 0);
   run((inc_arg){BY_OWNER, NULL, NULL, oc, NULL, 0});
   int64_t v = -1;
-  assert_int_equal(gortp_owned_counter_get(oc, &v), 0);
+  assert_int_equal(gortp_counter_owned_get(oc, &v), 0);
   assert_int_equal(v, TASKS * EACH);
-  assert_int_equal(gortp_owned_counter_add(oc, -5), 0);
-  assert_int_equal(gortp_owned_counter_get(oc, &v), 0);
+  assert_int_equal(gortp_counter_owned_add(oc, -5), 0);
+  assert_int_equal(gortp_counter_owned_get(oc, &v), 0);
   assert_int_equal(v, TASKS * EACH - 5); /* a task sees its own earlier add */
-  gortp_owned_counter_free(oc);
+  gortp_counter_owned_free(oc);
   assert_true(ptest_tasks_settle(base)); /* the owner has a way to stop */
 }
 
 static void counter_channel_as_mutex(void **state) {
   (void)state;
-  gortp_chanlock_counter cc;
-  assert_int_equal(gortp_chanlock_counter_init(&cc), 0);
+  gortp_counter_chanlock cc;
+  assert_int_equal(gortp_counter_chanlock_init(&cc), 0);
   run((inc_arg){BY_CHANLOCK, NULL, NULL, NULL, &cc, 0});
-  assert_int_equal(gortp_chanlock_counter_get(&cc), TASKS * EACH);
-  gortp_chanlock_counter_destroy(&cc);
+  assert_int_equal(gortp_counter_chanlock_get(&cc), TASKS * EACH);
+  gortp_counter_chanlock_destroy(&cc);
 }
 
 static const struct CMUnitTest tests[] = {

@@ -38,7 +38,7 @@ static void donechan_leaky_leaves_a_task_blocked_forever(void **state) {
   setup_gate();
   void *v = NULL;
   gort_chan *done = NULL;
-  assert_int_equal(gortp_request_leaky(slow_request, NULL, 20 * GORT_MILLISECOND, &v, free_value, &done),
+  assert_int_equal(gortp_donechan_request_leaky(slow_request, NULL, 20 * GORT_MILLISECOND, &v, free_value, &done),
                    GORT_ETIMEDOUT); /* "request timeout" */
   assert_null(v);
   assert_non_null(done);
@@ -62,7 +62,7 @@ static void donechan_fixed_leaves_no_task(void **state) {
   int base = gort_num_tasks();
   setup_gate();
   void *v = NULL;
-  assert_int_equal(gortp_request_timeout(slow_request, NULL, 20 * GORT_MILLISECOND, &v, free_value),
+  assert_int_equal(gortp_donechan_request_timeout(slow_request, NULL, 20 * GORT_MILLISECOND, &v, free_value),
                    GORT_ETIMEDOUT);
   /* The request cannot be stopped; its task lives until it returns... */
   assert_int_equal(gort_num_tasks(), base + 1);
@@ -78,11 +78,11 @@ static void donechan_fast_request_delivers(void **state) {
   int base = gort_num_tasks();
   atomic_store(&freed, 0);
   void *v = NULL;
-  assert_int_equal(gortp_request_timeout(slow_request, NULL, 10 * GORT_SECOND, &v, free_value), 0);
+  assert_int_equal(gortp_donechan_request_timeout(slow_request, NULL, 10 * GORT_SECOND, &v, free_value), 0);
   assert_string_equal(v, "Hello, World!"); /* "result:  Hello, World!" */
   free(v);
   v = NULL;
-  assert_int_equal(gortp_request_leaky(slow_request, NULL, 10 * GORT_SECOND, &v, free_value, NULL), 0);
+  assert_int_equal(gortp_donechan_request_leaky(slow_request, NULL, 10 * GORT_SECOND, &v, free_value, NULL), 0);
   assert_string_equal(v, "Hello, World!");
   free(v);
   assert_true(ptest_tasks_settle(base));
@@ -103,7 +103,7 @@ static void donechan_ctx_version_stops_the_request(void **state) {
   int base = gort_num_tasks();
   setup_gate(); /* never closed: only cancellation ends the request */
   void *v = NULL;
-  assert_int_equal(gortp_request_timeout_ctx(NULL, ctx_request, NULL, 20 * GORT_MILLISECOND, &v,
+  assert_int_equal(gortp_donechan_request_ctx(NULL, ctx_request, NULL, 20 * GORT_MILLISECOND, &v,
                                              free_value),
                    GORT_ETIMEDOUT);
   assert_true(ptest_tasks_settle(base)); /* nothing left, without touching the gate */
@@ -117,14 +117,14 @@ static void donechan_ctx_version_delivers_and_follows_parent(void **state) {
   setup_gate();
   gort_chan_close(gate); /* an instant request */
   void *v = NULL;
-  assert_int_equal(gortp_request_timeout_ctx(NULL, ctx_request, NULL, 10 * GORT_SECOND, &v, free_value), 0);
+  assert_int_equal(gortp_donechan_request_ctx(NULL, ctx_request, NULL, 10 * GORT_SECOND, &v, free_value), 0);
   assert_string_equal(v, "Hello, World!");
   free(v);
   drop_gate();
   setup_gate(); /* a request that never finishes by itself */
   gort_context *parent;
   assert_int_equal(gort_context_with_timeout(gort_context_background(), 10 * GORT_MILLISECOND, &parent), 0);
-  assert_int_equal(gortp_request_timeout_ctx(parent, ctx_request, NULL, 10 * GORT_SECOND, &v, free_value),
+  assert_int_equal(gortp_donechan_request_ctx(parent, ctx_request, NULL, 10 * GORT_SECOND, &v, free_value),
                    GORT_EDEADLINE);
   gort_context_free(parent);
   assert_true(ptest_tasks_settle(base));

@@ -28,7 +28,7 @@ static void fetchall_results_by_index(void **state) {
   int base = gort_num_tasks();
   long results[64];
   size_t failed = 0;
-  assert_int_equal(gortp_fetch_all(NULL, 64, 0, double_it, NULL, results, sizeof(long), &failed), 0);
+  assert_int_equal(gortp_fetchall_run(NULL, 64, 0, double_it, NULL, results, sizeof(long), &failed), 0);
   assert_int_equal(failed, 64);
   for (int i = 0; i < 64; i++) assert_int_equal(results[i], 2 * i);
   assert_true(ptest_tasks_settle(base));
@@ -50,7 +50,7 @@ static void fetchall_first_error_cancels_the_rest(void **state) {
   atomic_store(&cancelled_seen, 0);
   long results[8];
   size_t failed = 99;
-  assert_int_equal(gortp_fetch_all(NULL, 8, 0, fail_one, (void *)3, results, sizeof(long), &failed),
+  assert_int_equal(gortp_fetchall_run(NULL, 8, 0, fail_one, (void *)3, results, sizeof(long), &failed),
                    GORT_EIO);
   assert_int_equal(failed, 3);
   assert_int_equal(atomic_load(&cancelled_seen), 7);
@@ -62,11 +62,11 @@ static void fetchall_with_limit(void **state) {
   (void)state;
   atomic_store(&peak, 0);
   long results[40];
-  assert_int_equal(gortp_fetch_all(NULL, 40, 3, double_it, NULL, results, sizeof(long), NULL), 0);
+  assert_int_equal(gortp_fetchall_run(NULL, 40, 3, double_it, NULL, results, sizeof(long), NULL), 0);
   assert_true(atomic_load(&peak) <= 3);
   for (int i = 0; i < 40; i++) assert_int_equal(results[i], 2 * i);
   size_t failed;
-  assert_int_equal(gortp_fetch_all(NULL, 40, 3, fail_one, (void *)0, results, sizeof(long), &failed),
+  assert_int_equal(gortp_fetchall_run(NULL, 40, 3, fail_one, (void *)0, results, sizeof(long), &failed),
                    GORT_EIO);
   assert_int_equal(failed, 0);
 }
@@ -78,7 +78,7 @@ static void fetchall_parent_cancel(void **state) {
   assert_int_equal(gort_context_with_timeout(gort_context_background(), 10 * GORT_MILLISECOND, &ctx),
                    0);
   size_t failed;
-  int r = gortp_fetch_all(ctx, 5, 0, fail_one, (void *)(intptr_t)-1, NULL, 0, &failed);
+  int r = gortp_fetchall_run(ctx, 5, 0, fail_one, (void *)(intptr_t)-1, NULL, 0, &failed);
   assert_int_equal(r, GORT_EDEADLINE);
   assert_true(failed < 5);
   gort_context_free(ctx);
@@ -87,10 +87,10 @@ static void fetchall_parent_cancel(void **state) {
 static void fetchall_bad_arguments(void **state) {
   (void)state;
   size_t failed = 0;
-  assert_int_equal(gortp_fetch_all(NULL, 3, 0, NULL, NULL, NULL, 0, &failed), GORT_EINVAL);
+  assert_int_equal(gortp_fetchall_run(NULL, 3, 0, NULL, NULL, NULL, 0, &failed), GORT_EINVAL);
   assert_int_equal(failed, 3);
-  assert_int_equal(gortp_fetch_all(NULL, 3, 0, double_it, NULL, NULL, 8, NULL), GORT_EINVAL);
-  assert_int_equal(gortp_fetch_all(NULL, 0, 0, double_it, NULL, NULL, 8, NULL), 0);
+  assert_int_equal(gortp_fetchall_run(NULL, 3, 0, double_it, NULL, NULL, 8, NULL), GORT_EINVAL);
+  assert_int_equal(gortp_fetchall_run(NULL, 0, 0, double_it, NULL, NULL, 8, NULL), 0);
 }
 
 static const struct CMUnitTest tests[] = {

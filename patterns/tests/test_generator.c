@@ -10,7 +10,7 @@ static void generator_fibonacci_until_over_1000(void **state) {
   gort_context *ctx;
   assert_int_equal(gort_context_with_cancel(gort_context_background(), &ctx), 0);
   gort_chan *ch;
-  assert_int_equal(gortp_fibonacci(ctx, &ch), 0);
+  assert_int_equal(gortp_generator_fibonacci(ctx, &ch), 0);
   const int64_t want[] = {0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597};
   size_t n = 0;
   for (int64_t v; GORT_CHAN_RANGE(ch, &v);) {
@@ -41,7 +41,7 @@ static void generator_break_without_cancel_parks_forever(void **state) {
   gort_context *ctx;
   assert_int_equal(gort_context_with_cancel(gort_context_background(), &ctx), 0);
   gort_chan *ch;
-  assert_int_equal(gortp_fibonacci(ctx, &ch), 0);
+  assert_int_equal(gortp_generator_fibonacci(ctx, &ch), 0);
   int64_t v;
   assert_int_equal(gort_chan_recv(ch, &v, NULL), 0);
   assert_true(ptest_parked(1));
@@ -73,7 +73,7 @@ static void generator_lazy_and_finite(void **state) {
   assert_int_equal(gort_context_with_cancel(gort_context_background(), &ctx), 0);
   count_state cs = {0, &produced};
   gort_chan *ch;
-  assert_int_equal(gortp_generate(ctx, sizeof(int), count_next, &cs, sizeof cs, &ch), 0);
+  assert_int_equal(gortp_generator_new(ctx, sizeof(int), count_next, &cs, sizeof cs, &ch), 0);
   for (int i = 0; i < 10; i++) {
     int v;
     assert_int_equal(gort_chan_recv(ch, &v, NULL), 0);
@@ -96,7 +96,7 @@ static void generator_fibonacci_ends_before_overflow(void **state) {
   gort_context *ctx;
   assert_int_equal(gort_context_with_cancel(gort_context_background(), &ctx), 0);
   gort_chan *ch;
-  assert_int_equal(gortp_fibonacci(ctx, &ch), 0);
+  assert_int_equal(gortp_generator_fibonacci(ctx, &ch), 0);
   int n = 0;
   int64_t prev = -1, last = 0;
   for (int64_t v; GORT_CHAN_RANGE(ch, &v); n++) {
@@ -107,7 +107,14 @@ static void generator_fibonacci_ends_before_overflow(void **state) {
   assert_int_equal(last, INT64_C(7540113804746346429)); /* F(92) */
   gort_chan_release(ch);
   gort_context_free(ctx);
-  assert_int_equal(gortp_fibonacci(NULL, &ch), GORT_EINVAL);
+  /* A NULL ctx is Background (patterns/README.md): it runs to the end. */
+  assert_int_equal(gortp_generator_fibonacci(NULL, &ch), 0);
+  n = 0;
+  for (int64_t v; GORT_CHAN_RANGE(ch, &v); n++) {
+  }
+  assert_int_equal(n, 93);
+  gort_chan_release(ch);
+  assert_int_equal(gortp_generator_fibonacci(NULL, NULL), GORT_EINVAL);
 }
 
 static const struct CMUnitTest tests[] = {

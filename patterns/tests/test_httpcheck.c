@@ -9,6 +9,7 @@
 
 #include "gortp/httpcheck.h"
 #include "gortp/shutdown.h"
+#include "gortp/ctxchan.h"
 
 typedef struct {
   int fds, threads;
@@ -37,33 +38,23 @@ typedef struct {
   int active, max_active, served;
 } load;
 
-static int sleep_ctx(gort_context *ctx, gort_duration d) {
-  gort_timer *t;
-  if (gort_timer_new(&t, d) != 0) return GORT_ENOMEM;
-  gort_select_case cases[2] = {gort_case_recv(gort_timer_chan(t), NULL),
-                               gort_case_recv(gort_context_done(ctx), NULL)};
-  int rc = gort_select(cases, 2) == 0 ? 0 : gort_context_err(ctx);
-  gort_timer_free(t);
-  return rc;
-}
-
 /* /fast: 200 at once; /slow?ms=N: 200 after N ms; /fail: 500. */
-static void handle(gort_context *ctx, const gortp_http_request *req, gortp_http_response *resp,
+static void handle(gort_context *ctx, const gortp_shutdown_http_request *req, gortp_shutdown_http_response *resp,
                    void *arg) {
   load *l = arg;
   gort_mutex_lock(&l->lock);
   if (++l->active > l->max_active) l->max_active = l->active;
   gort_mutex_unlock(&l->lock);
   if (strcmp(req->path, "/slow") == 0) {
-    const char *ms = gortp_http_arg(req, "ms");
-    if (sleep_ctx(ctx, (ms ? atol(ms) : 100) * GORT_MILLISECOND) != 0)
-      gortp_http_reply(resp, 503, "canceled\n");
+    const char *ms = gortp_shutdown_http_arg(req, "ms");
+    if (gortp_ctxchan_sleep(ctx, (ms ? atol(ms) : 100) * GORT_MILLISECOND) != 0)
+      gortp_shutdown_http_reply(resp, 503, "canceled\n");
     else
-      gortp_http_reply(resp, 200, "slow\n");
+      gortp_shutdown_http_reply(resp, 200, "slow\n");
   } else if (strcmp(req->path, "/fail") == 0) {
-    gortp_http_reply(resp, 500, "internal error\n");
+    gortp_shutdown_http_reply(resp, 500, "internal error\n");
   } else {
-    gortp_http_reply(resp, 200, "fast\n");
+    gortp_shutdown_http_reply(resp, 200, "fast\n");
   }
   gort_mutex_lock(&l->lock);
   l->active--;
@@ -74,7 +65,7 @@ static void handle(gort_context *ctx, const gortp_http_request *req, gortp_http_
 typedef struct {
   baseline base;
   load load;
-  gortp_server *srv;
+  gortp_shutdown_server *srv;
   char urls[HTTPTEST_MAX_GETS][128];
   const char *u[HTTPTEST_MAX_GETS];
 } fixture;
@@ -83,15 +74,15 @@ static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   f->base = take_baseline();
   gort_mutex_init(&f->load.lock);
-  gortp_server_options o = {.workers = 16, .queue = 64, .handler = handle, .handler_arg = &f->load};
-  if (gortp_server_start(&f->srv, &o) != 0) return -1;
+  gortp_shutdown_server_options o = {.workers = 16, .queue = 64, .handler = handle, .handler_arg = &f->load};
+  if (gortp_shutdown_server_start(&f->srv, &o) != 0) return -1;
   *state = f;
   return 0;
 }
 
 static int teardown(void **state) {
   fixture *f = *state;
-  gortp_server_free(f->srv); /* forces: slow handlers still running give up */
+  gortp_shutdown_server_free(f->srv); /* forces: slow handlers still running give up */
   assert_back_to(f->base);
   free(f);
   return 0;
@@ -99,7 +90,7 @@ static int teardown(void **state) {
 
 static const char *url(fixture *f, int i, const char *path) {
   snprintf(f->urls[i], sizeof f->urls[i], "http://127.0.0.1:%u%s",
-           (unsigned)gortp_server_port(f->srv), path);
+           (unsigned)gortp_shutdown_server_port(f->srv), path);
   return f->u[i] = f->urls[i];
 }
 
@@ -114,9 +105,9 @@ static void httpcheck_all_ok_results_by_index(void **state) {
   url(f, 0, "/fast?i=0");
   url(f, 1, "/slow?ms=50");
   url(f, 2, "/fast?i=2");
-  gortp_check_result res[3];
-  gortp_check_error err;
-  assert_int_equal(gortp_check_batch(gort_context_background(), f->u, 3, NULL, res, &err), 0);
+  gortp_httpcheck_result res[3];
+  gortp_httpcheck_error err;
+  assert_int_equal(gortp_httpcheck_batch(gort_context_background(), f->u, 3, NULL, res, &err), 0);
   assert_int_equal(err.code, 0);
   for (int i = 0; i < 3; i++) {
     assert_ptr_equal(res[i].url, f->u[i]);
@@ -132,8 +123,8 @@ static void httpcheck_500_is_a_result_by_default(void **state) {
   fixture *f = *state;
   url(f, 0, "/fast");
   url(f, 1, "/fail");
-  gortp_check_result res[2];
-  assert_int_equal(gortp_check_batch(gort_context_background(), f->u, 2, NULL, res, NULL), 0);
+  gortp_httpcheck_result res[2];
+  assert_int_equal(gortp_httpcheck_batch(gort_context_background(), f->u, 2, NULL, res, NULL), 0);
   assert_int_equal(res[0].status, 200);
   assert_int_equal(res[1].status, 500);
 }
@@ -145,11 +136,11 @@ static void httpcheck_500_is_an_error_when_asked(void **state) {
   url(f, 0, "/slow?ms=10000");
   url(f, 1, "/slow?ms=10000");
   url(f, 2, "/fail");
-  gortp_check_options opt = {.error_status = 500};
-  gortp_check_result res[3];
-  gortp_check_error err;
+  gortp_httpcheck_options opt = {.error_status = 500};
+  gortp_httpcheck_result res[3];
+  gortp_httpcheck_error err;
   int64_t t0 = gort_now();
-  assert_int_equal(gortp_check_batch(gort_context_background(), f->u, 3, &opt, res, &err),
+  assert_int_equal(gortp_httpcheck_batch(gort_context_background(), f->u, 3, &opt, res, &err),
                    GORT_EFAILED);
   assert_true(httptest_ms_since(t0) < 5000);
   assert_int_equal(err.code, GORT_EFAILED);
@@ -167,10 +158,10 @@ static void httpcheck_transport_error_names_url(void **state) {
   url(f, 1, "/fast");
   snprintf(f->urls[2], sizeof f->urls[2], "http://127.0.0.1:%u/", httptest_closed_port());
   f->u[2] = f->urls[2];
-  gortp_check_result res[3];
-  gortp_check_error err;
+  gortp_httpcheck_result res[3];
+  gortp_httpcheck_error err;
   int64_t t0 = gort_now();
-  assert_int_equal(gortp_check_batch(gort_context_background(), f->u, 3, NULL, res, &err),
+  assert_int_equal(gortp_httpcheck_batch(gort_context_background(), f->u, 3, NULL, res, &err),
                    GORT_EIO);
   assert_true(httptest_ms_since(t0) < 5000);
   assert_int_equal(err.index, 2);
@@ -185,11 +176,11 @@ static void httpcheck_overall_timeout(void **state) {
   fixture *f = *state;
   url(f, 0, "/fast");
   url(f, 1, "/slow?ms=10000");
-  gortp_check_options opt = {.timeout = 200 * GORT_MILLISECOND};
-  gortp_check_result res[2];
-  gortp_check_error err;
+  gortp_httpcheck_options opt = {.timeout = 200 * GORT_MILLISECOND};
+  gortp_httpcheck_result res[2];
+  gortp_httpcheck_error err;
   int64_t t0 = gort_now();
-  assert_int_equal(gortp_check_batch(gort_context_background(), f->u, 2, &opt, res, &err),
+  assert_int_equal(gortp_httpcheck_batch(gort_context_background(), f->u, 2, &opt, res, &err),
                    GORT_EDEADLINE);
   int64_t took = httptest_ms_since(t0);
   assert_true(took >= 150 && took < 3000);
@@ -207,15 +198,15 @@ static void httpcheck_parent_cancel(void **state) {
   gort_context *parent;
   assert_int_equal(gort_context_with_timeout(gort_context_background(), 100 * GORT_MILLISECOND,
                                              &parent), 0);
-  gortp_check_result res[1];
-  gortp_check_error err;
-  int rc = gortp_check_batch(parent, f->u, 1, NULL, res, &err);
+  gortp_httpcheck_result res[1];
+  gortp_httpcheck_error err;
+  int rc = gortp_httpcheck_batch(parent, f->u, 1, NULL, res, &err);
   assert_int_equal(rc, GORT_EDEADLINE); /* the parent's deadline, inherited */
   gort_context_free(parent);
 
   assert_int_equal(gort_context_with_cancel(gort_context_background(), &parent), 0);
   gort_context_cancel(parent);
-  rc = gortp_check_batch(parent, f->u, 1, NULL, res, &err);
+  rc = gortp_httpcheck_batch(parent, f->u, 1, NULL, res, &err);
   assert_int_equal(rc, GORT_ECANCELED);
   char want[200];
   snprintf(want, sizeof want, "fetch %s: context canceled", f->u[0]);
@@ -227,9 +218,9 @@ static void httpcheck_parent_cancel(void **state) {
 static void httpcheck_concurrency_is_bounded(void **state) {
   fixture *f = *state;
   for (int i = 0; i < 12; i++) url(f, i, "/slow?ms=40");
-  gortp_check_options opt = {.limit = 3};
-  gortp_check_result res[12];
-  assert_int_equal(gortp_check_batch(gort_context_background(), f->u, 12, &opt, res, NULL), 0);
+  gortp_httpcheck_options opt = {.limit = 3};
+  gortp_httpcheck_result res[12];
+  assert_int_equal(gortp_httpcheck_batch(gort_context_background(), f->u, 12, &opt, res, NULL), 0);
   for (int i = 0; i < 12; i++) assert_int_equal(res[i].status, 200);
   gort_mutex_lock(&f->load.lock);
   int max = f->load.max_active, served = f->load.served;
@@ -257,7 +248,7 @@ static void httpcheck_get_honours_cancel(void **state) {
                                          cancel_fn, gort_context_retain(ctx)), 0);
   long status = 0;
   char why[128];
-  assert_int_equal(gortp_http_get(ctx, f->u[0], &status, NULL, why, sizeof why), GORT_ECANCELED);
+  assert_int_equal(gortp_httpcheck_get(ctx, f->u[0], &status, NULL, why, sizeof why), GORT_ECANCELED);
   int64_t took = httptest_ms_since(t0);
   assert_true(took >= 100 && took < 3000);
   assert_string_equal(why, "context canceled");
@@ -287,7 +278,7 @@ static void httpcheck_format_duration_like_go(void **state) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char buf[32];
-    gortp_check_format_duration(buf, sizeof buf, cases[i].d);
+    gortp_httpcheck_format_duration(buf, sizeof buf, cases[i].d);
     assert_string_equal(buf, cases[i].want);
   }
 }

@@ -78,7 +78,7 @@ static void lazy_error_is_kept(void **state) {
   gate = NULL;
 }
 
-static void closer(void *p) { gortp_close_once_do(p); }
+static void closer(void *p) { gortp_lazy_close_once_do(p); }
 
 /* Ten tasks all "call done()": one close, no "close of closed channel". */
 static void lazy_close_once_from_many_tasks(void **state) {
@@ -86,7 +86,7 @@ static void lazy_close_once_from_many_tasks(void **state) {
   int *misuses = gort_test_misuse_return_mode();
   gort_chan *done;
   assert_int_equal(GORT_CHAN_MAKE(&done, int, 0), 0);
-  gortp_close_once co = GORTP_CLOSE_ONCE_INIT(done);
+  gortp_lazy_close_once co = GORTP_LAZY_CLOSE_ONCE_INIT(done);
   gort_waitgroup wg = GORT_WAITGROUP_INIT;
   for (int i = 0; i < 10; i++) assert_int_equal(gort_waitgroup_go(&wg, closer, &co), 0);
   gort_waitgroup_wait(&wg);

@@ -18,10 +18,10 @@ static void lifecycle_worker_ticks_then_stops(void **state) {
   int base = gort_num_tasks();
   atomic_store(&ticks, 0);
   assert_int_equal(GORT_CHAN_MAKE(&tick_signal, int, 1), 0);
-  gortp_worker *w;
-  assert_int_equal(gortp_worker_start(&w, NULL, 2 * GORT_MILLISECOND, tick, NULL), 0);
+  gortp_lifecycle *w;
+  assert_int_equal(gortp_lifecycle_new(&w, NULL, 2 * GORT_MILLISECOND, tick, NULL), 0);
   for (int i = 0; i < 3; i++) assert_int_equal(gort_chan_recv(tick_signal, NULL, NULL), 0);
-  assert_int_equal(gortp_worker_stop(w), GORT_ECANCELED);
+  assert_int_equal(gortp_lifecycle_stop(w), GORT_ECANCELED);
   int after_stop = atomic_load(&ticks);
   assert_true(after_stop >= 3);
   /* Stopped and waited for: the task is gone, so no tick can follow. */
@@ -36,12 +36,13 @@ static void lifecycle_worker_follows_parent(void **state) {
   int base = gort_num_tasks();
   gort_context *parent;
   assert_int_equal(gort_context_with_timeout(gort_context_background(), 5 * GORT_MILLISECOND, &parent), 0);
-  gortp_worker *w;
-  assert_int_equal(gortp_worker_start(&w, parent, GORT_SECOND, tick, NULL), 0);
+  gortp_lifecycle *w;
+  assert_int_equal(gortp_lifecycle_new(&w, parent, GORT_SECOND, tick, NULL), 0);
   assert_true(ptest_tasks_settle(base)); /* the parent's deadline stopped it */
-  assert_int_equal(gortp_worker_stop(w), GORT_EDEADLINE);
+  assert_int_equal(gortp_lifecycle_stop(w), GORT_EDEADLINE);
   gort_context_free(parent);
-  assert_int_equal(gortp_every(NULL, GORT_SECOND, tick, NULL), GORT_EINVAL);
+  assert_int_equal(gortp_lifecycle_every(NULL, GORT_SECOND, NULL, NULL), GORT_EINVAL);
+  assert_int_equal(gortp_lifecycle_every(NULL, 0, tick, NULL), GORT_EINVAL);
 }
 
 /* Server.Start: serve and processQueue in one group. */
@@ -57,16 +58,16 @@ static int serve(gort_context *ctx, void *arg) {
 static int process_queue(gort_context *ctx, void *arg) {
   int fail = (int)(intptr_t)arg;
   if (fail) return GORT_EIO; /* the queue broke */
-  return gortp_every(ctx, GORT_MILLISECOND, tick, NULL);
+  return gortp_lifecycle_every(ctx, GORT_MILLISECOND, tick, NULL);
 }
 
 static void lifecycle_run_all_first_error_stops_everything(void **state) {
   (void)state;
   int base = gort_num_tasks();
   assert_int_equal(GORT_CHAN_MAKE(&serving, int, 1), 0);
-  gortp_loop_fn fns[2] = {serve, process_queue};
+  gortp_lifecycle_fn fns[2] = {serve, process_queue};
   void *args[2] = {NULL, (void *)1};
-  assert_int_equal(gortp_run_all(NULL, fns, args, 2), GORT_EIO);
+  assert_int_equal(gortp_lifecycle_run_all(NULL, fns, args, 2), GORT_EIO);
   assert_true(ptest_tasks_settle(base));
   gort_chan_release(serving);
 }
@@ -78,8 +79,8 @@ typedef struct {
 
 static void start_server(void *p) {
   start_arg *a = p;
-  gortp_loop_fn fns[2] = {serve, process_queue};
-  a->result = gortp_run_all(a->ctx, fns, NULL, 2);
+  gortp_lifecycle_fn fns[2] = {serve, process_queue};
+  a->result = gortp_lifecycle_run_all(a->ctx, fns, NULL, 2);
 }
 
 static void lifecycle_run_all_shutdown_by_cancel(void **state) {

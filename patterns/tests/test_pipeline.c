@@ -12,9 +12,9 @@ static void pipeline_square_filter_yields_16_25(void **state) {
   int base = gort_num_tasks();
   const int nums[] = {1, 2, 3, 4, 5};
   gort_chan *g, *sq, *f;
-  assert_int_equal(gortp_gen_ints(NULL, nums, 5, &g), 0);
-  assert_int_equal(gortp_square(NULL, g, &sq), 0);
-  assert_int_equal(gortp_filter_above(NULL, sq, 10, &f), 0);
+  assert_int_equal(gortp_pipeline_gen_ints(NULL, nums, 5, &g), 0);
+  assert_int_equal(gortp_pipeline_square(NULL, g, &sq), 0);
+  assert_int_equal(gortp_pipeline_filter_above(NULL, sq, 10, &f), 0);
   gort_chan_release(g);
   gort_chan_release(sq);
   int got[8], n = 0;
@@ -40,8 +40,8 @@ static void pipeline_map_transforms_in_order(void **state) {
   int nums[100];
   for (int i = 0; i < 100; i++) nums[i] = i;
   gort_chan *g, *m;
-  assert_int_equal(gortp_gen_ints(ctx, nums, 100, &g), 0);
-  assert_int_equal(gortp_map_int(ctx, g, times_ten, (void *)(intptr_t)3, &m), 0);
+  assert_int_equal(gortp_pipeline_gen_ints(ctx, nums, 100, &g), 0);
+  assert_int_equal(gortp_pipeline_map_int(ctx, g, times_ten, (void *)(intptr_t)3, &m), 0);
   gort_chan_release(g);
   int i = 0;
   for (int v; GORT_CHAN_RANGE(m, &v); i++) assert_int_equal(v, i * 10 + 3);
@@ -60,9 +60,9 @@ static void pipeline_int_cancel_stops_every_stage(void **state) {
   int nums[1000];
   for (int i = 0; i < 1000; i++) nums[i] = i + 1;
   gort_chan *g, *sq, *f;
-  assert_int_equal(gortp_gen_ints(ctx, nums, 1000, &g), 0);
-  assert_int_equal(gortp_square(ctx, g, &sq), 0);
-  assert_int_equal(gortp_filter_above(ctx, sq, 10, &f), 0);
+  assert_int_equal(gortp_pipeline_gen_ints(ctx, nums, 1000, &g), 0);
+  assert_int_equal(gortp_pipeline_square(ctx, g, &sq), 0);
+  assert_int_equal(gortp_pipeline_filter_above(ctx, sq, 10, &f), 0);
   gort_chan_release(g);
   gort_chan_release(sq);
   int v;
@@ -90,9 +90,9 @@ static void pipeline_without_ctx_leaks_when_consumer_stops(void **state) {
   int base = gort_num_tasks();
   const int nums[] = {1, 2, 3, 4, 5};
   gort_chan *g, *sq, *f;
-  assert_int_equal(gortp_gen_ints(NULL, nums, 5, &g), 0);
-  assert_int_equal(gortp_square(NULL, g, &sq), 0);
-  assert_int_equal(gortp_filter_above(NULL, sq, 10, &f), 0);
+  assert_int_equal(gortp_pipeline_gen_ints(NULL, nums, 5, &g), 0);
+  assert_int_equal(gortp_pipeline_square(NULL, g, &sq), 0);
+  assert_int_equal(gortp_pipeline_filter_above(NULL, sq, 10, &f), 0);
   gort_chan_release(g);
   gort_chan_release(sq);
   int v;
@@ -117,9 +117,9 @@ static void pipeline_strings_seed_output(void **state) {
   assert_int_equal(gort_context_with_cancel(gort_context_background(), &ctx), 0);
   const char *words[] = {"goroutines", "channels", "pipelines", "go"};
   gort_chan *w, *u, *p;
-  assert_int_equal(gortp_str_generate(ctx, words, 4, &w), 0);
-  assert_int_equal(gortp_str_to_upper(ctx, w, &u), 0);
-  assert_int_equal(gortp_str_add_prefix(ctx, ">> ", u, &p), 0);
+  assert_int_equal(gortp_pipeline_str_generate(ctx, words, 4, &w), 0);
+  assert_int_equal(gortp_pipeline_str_to_upper(ctx, w, &u), 0);
+  assert_int_equal(gortp_pipeline_str_add_prefix(ctx, ">> ", u, &p), 0);
   gort_chan_release(w);
   gort_chan_release(u);
   const char *want[] = {">> GOROUTINES", ">> CHANNELS", ">> PIPELINES", ">> GO"};
@@ -146,9 +146,9 @@ static void pipeline_strings_cancel_frees_everything(void **state) {
   const char *words[N];
   for (int i = 0; i < N; i++) words[i] = (i % 2) ? "odd" : "even";
   gort_chan *w, *u, *p;
-  assert_int_equal(gortp_str_generate(ctx, words, N, &w), 0);
-  assert_int_equal(gortp_str_to_upper(ctx, w, &u), 0);
-  assert_int_equal(gortp_str_add_prefix(ctx, "# ", u, &p), 0);
+  assert_int_equal(gortp_pipeline_str_generate(ctx, words, N, &w), 0);
+  assert_int_equal(gortp_pipeline_str_to_upper(ctx, w, &u), 0);
+  assert_int_equal(gortp_pipeline_str_add_prefix(ctx, "# ", u, &p), 0);
   gort_chan_release(w);
   gort_chan_release(u);
   char *s;
@@ -173,10 +173,10 @@ static void pipeline_strings_cancel_frees_everything(void **state) {
 static void pipeline_rejects_bad_arguments(void **state) {
   (void)state;
   gort_chan *c = NULL;
-  assert_int_equal(gortp_square(NULL, NULL, &c), GORT_EINVAL);
-  assert_int_equal(gortp_gen_ints(NULL, NULL, 3, &c), GORT_EINVAL);
-  assert_int_equal(gortp_map_int(NULL, NULL, times_ten, NULL, &c), GORT_EINVAL);
-  assert_int_equal(gortp_str_add_prefix(NULL, NULL, NULL, &c), GORT_EINVAL);
+  assert_int_equal(gortp_pipeline_square(NULL, NULL, &c), GORT_EINVAL);
+  assert_int_equal(gortp_pipeline_gen_ints(NULL, NULL, 3, &c), GORT_EINVAL);
+  assert_int_equal(gortp_pipeline_map_int(NULL, NULL, times_ten, NULL, &c), GORT_EINVAL);
+  assert_int_equal(gortp_pipeline_str_add_prefix(NULL, NULL, NULL, &c), GORT_EINVAL);
   assert_null(c);
 }
 

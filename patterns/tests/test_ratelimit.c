@@ -58,7 +58,7 @@ static void ratelimit_paces_items(void **state) {
   atomic_store(&calls, 0);
   gort_limiter *lim = fake_limiter(50, 50);
   int64_t t0 = atomic_load(&fake_now);
-  assert_int_equal(gortp_process_rate_limited(NULL, lim, 10, N, item, (void *)(intptr_t)-1), 0);
+  assert_int_equal(gortp_ratelimit_process(NULL, lim, 10, N, item, (void *)(intptr_t)-1), 0);
   assert_int_equal(atomic_load(&calls), N);
   assert_true(atomic_load(&peak) <= 10);
   /* No item starts before its token: item i >= 50 needs (i - 49) * 20 ms
@@ -85,7 +85,7 @@ static void ratelimit_error_waits_for_items_in_flight(void **state) {
   int base = gort_num_tasks();
   atomic_store(&calls, 0);
   gort_limiter *lim = fake_limiter(1, 5); /* five at once, then one a second */
-  assert_int_equal(gortp_process_rate_limited(NULL, lim, 10, N, item, (void *)(intptr_t)3), GORT_EIO);
+  assert_int_equal(gortp_ratelimit_process(NULL, lim, 10, N, item, (void *)(intptr_t)3), GORT_EIO);
   assert_int_equal(atomic_load(&in_flight), 0);
   assert_true(atomic_load(&calls) < N);
   gort_limiter_free(lim);
@@ -99,7 +99,7 @@ static void ratelimit_parent_cancel(void **state) {
   gort_context *ctx;
   assert_int_equal(gort_context_with_cancel(gort_context_background(), &ctx), 0);
   gort_context_cancel(ctx);
-  assert_int_equal(gortp_process_rate_limited(ctx, lim, 2, 10, item, (void *)(intptr_t)-1),
+  assert_int_equal(gortp_ratelimit_process(ctx, lim, 2, 10, item, (void *)(intptr_t)-1),
                    GORT_ECANCELED);
   assert_int_equal(atomic_load(&calls), 0);
   gort_context_free(ctx);
@@ -116,17 +116,17 @@ static int count_request(gort_context *ctx, void *arg) {
 static void ratelimit_api_client(void **state) {
   (void)state;
   gort_limiter *lim = fake_limiter(5, 3); /* rps 5, burst 3 */
-  gortp_api_client client = {lim};
+  gortp_ratelimit_client client = {lim};
   _Atomic int done = 0;
-  for (int i = 0; i < 3; i++) assert_int_equal(gortp_api_try_call(&client, NULL, count_request, &done), 0);
-  assert_int_equal(gortp_api_try_call(&client, NULL, count_request, &done), GORT_EAGAIN);
+  for (int i = 0; i < 3; i++) assert_int_equal(gortp_ratelimit_try_call(&client, NULL, count_request, &done), 0);
+  assert_int_equal(gortp_ratelimit_try_call(&client, NULL, count_request, &done), GORT_EAGAIN);
   assert_int_equal(atomic_load(&done), 3);
   int64_t t0 = atomic_load(&fake_now);
-  assert_int_equal(gortp_api_call(&client, NULL, count_request, &done), 0); /* waits 200 ms */
+  assert_int_equal(gortp_ratelimit_call(&client, NULL, count_request, &done), 0); /* waits 200 ms */
   assert_int_equal(atomic_load(&fake_now) - t0, 200 * GORT_MILLISECOND);
   assert_int_equal(atomic_load(&done), 4);
   atomic_fetch_add(&fake_now, 200 * GORT_MILLISECOND);
-  assert_int_equal(gortp_api_try_call(&client, NULL, count_request, &done), 0);
+  assert_int_equal(gortp_ratelimit_try_call(&client, NULL, count_request, &done), 0);
   gort_limiter_free(lim);
 }
 

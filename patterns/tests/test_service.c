@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gortp/service.h"
+#include "gortp/ctxchan.h"
 
 #define NJOBS 64
 
@@ -37,7 +38,8 @@ static void service_processes_every_job_once(void **state) {
   int base = gort_num_tasks();
   batch *b = calloc(1, sizeof *b);
   make_jobs(b, 50);
-  gortp_service s = gortp_service_new(4, 8, 5 * GORT_SECOND);
+  gortp_service s;
+  assert_int_equal(gortp_service_init(&s, 4, 8, 5 * GORT_SECOND), 0);
   size_t n = 0;
   assert_int_equal(gortp_service_run(&s, gort_context_background(), b->jobs, 50, b->out, &n), 0);
   assert_int_equal(n, 50);
@@ -61,7 +63,8 @@ static void service_unbuffered_channels(void **state) {
   int base = gort_num_tasks();
   batch *b = calloc(1, sizeof *b);
   make_jobs(b, 20);
-  gortp_service s = gortp_service_new(3, 0, 5 * GORT_SECOND);
+  gortp_service s;
+  assert_int_equal(gortp_service_init(&s, 3, 0, 5 * GORT_SECOND), 0);
   size_t n = 0;
   assert_int_equal(gortp_service_run(&s, gort_context_background(), b->jobs, 20, b->out, &n), 0);
   assert_int_equal(n, 20);
@@ -84,7 +87,8 @@ static void service_job_errors_are_outputs(void **state) {
   int base = gort_num_tasks();
   batch *b = calloc(1, sizeof *b);
   make_jobs(b, 10);
-  gortp_service s = gortp_service_new(2, 4, 5 * GORT_SECOND);
+  gortp_service s;
+  assert_int_equal(gortp_service_init(&s, 2, 4, 5 * GORT_SECOND), 0);
   s.process = fail_odd;
   size_t n = 0;
   assert_int_equal(gortp_service_run(&s, gort_context_background(), b->jobs, 10, b->out, &n), 0);
@@ -102,12 +106,7 @@ static void service_job_errors_are_outputs(void **state) {
 static int slow_job(gort_context *ctx, const gortp_service_job *job, char *out, size_t len,
                     void *arg) {
   (void)arg;
-  gort_timer *t;
-  if (gort_timer_new(&t, 100 * GORT_MILLISECOND) != 0) return GORT_ENOMEM;
-  gort_select_case cases[2] = {gort_case_recv(gort_timer_chan(t), NULL),
-                               gort_case_recv(gort_context_done(ctx), NULL)};
-  int rc = gort_select(cases, 2) == 0 ? 0 : gort_context_err(ctx);
-  gort_timer_free(t);
+  int rc = gortp_ctxchan_sleep(ctx, 100 * GORT_MILLISECOND);
   if (rc == 0) snprintf(out, len, "processed-%s", job->id);
   return rc;
 }
@@ -120,7 +119,8 @@ static void service_timeout_reports_missing_outputs(void **state) {
   int base = gort_num_tasks();
   batch *b = calloc(1, sizeof *b);
   make_jobs(b, 20);
-  gortp_service s = gortp_service_new(2, 32, 150 * GORT_MILLISECOND);
+  gortp_service s;
+  assert_int_equal(gortp_service_init(&s, 2, 32, 150 * GORT_MILLISECOND), 0);
   s.process = slow_job;
   size_t n = 0;
   int64_t t0 = gort_now();
@@ -157,7 +157,8 @@ static void service_parent_cancel(void **state) {
   int base = gort_num_tasks();
   batch *b = calloc(1, sizeof *b);
   make_jobs(b, 30);
-  gortp_service s = gortp_service_new(2, 2, 10 * GORT_SECOND);
+  gortp_service s;
+  assert_int_equal(gortp_service_init(&s, 2, 2, 10 * GORT_SECOND), 0);
   s.process = slow_job;
   struct cancel_later c;
   assert_int_equal(gort_context_with_cancel(gort_context_background(), &c.ctx), 0);
@@ -200,7 +201,8 @@ static void service_workers_bound_concurrency(void **state) {
   batch *b = calloc(1, sizeof *b);
   make_jobs(b, 40);
   gauge g = {.lock = GORT_MUTEX_INIT};
-  gortp_service s = gortp_service_new(3, 8, 10 * GORT_SECOND);
+  gortp_service s;
+  assert_int_equal(gortp_service_init(&s, 3, 8, 10 * GORT_SECOND), 0);
   s.process = gauged;
   s.process_arg = &g;
   size_t n = 0;
@@ -216,14 +218,16 @@ static void service_rejects_bad_arguments(void **state) {
   gortp_service_output out[1];
   gortp_service_job job = {"x", NULL};
   size_t n = 7;
-  gortp_service s = gortp_service_new(0, 1, GORT_SECOND);
+  gortp_service s;
+  assert_int_equal(gortp_service_init(&s, 0, 1, GORT_SECOND), GORT_EINVAL);
   assert_int_equal(gortp_service_run(&s, gort_context_background(), &job, 1, out, &n),
                    GORT_EINVAL);
   assert_int_equal(n, 0);
-  s = gortp_service_new(1, 1, 0);
+  assert_int_equal(gortp_service_init(&s, 1, 1, 0), GORT_EINVAL);
   assert_int_equal(gortp_service_run(&s, gort_context_background(), &job, 1, out, &n),
                    GORT_EINVAL);
-  s = gortp_service_new(1, 1, GORT_SECOND);
+  assert_int_equal(gortp_service_init(&s, 1, 1, GORT_SECOND), 0);
+  assert_int_equal(gortp_service_init(NULL, 1, 1, GORT_SECOND), GORT_EINVAL);
   assert_int_equal(gortp_service_run(&s, gort_context_background(), &job, 0, out, &n), 0);
   assert_int_equal(n, 0);
 }

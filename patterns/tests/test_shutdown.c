@@ -14,6 +14,7 @@
 
 #include "gortp/httpcheck.h"
 #include "gortp/shutdown.h"
+#include "gortp/ctxchan.h"
 
 /* ---- per-test resource accounting ---- */
 
@@ -56,73 +57,63 @@ typedef struct {
   gort_chan *gate;    /* /gate blocks until this is closed */
 } handler_env;
 
-static int sleep_ctx(gort_context *ctx, gort_duration d) {
-  gort_timer *t;
-  if (gort_timer_new(&t, d) != 0) return GORT_ENOMEM;
-  gort_select_case cases[2] = {gort_case_recv(gort_timer_chan(t), NULL),
-                               gort_case_recv(gort_context_done(ctx), NULL)};
-  int rc = gort_select(cases, 2) == 0 ? 0 : gort_context_err(ctx);
-  gort_timer_free(t);
-  return rc;
-}
-
-static void handle(gort_context *ctx, const gortp_http_request *req, gortp_http_response *resp,
+static void handle(gort_context *ctx, const gortp_shutdown_http_request *req, gortp_shutdown_http_response *resp,
                    void *arg) {
   handler_env *env = arg;
   if (env && env->started) GORT_CHAN_SEND(env->started, int, 1);
   if (strcmp(req->path, "/slow") == 0) {
-    const char *ms = gortp_http_arg(req, "ms");
-    int rc = sleep_ctx(ctx, (ms ? atol(ms) : 300) * GORT_MILLISECOND);
+    const char *ms = gortp_shutdown_http_arg(req, "ms");
+    int rc = gortp_ctxchan_sleep(ctx, (ms ? atol(ms) : 300) * GORT_MILLISECOND);
     if (rc != 0) {
-      gortp_http_reply(resp, 503, "%s\n", gort_strerror(rc));
+      gortp_shutdown_http_reply(resp, 503, "%s\n", gort_strerror(rc));
       return;
     }
   } else if (strcmp(req->path, "/gate") == 0) {
     gort_chan_recv(env->gate, NULL, NULL);
   }
-  gortp_http_reply(resp, 200, "OK %s\n", req->path);
+  gortp_shutdown_http_reply(resp, 200, "OK %s\n", req->path);
 }
 
-static gortp_server *start_server(handler_env *env, int workers, int queue) {
-  gortp_server *srv = NULL;
-  gortp_server_options o = {.workers = workers, .queue = queue, .handler = handle,
+static gortp_shutdown_server *start_server(handler_env *env, int workers, int queue) {
+  gortp_shutdown_server *srv = NULL;
+  gortp_shutdown_server_options o = {.workers = workers, .queue = queue, .handler = handle,
                             .handler_arg = env};
-  assert_int_equal(gortp_server_start(&srv, &o), 0);
-  assert_true(gortp_server_port(srv) > 0);
+  assert_int_equal(gortp_shutdown_server_start(&srv, &o), 0);
+  assert_true(gortp_shutdown_server_port(srv) > 0);
   return srv;
 }
 
-static void url_of(char *buf, size_t len, gortp_server *srv, const char *path) {
-  snprintf(buf, len, "http://127.0.0.1:%u%s", (unsigned)gortp_server_port(srv), path);
+static void url_of(char *buf, size_t len, gortp_shutdown_server *srv, const char *path) {
+  snprintf(buf, len, "http://127.0.0.1:%u%s", (unsigned)gortp_shutdown_server_port(srv), path);
 }
 
 static void shutdown_server_serves_requests(void **state) {
   (void)state;
   baseline b = take_baseline();
-  gortp_server *srv = start_server(NULL, 4, 16);
+  gortp_shutdown_server *srv = start_server(NULL, 4, 16);
   char url[128];
   url_of(url, sizeof url, srv, "/hello?x=1");
   long status = 0;
   size_t len = 0;
   char why[128];
   for (int i = 0; i < 5; i++) {
-    assert_int_equal(gortp_http_get(NULL, url, &status, &len, why, sizeof why), 0);
+    assert_int_equal(gortp_httpcheck_get(NULL, url, &status, &len, why, sizeof why), 0);
     assert_int_equal(status, 200);
     assert_int_equal(len, strlen("OK /hello\n"));
   }
-  gortp_server_free(srv);
+  gortp_shutdown_server_free(srv);
   assert_back_to(b);
 }
 
 struct shutdown_call {
-  gortp_server *srv;
+  gortp_shutdown_server *srv;
   gort_context *ctx;
   gort_chan *rc; /* buffered, 1 int */
 };
 
 static void shutdown_task(void *arg) {
   struct shutdown_call *c = arg;
-  GORT_CHAN_SEND(c->rc, int, gortp_server_shutdown(c->srv, c->ctx));
+  GORT_CHAN_SEND(c->rc, int, gortp_shutdown_server_shutdown(c->srv, c->ctx));
 }
 
 /* Slow requests in flight when the shutdown begins all complete with 200; a
@@ -132,8 +123,8 @@ static void shutdown_server_waits_for_inflight(void **state) {
   baseline b = take_baseline();
   handler_env env = {0};
   GORT_CHAN_MAKE(&env.started, int, 16);
-  gortp_server *srv = start_server(&env, 8, 16);
-  unsigned port = gortp_server_port(srv);
+  gortp_shutdown_server *srv = start_server(&env, 8, 16);
+  unsigned port = gortp_shutdown_server_port(srv);
   char urls[4][128];
   const char *u[4];
   for (int i = 0; i < 4; i++) {
@@ -150,9 +141,9 @@ static void shutdown_server_waits_for_inflight(void **state) {
     while (gort_chan_try_recv(env.started, NULL, NULL) == 0) started++;
   }
   assert_int_equal(started, 4);
-  assert_int_equal(gortp_server_inflight(srv), 4);
+  assert_int_equal(gortp_shutdown_server_inflight(srv), 4);
 
-  assert_int_equal(gortp_server_stop_accepting(srv), 0);
+  assert_int_equal(gortp_shutdown_server_stop_accepting(srv), 0);
   assert_true(httptest_connect_refused(port));
 
   struct shutdown_call call = {srv, NULL, NULL};
@@ -171,12 +162,56 @@ static void shutdown_server_waits_for_inflight(void **state) {
   gort_chan_recv(call.rc, &rc, NULL);
   assert_int_equal(rc, 0);
   assert_true(httptest_ms_since(t1) < 5000);
-  assert_int_equal(gortp_server_inflight(srv), 0);
+  assert_int_equal(gortp_shutdown_server_inflight(srv), 0);
   httptest_gets_cleanup(&g);
-  gortp_server_free(srv);
+  gortp_shutdown_server_free(srv);
   gort_context_free(call.ctx);
   gort_chan_release(call.rc);
   gort_chan_release(env.started);
+  assert_back_to(b);
+}
+
+/* An accepted connection whose request never completes (the client sent
+ * half of its headers) is waited for, as Go waits for a new connection;
+ * at the deadline it is closed, and counted as dropped. A graceful
+ * shutdown drops nothing. */
+static void shutdown_server_counts_dropped(void **state) {
+  (void)state;
+  baseline b = take_baseline();
+  handler_env env = {0};
+  gortp_shutdown_server *srv = start_server(&env, 2, 4);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(gortp_shutdown_server_port(srv)),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+  static const char half[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  assert_int_equal(send(fd, half, sizeof half - 1, MSG_NOSIGNAL), (ssize_t)(sizeof half - 1));
+  gort_context *ctx;
+  assert_int_equal(
+      gort_context_with_timeout(gort_context_background(), 200 * GORT_MILLISECOND, &ctx), 0);
+  assert_int_equal(gortp_shutdown_server_shutdown(srv, ctx), GORT_EDEADLINE);
+  assert_int_equal(gortp_shutdown_server_dropped(srv), 1);
+  assert_int_equal(gortp_shutdown_server_answered(srv), 0);
+  char buf[64];
+  assert_true(recv(fd, buf, sizeof buf, 0) <= 0); /* closed, unanswered */
+  close(fd);
+  gortp_shutdown_server_free(srv);
+  gort_context_free(ctx);
+
+  /* Graceful: a request answered, nothing dropped. */
+  srv = start_server(&env, 2, 4);
+  char url[128];
+  url_of(url, sizeof url, srv, "/");
+  const char *u[1] = {url};
+  httptest_gets g;
+  httptest_gets_start(&g, u, 1);
+  assert_true(httptest_gets_finish(&g, 5000));
+  assert_int_equal(g.status[0], 200);
+  httptest_gets_cleanup(&g);
+  assert_int_equal(gortp_shutdown_server_shutdown(srv, NULL), 0);
+  assert_int_equal(gortp_shutdown_server_answered(srv), 1);
+  assert_int_equal(gortp_shutdown_server_dropped(srv), 0);
+  gortp_shutdown_server_free(srv);
   assert_back_to(b);
 }
 
@@ -188,7 +223,7 @@ static void shutdown_server_forces_at_deadline(void **state) {
   baseline b = take_baseline();
   handler_env env = {0};
   GORT_CHAN_MAKE(&env.started, int, 16);
-  gortp_server *srv = start_server(&env, 4, 16);
+  gortp_shutdown_server *srv = start_server(&env, 4, 16);
   char url[128];
   url_of(url, sizeof url, srv, "/slow?ms=20000");
   const char *u[1] = {url};
@@ -197,7 +232,7 @@ static void shutdown_server_forces_at_deadline(void **state) {
   int64_t t0 = gort_now();
   while (gort_chan_try_recv(env.started, NULL, NULL) != 0 && httptest_ms_since(t0) < 5000)
     httptest_gets_step(&g, -1, 10);
-  assert_int_equal(gortp_server_inflight(srv), 1);
+  assert_int_equal(gortp_shutdown_server_inflight(srv), 1);
 
   struct shutdown_call call = {srv, NULL, NULL};
   assert_int_equal(gort_context_with_timeout(gort_context_background(), 200 * GORT_MILLISECOND,
@@ -213,7 +248,7 @@ static void shutdown_server_forces_at_deadline(void **state) {
   assert_true(took >= 150 && took < 3000);
   assert_true(g.result[0] != CURLE_OK || g.status[0] != 200); /* not completed */
   httptest_gets_cleanup(&g);
-  gortp_server_free(srv);
+  gortp_shutdown_server_free(srv);
   gort_context_free(call.ctx);
   gort_chan_release(call.rc);
   gort_chan_release(env.started);
@@ -228,7 +263,7 @@ static void shutdown_server_busy_answers_503(void **state) {
   handler_env env = {0};
   GORT_CHAN_MAKE(&env.started, int, 16);
   GORT_CHAN_MAKE(&env.gate, char, 0);
-  gortp_server *srv = start_server(&env, 1, 0);
+  gortp_shutdown_server *srv = start_server(&env, 1, 0);
   /* With no queue, a request is taken only by a handler idle at that moment:
    * let the one handler task reach its receive first. */
   assert_true(ptest_parked(1));
@@ -244,14 +279,14 @@ static void shutdown_server_busy_answers_503(void **state) {
 
   long status = 0;
   char why[128];
-  assert_int_equal(gortp_http_get(NULL, busy_url, &status, NULL, why, sizeof why), 0);
+  assert_int_equal(gortp_httpcheck_get(NULL, busy_url, &status, NULL, why, sizeof why), 0);
   assert_int_equal(status, 503);
 
   gort_chan_close(env.gate);
   assert_true(httptest_gets_finish(&g, 5000));
   assert_int_equal(g.status[0], 200);
   httptest_gets_cleanup(&g);
-  gortp_server_free(srv);
+  gortp_shutdown_server_free(srv);
   gort_chan_release(env.gate);
   gort_chan_release(env.started);
   assert_back_to(b);
@@ -389,15 +424,189 @@ static void shutdown_example_sigint_when_idle(void **state) {
   assert_back_to(b);
 }
 
+/* ---- fast load: 64 clients, SIGTERM mid-load, nothing lost ---- */
+
+/* One client of the load: a new connection per request (Connection:
+ * close), so every request is a fresh accept, as the reported load was. */
+enum { LOAD_CLIENTS = 64, LOAD_PER_CLIENT = 40, LOAD_SIGNAL_AFTER = 256 };
+
+typedef enum { CL_IDLE, CL_CONNECTING, CL_SENDING, CL_READING, CL_DONE } cl_state;
+
+typedef struct {
+  int fd;
+  cl_state st;
+  int requests; /* requests started */
+  size_t sent, got;
+  char buf[1024];
+} load_client;
+
+/* Every request ends in exactly one of these. "refused" never reached the
+ * server (the listener was closed); everything else was accepted, and
+ * graceful shutdown must answer it. A "connect error" is a handshake the
+ * kernel had completed (a blocking connect() would have returned success)
+ * that was reset from the listener's backlog before we looked. */
+typedef struct {
+  long ok, refused, reset, empty, bad_status, connect_error;
+} load_counts;
+
+static const char load_request[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+
+static void cl_start(load_client *cl, unsigned port, load_counts *n) {
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  cl->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  assert_true(cl->fd >= 0);
+  cl->requests++;
+  cl->sent = cl->got = 0;
+  if (connect(cl->fd, (struct sockaddr *)&sin, sizeof sin) == 0 || errno == EINPROGRESS) {
+    cl->st = CL_CONNECTING;
+    return;
+  }
+  if (errno == ECONNREFUSED)
+    n->refused++;
+  else
+    n->connect_error++;
+  close(cl->fd);
+  cl->st = CL_DONE; /* the server is gone: this client stops */
+}
+
+/* The request is over: classify it, close, and go again unless done. */
+static void cl_end(load_client *cl, long *bucket) {
+  (*bucket)++;
+  close(cl->fd);
+  cl->fd = -1;
+  cl->st = cl->requests < LOAD_PER_CLIENT ? CL_IDLE : CL_DONE;
+}
+
+static void cl_response(load_client *cl, load_counts *n) {
+  cl->buf[cl->got] = '\0';
+  if (cl->got == 0)
+    cl_end(cl, &n->empty);
+  else if (strncmp(cl->buf, "HTTP/1.1 200", 12) == 0 && strstr(cl->buf, "\r\n\r\nOK\n"))
+    cl_end(cl, &n->ok);
+  else
+    cl_end(cl, &n->bad_status);
+}
+
+static void cl_step(load_client *cl, short revents, load_counts *n) {
+  if (cl->st == CL_CONNECTING) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(cl->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == EINPROGRESS || (err == 0 && !(revents & (POLLOUT | POLLERR | POLLHUP)))) return;
+    if (err != 0) { /* the handshake failed: never accepted */
+      cl_end(cl, err == ECONNREFUSED ? &n->refused : &n->connect_error);
+      cl->st = CL_DONE;
+      return;
+    }
+    cl->st = CL_SENDING;
+  }
+  if (cl->st == CL_SENDING) {
+    ssize_t w = send(cl->fd, load_request + cl->sent, sizeof load_request - 1 - cl->sent,
+                     MSG_NOSIGNAL);
+    if (w < 0 && errno == EAGAIN) return;
+    if (w < 0) return cl_end(cl, &n->reset);
+    cl->sent += (size_t)w;
+    if (cl->sent == sizeof load_request - 1) cl->st = CL_READING;
+    return;
+  }
+  if (cl->st == CL_READING && (revents & (POLLIN | POLLERR | POLLHUP))) {
+    ssize_t r = recv(cl->fd, cl->buf + cl->got, sizeof cl->buf - 1 - cl->got, 0);
+    if (r < 0 && errno == EAGAIN) return;
+    if (r < 0) return cl_end(cl, &n->reset);
+    if (r == 0) return cl_response(cl, n);
+    cl->got += (size_t)r;
+    if (cl->got == sizeof cl->buf - 1) cl_response(cl, n);
+  }
+}
+
+static short cl_events(const load_client *cl) {
+  return cl->st == CL_READING ? POLLIN : POLLOUT;
+}
+
+/* Drive the 64 clients (bounded: LOAD_PER_CLIENT requests each) against
+ * port, sending SIGTERM to pid once LOAD_SIGNAL_AFTER requests have been
+ * answered; the child's output is read all along. Returns when every
+ * client is done (or after timeout_ms: false). */
+static bool run_load(unsigned port, httptest_child *c, load_counts *n, int timeout_ms) {
+  load_client cl[LOAD_CLIENTS];
+  struct pollfd pfd[LOAD_CLIENTS];
+  memset(cl, 0, sizeof cl);
+  memset(n, 0, sizeof *n);
+  bool signalled = false;
+  int64_t t0 = gort_now();
+  for (;;) {
+    int active = 0;
+    for (int i = 0; i < LOAD_CLIENTS; i++) {
+      if (cl[i].st == CL_IDLE) cl_start(&cl[i], port, n);
+      pfd[i] = (struct pollfd){.fd = cl[i].st == CL_DONE ? -1 : cl[i].fd,
+                               .events = cl_events(&cl[i])};
+      active += cl[i].st != CL_DONE;
+    }
+    if (active == 0) return true;
+    if (httptest_ms_since(t0) > timeout_ms) return false;
+    if (!signalled && n->ok >= LOAD_SIGNAL_AFTER) {
+      assert_int_equal(kill(c->pid, SIGTERM), 0);
+      signalled = true;
+    }
+    httptest_child_read(c);
+    if (poll(pfd, LOAD_CLIENTS, 100) < 0 && errno != EINTR) return false;
+    for (int i = 0; i < LOAD_CLIENTS; i++)
+      if (pfd[i].fd >= 0 && pfd[i].revents) cl_step(&cl[i], pfd[i].revents, n);
+  }
+}
+
+/* The reported failure: under fast load, SIGTERM mid-load, requests whose
+ * connection the kernel had accepted got a reset or an empty reply, and
+ * the server still said "Graceful shutdown complete" and exited 0. Five
+ * runs: every accepted request is answered, the server's count of answered
+ * requests is the clients' count, and it exits 0 with nothing dropped. */
+static void shutdown_example_fast_load_loses_nothing(void **state) {
+  (void)state;
+  baseline b = take_baseline();
+  for (int run = 0; run < 5; run++) {
+    httptest_child c;
+    char *argv[] = {SHUTDOWN_SERVER_BIN, "--tick-ms", "1000", "--deadline-ms", "20000", NULL};
+    assert_true(httptest_child_start(&c, argv));
+    assert_true(httptest_child_wait_output(&c, "\n", 1, 5000));
+    unsigned port = 0;
+    assert_int_equal(sscanf(c.out, "listening on http://127.0.0.1:%u", &port), 1);
+    load_counts n;
+    assert_true(run_load(port, &c, &n, 120000));
+    int status = httptest_child_finish(&c, 30000);
+    long answered = -1, dropped = -1;
+    const char *line = strstr(c.out, "Requests: ");
+    if (line) sscanf(line, "Requests: %ld answered, %ld dropped", &answered, &dropped);
+    fprintf(stderr,
+            "run %d: ok %ld, refused %ld, reset %ld, empty %ld, bad status %ld, connect error "
+            "%ld; server: %ld answered, %ld dropped, exit %d\n",
+            run, n.ok, n.refused, n.reset, n.empty, n.bad_status, n.connect_error, answered,
+            dropped, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    assert_true(n.ok >= LOAD_SIGNAL_AFTER); /* the signal came mid-load */
+    assert_int_equal(n.reset + n.empty + n.bad_status + n.connect_error, 0); /* 0 lost */
+    assert_int_equal(answered, n.ok); /* every request in is a request out */
+    assert_int_equal(dropped, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_non_null(strstr(c.out, "Graceful shutdown complete\n"));
+    /* The clients ended on the closed listener (a later connect could reach
+     * another test's server on a reused port, so it is not tried here). */
+    assert_true(n.refused > 0);
+  }
+  assert_back_to(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(shutdown_server_serves_requests, setup, teardown),
       cmocka_unit_test_setup_teardown(shutdown_server_waits_for_inflight, setup, teardown),
       cmocka_unit_test_setup_teardown(shutdown_server_forces_at_deadline, setup, teardown),
       cmocka_unit_test_setup_teardown(shutdown_server_busy_answers_503, setup, teardown),
+      cmocka_unit_test_setup_teardown(shutdown_server_counts_dropped, setup, teardown),
       cmocka_unit_test_setup_teardown(shutdown_example_sigterm_completes_inflight, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(shutdown_example_deadline_forces_exit, setup, teardown),
+      cmocka_unit_test_setup_teardown(shutdown_example_fast_load_loses_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(shutdown_example_sigint_when_idle, setup, teardown),
   };
   httptest_warm_up();

@@ -81,12 +81,12 @@ static void stage_errors_travel_downstream_in_order(void **state) {
       {enrich, (void *)(intptr_t)10, free_value, 4},
       {transform, NULL, free_value, 4},
   };
-  gortp_pipeline *p;
-  assert_int_equal(gortp_pipeline_start(&p, NULL, src, free_value, stages, 3), 0);
+  gortp_stage_pipeline *p;
+  assert_int_equal(gortp_stage_new(&p, NULL, src, free_value, stages, 3), 0);
   producer_arg pa = {src, 10};
   assert_int_equal(gort_go(producer, &pa), 0);
   int n = 0, failed = 0;
-  for (gortp_item it; GORT_CHAN_RANGE(gortp_pipeline_output(p), &it); n++) {
+  for (gortp_stage_item it; GORT_CHAN_RANGE(gortp_stage_output(p), &it); n++) {
     assert_int_equal((int)it.seq, n); /* one item per source item, in order */
     int v = n + 1;
     if (v % 2) {
@@ -105,7 +105,7 @@ static void stage_errors_travel_downstream_in_order(void **state) {
   }
   assert_int_equal(n, 10);
   assert_int_equal(failed, 5);
-  gortp_pipeline_free(p);
+  gortp_stage_free(p);
   gort_chan_release(src);
   assert_int_equal(atomic_load(&live_values), 0);
   assert_int_equal(atomic_load(&producer_errors), 0);
@@ -127,19 +127,19 @@ static void stage_free_midway_destroys_everything(void **state) {
       {enrich, (void *)(intptr_t)3, free_value, 16},
       {transform, NULL, free_value, 16},
   };
-  gortp_pipeline *p;
-  assert_int_equal(gortp_pipeline_start(&p, ctx, src, free_value, stages, 3), 0);
+  gortp_stage_pipeline *p;
+  assert_int_equal(gortp_stage_new(&p, ctx, src, free_value, stages, 3), 0);
   producer_arg pa = {src, 2000};
   assert_int_equal(gort_go(producer, &pa), 0);
   for (int i = 1; i <= 3; i++) {
-    gortp_item it;
-    assert_int_equal(gort_chan_recv(gortp_pipeline_output(p), &it, NULL), 0);
+    gortp_stage_item it;
+    assert_int_equal(gort_chan_recv(gortp_stage_output(p), &it, NULL), 0);
     char want[32];
     snprintf(want, sizeof want, "item-%d", i * 6);
     assert_string_equal(it.value, want);
     free_value(it.value);
   }
-  gortp_pipeline_free(p); /* returns once the producer has closed the source */
+  gortp_stage_free(p); /* returns once the producer has closed the source */
   assert_true(gort_chan_is_closed(src));
   assert_true(ptest_tasks_settle(base));
   assert_int_equal(atomic_load(&live_values), 0);
@@ -156,21 +156,21 @@ static void stage_parent_cancel_closes_output(void **state) {
   gort_chan *src;
   assert_int_equal(gort_chan_make(&src, sizeof(void *), 0), 0);
   const gortp_stage stages[] = {{enrich, (void *)(intptr_t)1, free_value, 0}};
-  gortp_pipeline *p;
-  assert_int_equal(gortp_pipeline_start(&p, ctx, src, free_value, stages, 1), 0);
+  gortp_stage_pipeline *p;
+  assert_int_equal(gortp_stage_new(&p, ctx, src, free_value, stages, 1), 0);
   producer_arg pa = {src, 1000};
   assert_int_equal(gort_go(producer, &pa), 0);
-  gortp_item it;
-  assert_int_equal(gort_chan_recv(gortp_pipeline_output(p), &it, NULL), 0);
+  gortp_stage_item it;
+  assert_int_equal(gort_chan_recv(gortp_stage_output(p), &it, NULL), 0);
   free_value(it.value);
   gort_context_cancel(ctx);
   int extra = 0;
-  while (gort_chan_recv(gortp_pipeline_output(p), &it, NULL) == 0) {
+  while (gort_chan_recv(gortp_stage_output(p), &it, NULL) == 0) {
     free_value(it.value);
     extra++;
   }
   assert_true(extra < 999);
-  gortp_pipeline_free(p);
+  gortp_stage_free(p);
   assert_true(ptest_tasks_settle(base));
   assert_int_equal(atomic_load(&live_values), 0);
   gort_chan_release(src);
@@ -182,15 +182,15 @@ static void stage_rejects_bad_arguments(void **state) {
   gort_chan *src, *ints;
   assert_int_equal(gort_chan_make(&src, sizeof(void *), 0), 0);
   assert_int_equal(gort_chan_make(&ints, sizeof(char), 0), 0);
-  gortp_pipeline *p = NULL;
+  gortp_stage_pipeline *p = NULL;
   const gortp_stage ok[] = {{enrich, NULL, NULL, 0}};
   const gortp_stage noproc[] = {{NULL, NULL, NULL, 0}};
   const gortp_stage negbuf[] = {{enrich, NULL, NULL, -1}};
-  assert_int_equal(gortp_pipeline_start(&p, NULL, src, NULL, ok, 0), GORT_EINVAL);
-  assert_int_equal(gortp_pipeline_start(&p, NULL, NULL, NULL, ok, 1), GORT_EINVAL);
-  assert_int_equal(gortp_pipeline_start(&p, NULL, ints, NULL, ok, 1), GORT_EINVAL);
-  assert_int_equal(gortp_pipeline_start(&p, NULL, src, NULL, noproc, 1), GORT_EINVAL);
-  assert_int_equal(gortp_pipeline_start(&p, NULL, src, NULL, negbuf, 1), GORT_EINVAL);
+  assert_int_equal(gortp_stage_new(&p, NULL, src, NULL, ok, 0), GORT_EINVAL);
+  assert_int_equal(gortp_stage_new(&p, NULL, NULL, NULL, ok, 1), GORT_EINVAL);
+  assert_int_equal(gortp_stage_new(&p, NULL, ints, NULL, ok, 1), GORT_EINVAL);
+  assert_int_equal(gortp_stage_new(&p, NULL, src, NULL, noproc, 1), GORT_EINVAL);
+  assert_int_equal(gortp_stage_new(&p, NULL, src, NULL, negbuf, 1), GORT_EINVAL);
   assert_null(p);
   gort_chan_release(src);
   gort_chan_release(ints);
@@ -203,9 +203,9 @@ static void stage_spawn_failure_starts_nothing(void **state) {
   gort_chan *src;
   assert_int_equal(gort_chan_make(&src, sizeof(void *), 0), 0);
   const gortp_stage stages[] = {{enrich, NULL, NULL, 0}, {enrich, NULL, NULL, 0}};
-  gortp_pipeline *p = NULL;
+  gortp_stage_pipeline *p = NULL;
   gort_debug_fail_thread_create(1);
-  assert_int_equal(gortp_pipeline_start(&p, NULL, src, NULL, stages, 2), GORT_ETHREAD);
+  assert_int_equal(gortp_stage_new(&p, NULL, src, NULL, stages, 2), GORT_ETHREAD);
   gort_debug_fail_thread_create(0);
   assert_null(p);
   assert_false(gort_chan_is_closed(src));

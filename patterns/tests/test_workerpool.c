@@ -28,21 +28,21 @@ static void pool_runs_every_task_once(void **state) {
   (void)state;
   int base = gort_num_tasks();
   reset_runs();
-  gortp_pool *p;
-  assert_int_equal(gortp_pool_new(&p, 4, 1000), 0);
-  assert_int_equal(gortp_pool_start(p, NULL), 0);
-  for (intptr_t i = 0; i < 1000; i++) assert_int_equal(gortp_pool_submit(p, count_task, (void *)i), 0);
-  assert_int_equal(gortp_pool_stop(p), 0);
+  gortp_workerpool *p;
+  assert_int_equal(gortp_workerpool_new(&p, 4, 1000), 0);
+  assert_int_equal(gortp_workerpool_start(p, NULL), 0);
+  for (intptr_t i = 0; i < 1000; i++) assert_int_equal(gortp_workerpool_submit(p, count_task, (void *)i), 0);
+  assert_int_equal(gortp_workerpool_stop(p), 0);
   /* stop drained and waited: everything ran before it returned. */
   assert_int_equal(atomic_load(&total_runs), 1000);
   for (int i = 0; i < 1000; i++) assert_int_equal(atomic_load(&runs[i]), 1);
-  gortp_pool_stats st;
-  gortp_pool_stats_get(p, &st);
+  gortp_workerpool_stats st;
+  gortp_workerpool_stats_get(p, &st);
   assert_int_equal(st.submitted, 1000);
   assert_int_equal(st.completed, 1000);
   assert_int_equal(st.failed, 0);
   assert_int_equal(st.rejected, 0);
-  gortp_pool_free(p);
+  gortp_workerpool_free(p);
   assert_true(ptest_tasks_settle(base));
 }
 
@@ -67,23 +67,23 @@ static void pool_submit_refuses_when_full(void **state) {
   blocker b;
   assert_int_equal(GORT_CHAN_MAKE(&b.started, int, 0), 0);
   assert_int_equal(GORT_CHAN_MAKE(&b.gate, int, 0), 0);
-  gortp_pool *p;
-  assert_int_equal(gortp_pool_new(&p, 1, 2), 0);
-  assert_int_equal(gortp_pool_start(p, NULL), 0);
-  assert_int_equal(gortp_pool_submit(p, blocking_task, &b), 0);
+  gortp_workerpool *p;
+  assert_int_equal(gortp_workerpool_new(&p, 1, 2), 0);
+  assert_int_equal(gortp_workerpool_start(p, NULL), 0);
+  assert_int_equal(gortp_workerpool_submit(p, blocking_task, &b), 0);
   assert_int_equal(gort_chan_recv(b.started, NULL, NULL), 0); /* the worker is busy */
-  assert_int_equal(gortp_pool_submit(p, count_task, (void *)1), 0);
-  assert_int_equal(gortp_pool_submit(p, count_task, (void *)2), 0);
-  assert_int_equal(gortp_pool_submit(p, count_task, (void *)3), GORT_EFULL); /* queue of 2 */
-  gortp_pool_stats st;
-  gortp_pool_stats_get(p, &st);
+  assert_int_equal(gortp_workerpool_submit(p, count_task, (void *)1), 0);
+  assert_int_equal(gortp_workerpool_submit(p, count_task, (void *)2), 0);
+  assert_int_equal(gortp_workerpool_submit(p, count_task, (void *)3), GORT_EFULL); /* queue of 2 */
+  gortp_workerpool_stats st;
+  gortp_workerpool_stats_get(p, &st);
   assert_int_equal(st.submitted, 3);
   assert_int_equal(st.rejected, 1);
   gort_chan_close(b.gate);
-  assert_int_equal(gortp_pool_stop(p), 0);
+  assert_int_equal(gortp_workerpool_stop(p), 0);
   assert_int_equal(atomic_load(&total_runs), 3);
   assert_int_equal(atomic_load(&runs[3]), 0);
-  gortp_pool_free(p);
+  gortp_workerpool_free(p);
   gort_chan_release(b.started);
   gort_chan_release(b.gate);
   assert_true(ptest_tasks_settle(base));
@@ -93,20 +93,20 @@ static void pool_submit_refuses_when_full(void **state) {
 static void pool_submit_after_stop_is_refused(void **state) {
   (void)state;
   int *misuses = gort_test_misuse_return_mode();
-  gortp_pool *p;
-  assert_int_equal(gortp_pool_new(&p, 2, 4), 0);
-  assert_int_equal(gortp_pool_start(p, NULL), 0);
-  assert_int_equal(gortp_pool_stop(p), 0);
-  assert_int_equal(gortp_pool_submit(p, count_task, (void *)0), GORT_ESHUTDOWN);
-  assert_int_equal(gortp_pool_stop(p), 0); /* idempotent; the seed's double close panics */
-  assert_int_equal(gortp_pool_start(p, NULL), GORT_EINVAL);
+  gortp_workerpool *p;
+  assert_int_equal(gortp_workerpool_new(&p, 2, 4), 0);
+  assert_int_equal(gortp_workerpool_start(p, NULL), 0);
+  assert_int_equal(gortp_workerpool_stop(p), 0);
+  assert_int_equal(gortp_workerpool_submit(p, count_task, (void *)0), GORT_ESHUTDOWN);
+  assert_int_equal(gortp_workerpool_stop(p), 0); /* idempotent; the seed's double close panics */
+  assert_int_equal(gortp_workerpool_start(p, NULL), GORT_EINVAL);
   assert_int_equal(*misuses, 0);
   gort_test_misuse_abort_mode();
-  gortp_pool_free(p);
+  gortp_workerpool_free(p);
 }
 
 typedef struct {
-  gortp_pool *p;
+  gortp_workerpool *p;
   int from, n;
   _Atomic int *accepted;
 } submitter_arg;
@@ -114,7 +114,7 @@ typedef struct {
 static void submitter(void *arg) {
   submitter_arg *a = arg;
   for (int i = 0; i < a->n; i++) {
-    int r = gortp_pool_submit(a->p, count_task, (void *)(intptr_t)(a->from + i));
+    int r = gortp_workerpool_submit(a->p, count_task, (void *)(intptr_t)(a->from + i));
     if (r == 0) atomic_fetch_add(a->accepted, 1);
     else if (r == GORT_ESHUTDOWN) break;
     else if (r == GORT_EFULL) gort_yield();
@@ -128,9 +128,9 @@ static void pool_submit_racing_stop(void **state) {
   int base = gort_num_tasks();
   reset_runs();
   int *misuses = gort_test_misuse_return_mode();
-  gortp_pool *p;
-  assert_int_equal(gortp_pool_new(&p, 3, 8), 0);
-  assert_int_equal(gortp_pool_start(p, NULL), 0);
+  gortp_workerpool *p;
+  assert_int_equal(gortp_workerpool_new(&p, 3, 8), 0);
+  assert_int_equal(gortp_workerpool_start(p, NULL), 0);
   _Atomic int accepted = 0;
   submitter_arg args[4];
   gort_waitgroup wg = GORT_WAITGROUP_INIT;
@@ -139,13 +139,13 @@ static void pool_submit_racing_stop(void **state) {
     assert_int_equal(gort_waitgroup_go(&wg, submitter, &args[i]), 0);
   }
   while (atomic_load(&total_runs) < 100) gort_yield();
-  assert_int_equal(gortp_pool_stop(p), 0);
+  assert_int_equal(gortp_workerpool_stop(p), 0);
   gort_waitgroup_wait(&wg);
   assert_int_equal(atomic_load(&total_runs), atomic_load(&accepted));
   for (int i = 0; i < 4000; i++) assert_true(atomic_load(&runs[i]) <= 1);
   assert_int_equal(*misuses, 0);
   gort_test_misuse_abort_mode();
-  gortp_pool_free(p);
+  gortp_workerpool_free(p);
   assert_true(ptest_tasks_settle(base));
 }
 
@@ -166,23 +166,23 @@ static void pool_cancel_still_calls_each_task_once(void **state) {
   blocker b;
   assert_int_equal(GORT_CHAN_MAKE(&b.started, int, 0), 0);
   assert_int_equal(GORT_CHAN_MAKE(&b.gate, int, 0), 0);
-  gortp_pool *p;
-  assert_int_equal(gortp_pool_new(&p, 1, 10), 0);
-  assert_int_equal(gortp_pool_start(p, ctx), 0);
-  assert_int_equal(gortp_pool_submit(p, blocking_task, &b), 0);
+  gortp_workerpool *p;
+  assert_int_equal(gortp_workerpool_new(&p, 1, 10), 0);
+  assert_int_equal(gortp_workerpool_start(p, ctx), 0);
+  assert_int_equal(gortp_workerpool_submit(p, blocking_task, &b), 0);
   assert_int_equal(gort_chan_recv(b.started, NULL, NULL), 0);
-  for (intptr_t i = 0; i < 10; i++) assert_int_equal(gortp_pool_submit(p, ctx_aware_task, (void *)i), 0);
+  for (intptr_t i = 0; i < 10; i++) assert_int_equal(gortp_workerpool_submit(p, ctx_aware_task, (void *)i), 0);
   gort_context_cancel(ctx);
-  assert_int_equal(gortp_pool_submit(p, ctx_aware_task, (void *)11), GORT_ECANCELED);
+  assert_int_equal(gortp_workerpool_submit(p, ctx_aware_task, (void *)11), GORT_ECANCELED);
   gort_chan_close(b.gate); /* the busy worker finishes, sees the cancel, exits */
-  assert_int_equal(gortp_pool_stop(p), GORT_ECANCELED);
+  assert_int_equal(gortp_workerpool_stop(p), GORT_ECANCELED);
   assert_int_equal(atomic_load(&total_runs), 11);
   for (int i = 0; i < 10; i++) assert_int_equal(atomic_load(&runs[i]), 1);
-  gortp_pool_stats st;
-  gortp_pool_stats_get(p, &st);
+  gortp_workerpool_stats st;
+  gortp_workerpool_stats_get(p, &st);
   assert_int_equal(st.failed, 10);
   assert_int_equal(st.completed, 1);
-  gortp_pool_free(p);
+  gortp_workerpool_free(p);
   gort_context_free(ctx);
   gort_chan_release(b.started);
   gort_chan_release(b.gate);
@@ -196,26 +196,26 @@ static int failing_task(gort_context *ctx, void *arg) {
 
 static void pool_stop_returns_first_task_error(void **state) {
   (void)state;
-  gortp_pool *p;
-  assert_int_equal(gortp_pool_new(&p, 2, 16), 0);
-  assert_int_equal(gortp_pool_start(p, NULL), 0);
-  for (intptr_t i = 0; i < 10; i++) assert_int_equal(gortp_pool_submit(p, failing_task, (void *)i), 0);
-  assert_int_equal(gortp_pool_stop(p), GORT_EIO);
-  gortp_pool_stats st;
-  gortp_pool_stats_get(p, &st);
+  gortp_workerpool *p;
+  assert_int_equal(gortp_workerpool_new(&p, 2, 16), 0);
+  assert_int_equal(gortp_workerpool_start(p, NULL), 0);
+  for (intptr_t i = 0; i < 10; i++) assert_int_equal(gortp_workerpool_submit(p, failing_task, (void *)i), 0);
+  assert_int_equal(gortp_workerpool_stop(p), GORT_EIO);
+  gortp_workerpool_stats st;
+  gortp_workerpool_stats_get(p, &st);
   assert_int_equal(st.failed, 1);
   assert_int_equal(st.completed, 9);
-  gortp_pool_free(p);
+  gortp_workerpool_free(p);
 }
 
 static void pool_never_started_runs_queue_on_stop(void **state) {
   (void)state;
   reset_runs();
-  gortp_pool *p;
-  assert_int_equal(gortp_pool_new(&p, 2, 3), 0);
-  for (intptr_t i = 0; i < 3; i++) assert_int_equal(gortp_pool_submit(p, count_task, (void *)i), 0);
-  assert_int_equal(gortp_pool_submit(p, count_task, (void *)3), GORT_EFULL);
-  gortp_pool_free(p); /* stop runs the three */
+  gortp_workerpool *p;
+  assert_int_equal(gortp_workerpool_new(&p, 2, 3), 0);
+  for (intptr_t i = 0; i < 3; i++) assert_int_equal(gortp_workerpool_submit(p, count_task, (void *)i), 0);
+  assert_int_equal(gortp_workerpool_submit(p, count_task, (void *)3), GORT_EFULL);
+  gortp_workerpool_free(p); /* stop runs the three */
   assert_int_equal(atomic_load(&total_runs), 3);
 }
 
@@ -223,19 +223,19 @@ static void pool_start_failure_leaves_pool_usable(void **state) {
   (void)state;
   int base = gort_num_tasks();
   reset_runs();
-  gortp_pool *p;
-  assert_int_equal(gortp_pool_new(&p, 3, 3), 0);
+  gortp_workerpool *p;
+  assert_int_equal(gortp_workerpool_new(&p, 3, 3), 0);
   gort_debug_fail_thread_create(1);
-  assert_int_equal(gortp_pool_start(p, NULL), GORT_ETHREAD);
+  assert_int_equal(gortp_workerpool_start(p, NULL), GORT_ETHREAD);
   gort_debug_fail_thread_create(0);
   assert_true(ptest_tasks_settle(base));
-  assert_int_equal(gortp_pool_start(p, NULL), 0);
-  assert_int_equal(gortp_pool_submit(p, count_task, (void *)0), 0);
-  assert_int_equal(gortp_pool_stop(p), 0);
+  assert_int_equal(gortp_workerpool_start(p, NULL), 0);
+  assert_int_equal(gortp_workerpool_submit(p, count_task, (void *)0), 0);
+  assert_int_equal(gortp_workerpool_stop(p), 0);
   assert_int_equal(atomic_load(&total_runs), 1);
-  gortp_pool_free(p);
-  assert_int_equal(gortp_pool_new(&p, 0, 3), GORT_EINVAL);
-  assert_int_equal(gortp_pool_new(&p, 1, -1), GORT_EINVAL);
+  gortp_workerpool_free(p);
+  assert_int_equal(gortp_workerpool_new(&p, 0, 3), GORT_EINVAL);
+  assert_int_equal(gortp_workerpool_new(&p, 1, -1), GORT_EINVAL);
 }
 
 /* ---- streaming pools ---- */
@@ -267,7 +267,7 @@ static void jobpool_processes_20_jobs(void **state) {
   int base = gort_num_tasks();
   gort_chan *jobs, *results;
   assert_int_equal(GORT_CHAN_MAKE(&jobs, job, 20), 0);
-  assert_int_equal(gortp_job_pool(NULL, 5, jobs, sizeof(result), process_job, NULL, &results), 0);
+  assert_int_equal(gortp_workerpool_jobs(NULL, 5, jobs, sizeof(result), process_job, NULL, &results), 0);
   for (int i = 0; i < 20; i++) {
     job j = {i, {0}};
     snprintf(j.payload, sizeof j.payload, "task-%d", i);
@@ -300,7 +300,7 @@ static void jobpool_cancel_closes_results(void **state) {
   gort_chan *jobs, *results;
   assert_int_equal(GORT_CHAN_MAKE(&jobs, job, 100), 0);
   for (int i = 0; i < 100; i++) assert_int_equal(gort_chan_send(jobs, &(job){i, "x"}), 0);
-  assert_int_equal(gortp_job_pool(ctx, 5, jobs, sizeof(result), process_job, NULL, &results), 0);
+  assert_int_equal(gortp_workerpool_jobs(ctx, 5, jobs, sizeof(result), process_job, NULL, &results), 0);
   result r;
   assert_int_equal(gort_chan_recv(results, &r, NULL), 0);
   gort_context_cancel(ctx);

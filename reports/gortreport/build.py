@@ -214,6 +214,24 @@ def _valgrind_findings(errors: list[valgrind.VgError]) -> list[Finding]:
     return out
 
 
+def _valgrind_run_findings(binaries: list[dict[str, Any]]) -> list[Finding]:
+    """A binary that failed under Valgrind without an error record of its
+    own (a failed test, a crash, the output cut short)."""
+    out = []
+    for b in binaries:
+        rc = b.get("exit_code")
+        if b["errors"] or (b.get("complete", True) and rc in (None, 0)):
+            continue
+        name = _base(b["binary"])
+        why = "its output was cut short" if not b.get("complete", True) else f"it exited with status {rc}"
+        text = f"{b['binary']} under Valgrind {b['tool']}: {why} (log beside {b['xml']})"
+        file, line = _source_of(name)
+        out.append(Finding("crash", f"{name} failed under Valgrind {b['tool']}: {why}", text, subject=name,
+                           file=file, line=line,
+                           occurrences=[Occurrence(b["tool"], f"valgrind.{b['tool']}", name, text, error=True)]))
+    return out
+
+
 def _race_json_findings(doc: dict[str, Any]) -> list[Finding]:
     """gort-race's races (gort.race/1): both stacks, deduplicated by gort-race."""
     out = []
@@ -302,6 +320,24 @@ def _steps(out: Path) -> list[dict[str, Any]]:
     return jsonio.read_lines(p, "gort.steps/1") if p.exists() else []
 
 
+def _step_findings(out: Path, steps: list[dict[str, Any]]) -> list[Finding]:
+    """A build step that failed: the runs after it checked an old build or
+    nothing, so the report cannot pass. (Other steps exit non-zero when
+    they find something; their findings say what.)"""
+    found = []
+    for s in steps:
+        if not s["step"].startswith("build") or s["status"] == 0:
+            continue
+        log = out / "logs" / f"{s['step']}.log"
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:]) if log.exists() else ""
+        text = f"make report: step {s['step']} failed (exit {s['status']}); the end of its log:\n{tail}"
+        found.append(Finding("build-failure", f"step {s['step']} failed (exit {s['status']})", text,
+                             subject=s["step"],
+                             occurrences=[Occurrence("make report", "report.steps", s["step"], text,
+                                                     float(s["seconds"]), error=True)]))
+    return found
+
+
 def _inputs(out: Path) -> list[dict[str, str]]:
     """Every harness file the report read, and when it was written: a file
     left from an earlier run is visible as such."""
@@ -324,19 +360,19 @@ def build(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
     verdicts = _opt(out, "verdicts.json", "gort.verdicts/1")
     vg_bins, vg_errors = valgrind.read(out / "valgrind.json") if (out / "valgrind.json").exists() else ([], [])
 
-    found = _test_findings(variants)
+    steps = _steps(out)
+    found = _step_findings(out, steps) + _test_findings(variants)
     if leak:
         found += _leak_findings(leak)
     if calib:
         found += _calibration_findings(calib)
-    found += _valgrind_findings(vg_errors)
+    found += _valgrind_findings(vg_errors) + _valgrind_run_findings(vg_bins)
     if race:
         found += _race_json_findings(race)
     if compare:
         found += _compare_findings(compare)
     findings = merge(_fold_leaky_tests(found))
 
-    steps = _steps(out)
     loads = [s["loadavg"][0] for s in steps if s.get("loadavg")]
     bench = _bench_section(out)
     verdict = "fail" if findings else ("pass" if variants else "incomplete")

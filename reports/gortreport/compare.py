@@ -7,8 +7,11 @@ shared machine (a neighbour's build starting, thermal or frequency changes)
 then lands on both sides alike instead of on the one that happened to run
 later, which is what made a U test over back-to-back runs cry wolf.
 
-Per benchmark the wall-clock samples go to gortreport.stats (U test, Holm
-across every tested benchmark, Hodges-Lehmann change and interval). The
+Per benchmark two metrics go to gortreport.stats (U test, Holm across every
+test, Hodges-Lehmann change and interval): real time per op, what the
+benchmarks report, and the process's CPU time per op, which a loaded
+machine barely moves (a descheduled thread keeps the wall clock running but
+not its CPU clock); a benchmark regresses when either does. The
 deterministic bodies (bench/icount.txt) are also counted under callgrind for
 a fixed number of iterations: instructions do not depend on the neighbours.
 
@@ -36,7 +39,7 @@ from .errors import EXIT_OK, InputError, run_cli
 SCHEMA = "gort.compare/1"
 SIDES = ("base", "current")
 WALL_VERDICTS = ("regressed", "improved", "unchanged", "missing", "errored", "new", "insufficient")
-ICOUNT_VERDICTS = ("regressed", "improved", "unchanged", "missing", "errored", "new", "insufficient")
+ICOUNT_VERDICTS = WALL_VERDICTS
 
 
 @dataclass(frozen=True)
@@ -392,7 +395,8 @@ def build_document(args: argparse.Namespace, settings: Settings, thresholds: Thr
         "settings": {"threshold": settings.threshold, "alpha": settings.alpha,
                      "confidence": settings.confidence, "min_samples": settings.min_samples,
                      "icount_threshold": settings.icount_threshold,
-                     "thresholds_file": args.thresholds, "min_time": args.min_time},
+                     "thresholds_file": args.thresholds, "min_time": args.min_time,
+                     "backend": os.environ.get("GORT_BACKEND", "default")},
         "benchmarks": rows,
         "icount": icount,
         "summary": {"wall": summarize(rows, WALL_VERDICTS),

@@ -51,6 +51,9 @@ RULES: dict[str, tuple[str, str]] = {
     "bench-regression": ("Benchmark regression",
                          "The benchmark is slower than the baseline by more than the threshold, and the "
                          "difference is significant (see compare.json for the test and interval)."),
+    "build-failure": ("A build step of make report failed",
+                      "The build of one variant failed, so its tests, sweeps or leak checks did not run on "
+                      "this tree. The message ends with the build's log."),
     "bench-missing": ("Benchmark missing", "The benchmark ran in the base but not in the current tree."),
     "bench-errored": ("Benchmark errored", "The benchmark reported an error in the current tree."),
     "bench-icount-regression": ("Instruction count regression",

@@ -29,6 +29,9 @@ SCHEMA = "gort.gate/2"
 REPORT_SCHEMAS = ("gort.report/1", "gort.report/2")
 
 Finding = dict[str, str]
+# The finding kinds that come from compare.json.
+COMPARE_KINDS = {"bench-regression", "bench-missing", "bench-errored", "bench-icount-regression",
+                 "bench-icount-missing", "bench-icount-errored"}
 
 
 def read_report(path: Path) -> jsonio.JSON:
@@ -42,9 +45,16 @@ def read_report(path: Path) -> jsonio.JSON:
     return doc
 
 
+def _from_report(f: dict[str, Any]) -> Finding:
+    out = {"id": str(f.get("id") or f"{f['kind']}:{f['message']}"), "kind": str(f["kind"]),
+           "message": str(f["message"]), "source": "report"}
+    if f["kind"] in COMPARE_KINDS and f.get("subject"):
+        out["benchmark"] = str(f["subject"])  # gort.report/2 names the benchmark there
+    return out
+
+
 def report_findings(doc: jsonio.JSON) -> list[Finding]:
-    out = [{"id": str(f.get("id") or f"{f['kind']}:{f['message']}"), "kind": str(f["kind"]),
-            "message": str(f["message"]), "source": "report"} for f in doc["findings"]]
+    out = [_from_report(f) for f in doc["findings"]]
     if doc["verdict"] == "incomplete":
         out.append({"id": "report:incomplete", "kind": "incomplete", "source": "report",
                     "message": "the report recorded no test run (verdict incomplete)"})
@@ -122,6 +132,20 @@ def compare_findings(doc: jsonio.JSON) -> tuple[list[Finding], list[str], list[s
     return findings, improved, notes
 
 
+def merge_findings(from_report: list[Finding], from_compare: list[Finding]) -> list[Finding]:
+    """Report findings plus compare.json's, each once. A report generated
+    after bench-compare already holds the comparison's findings (the reports
+    judge compare.json with compare_findings too); compare.json decides
+    which exist, and a finding keeps the report's id so that gate.json,
+    report.json, JUnit and SARIF name it alike."""
+    kinds = {f["kind"] for f in from_compare} | COMPARE_KINDS
+    ids = {(f["kind"], f.get("benchmark", "")): f["id"] for f in from_report if f["kind"] in kinds}
+    kept = [f for f in from_report if f["kind"] not in kinds]
+    for f in from_compare:
+        f["id"] = ids.get((f["kind"], f.get("benchmark", "")), f["id"])
+    return kept + from_compare
+
+
 def decide(report: Path | None, comparison: Path | None) -> dict[str, Any]:
     """The gort.gate/2 document for the given inputs (InputError if bad)."""
     if report is None and comparison is None:
@@ -134,7 +158,7 @@ def decide(report: Path | None, comparison: Path | None) -> dict[str, Any]:
         findings += report_findings(read_report(report))
     if comparison is not None:
         f, improved, notes = compare_findings(jsonio.read(comparison, compare.SCHEMA))
-        findings += f
+        findings = merge_findings(findings, f)
     return {"schema": SCHEMA, "verdict": "fail" if findings else "pass",
             "exit_code": EXIT_FINDINGS if findings else EXIT_OK, "error": None,
             "inputs": {"report": None if report is None else str(report),

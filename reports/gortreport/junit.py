@@ -90,7 +90,7 @@ def render(report: dict[str, Any]) -> ET.Element:
         if ("leakcheck.calibration", cal["name"]) not in finding_cases:
             js.case("leakcheck.calibration", cal["name"], 0.0)
     for b in (report.get("valgrind") or {}).get("binaries", []):
-        if not b["errors"] and b.get("complete", True):
+        if not b["errors"] and b.get("complete", True) and b.get("exit_code") in (None, 0):
             js.case(f"valgrind.{b['tool']}", os.path.basename(b["binary"]), 0.0)
     compare = report.get("compare") or {}
     rows = compare.get("benchmarks", []) + ((compare.get("icount") or {}).get("benchmarks", []))

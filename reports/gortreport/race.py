@@ -59,7 +59,7 @@ class Unchecked(Exception):
 @dataclass(frozen=True)
 class Binary:
     path: str
-    gort: bool  # links gort's runtime: GORT_CHAOS applies
+    gort: bool  # links gort's runtime (any gort_ symbol): GORT_CHAOS applies
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def probe(path: str) -> Binary:
                     continue
                 for sym in section.iter_symbols():
                     tsan = tsan or sym.name == "__tsan_init"
-                    gort = gort or sym.name == "gort__park"
+                    gort = gort or sym.name.startswith("gort_")
     except ELFError:
         raise Unchecked(f"{path}: not an ELF executable (run gort-race on the program itself, "
                         "not a wrapper script)") from None

@@ -11,6 +11,7 @@ import argparse
 import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import jsonio
@@ -61,6 +62,7 @@ class VgFile:
     tool: str
     errors: list[VgError]
     complete: bool
+    exit_code: int | None = None  # from <xml minus .xml>.rc, which ci/valgrind.sh writes
 
 
 def _text(el: ET.Element | None) -> str:
@@ -88,32 +90,41 @@ def parse(path: str | os.PathLike[str]) -> VgFile:
     except OSError as err:
         raise InputError(f"{path}: cannot read: {err.strerror}") from err
     parser = ET.XMLPullParser(events=("end",))
-    binary, tool, errors, complete, seen_root = "", "", [], True, False
+    binary, tool, errors, seen_root = "", "", [], False
+    # Parse errors are queued and raised by read_events, after every event
+    # before them: a file cut short keeps its complete errors.
+    parser.feed(data)
     try:
-        parser.feed(data)
         parser.close()
     except ET.ParseError:
-        complete = False
-    for _, el in parser.read_events():
-        if el.tag == "valgrindoutput":
-            seen_root = True
-        elif el.tag == "tool" and not tool:
-            tool = _text(el)
-        elif el.tag == "args" and not binary:
-            binary = _text(el.find("argv/exe"))
-        elif el.tag == "error":
-            errors.append(el)
+        pass
+    try:
+        for _, el in parser.read_events():
+            if el.tag == "valgrindoutput":
+                seen_root = True
+            elif el.tag == "tool" and not tool:
+                tool = _text(el)
+            elif el.tag == "args" and not binary:
+                binary = _text(el.find("argv/exe"))
+            elif el.tag == "error":
+                errors.append(el)
+    except ET.ParseError:
+        pass  # cut short, or a forked child's lines after the end: seen_root tells
+    complete = seen_root
+    rc_file = Path(str(path)).with_suffix(".rc")
+    rc_text = rc_file.read_text().strip() if rc_file.exists() else ""
+    exit_code = int(rc_text) if rc_text.lstrip("-").isdigit() else None
     if not tool:
         raise InputError(f"{path}: not Valgrind XML output (no <tool>; empty or truncated?)")
-    complete = complete and seen_root
-    return VgFile(str(path), binary, tool, [_error(e, binary, tool) for e in errors], complete)
+    return VgFile(str(path), binary, tool, [_error(e, binary, tool) for e in errors], complete, exit_code)
 
 
 def to_json(files: list[VgFile]) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "binaries": [{"binary": f.binary, "tool": f.tool, "xml": f.path, "errors": len(f.errors),
-                      "complete": f.complete} for f in files],
+                      "complete": f.complete, **({} if f.exit_code is None else {"exit_code": f.exit_code})}
+                     for f in files],
         "errors": [{"binary": e.binary, "tool": e.tool, "kind": e.kind, "what": e.what,
                     "auxwhat": e.auxwhat,
                     "stacks": [[{k: v for k, v in vars(fr).items() if v} for fr in s] for s in e.stacks],
@@ -137,9 +148,10 @@ def _main(argv: list[str]) -> int:
     a = ap.parse_args(argv)
     files = [parse(p) for p in a.xml]
     jsonio.write(a.out, to_json(files), SCHEMA)
-    bad = [f for f in files if f.errors or not f.complete]
+    bad = [f for f in files if f.errors or not f.complete or f.exit_code not in (None, 0)]
     for f in bad:
-        why = f"{len(f.errors)} error(s)" + ("" if f.complete else ", output cut short")
+        why = (f"{len(f.errors)} error(s)" + ("" if f.complete else ", output cut short")
+               + ("" if f.exit_code in (None, 0) else f", exit status {f.exit_code}"))
         print(f"valgrind: FAIL {os.path.basename(f.binary)} [{f.tool}]: {why}")
     return 1 if bad else 0
 

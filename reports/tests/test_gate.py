@@ -94,6 +94,21 @@ def test_regression_fails_and_improvement_is_only_reported(tmp_path):
     assert doc["improvements"] and "B/real_time" in doc["improvements"][0]
 
 
+def test_a_regression_in_both_report_and_compare_is_one_finding(tmp_path):
+    # make ci generates the report again after bench-compare: report.json then
+    # holds the comparison's findings too (gort.report/2 names the benchmark
+    # in `subject`). The gate lists each once, under the report's id.
+    write(tmp_path, "report.json", report_doc([
+        {"id": "bench-regression:0123abcd", "kind": "bench-regression", "message": "A slower",
+         "subject": "A/real_time"},
+        {"id": "t1", "kind": "test", "message": "test_x failed"}]))
+    cur = {"A/real_time": [x * 1.2 for x in BASE], "B/real_time": BASE}
+    write(tmp_path, "compare.json", compare_doc(SAME, cur), compare.SCHEMA)
+    assert gate(tmp_path)[0] == 1
+    f = gate_json(tmp_path)["findings"]
+    assert [(x["id"], x["source"]) for x in f] == [("t1", "report"), ("bench-regression:0123abcd", "compare")]
+
+
 def test_missing_benchmark_fails(tmp_path):
     write(tmp_path, "compare.json", compare_doc(SAME, {"A/real_time": BASE}), compare.SCHEMA)
     assert gate(tmp_path)[0] == 1

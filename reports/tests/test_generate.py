@@ -125,3 +125,33 @@ def test_race_fingerprint_ignores_which_access_came_first() -> None:
     a = [("writer", "reports/tests/fixtures/src/test_planted.c", 42)]
     b = [("planted_race", "reports/tests/fixtures/src/test_planted.c", 47)]
     assert conflict_site([a, b]) == conflict_site([b, a])
+
+
+def test_failed_build_step_fails_everything(tmp: Path) -> None:
+    out = copy_fixture("clean", tmp)
+    with open(out / "steps.jsonl", "a") as f:
+        f.write(json.dumps({"schema": "gort.steps/1", "step": "build-thread", "seconds": 6, "status": 2}) + "\n")
+    (out / "logs").mkdir()
+    (out / "logs" / "build-thread.log").write_text("mn.c:495:3: error: 'atomic_thread_fence' is not supported\n")
+    r = run_module("gortreport.generate", str(out))
+    assert r.returncode == 1
+    report = load(out / "report.json")
+    assert [f["kind"] for f in report["findings"]] == ["build-failure"]
+    assert "atomic_thread_fence" in report["findings"][0]["text"]
+    assert junit_counts(out / "junit.xml")["errors"] == 1
+
+
+def test_valgrind_failure_without_an_error_record_fails(tmp: Path) -> None:
+    out = copy_fixture("clean", tmp)
+    (out / "valgrind.json").write_text(json.dumps({
+        "schema": "gort.valgrind/2", "errors": [],
+        "binaries": [{"binary": "build/cc/tests/runtime/test_err", "tool": "memcheck", "xml": "x.xml",
+                      "errors": 0, "complete": True, "exit_code": 1},
+                     {"binary": "build/cc/tests/runtime/test_chan", "tool": "memcheck", "xml": "y.xml",
+                      "errors": 0, "complete": True, "exit_code": 0}]}))
+    assert run_module("gortreport.generate", str(out)).returncode == 1
+    report = load(out / "report.json")
+    assert [(f["kind"], f["subject"]) for f in report["findings"]] == [("crash", "test_err")]
+    root = ET.parse(out / "junit.xml").getroot()
+    cases = {c.get("name"): c for c in root.iter("testcase") if c.get("classname") == "valgrind.memcheck"}
+    assert cases["test_err"].find("error") is not None and cases["test_chan"].find("error") is None

@@ -55,3 +55,18 @@ def test_report_renders(tmp: Path, name: str) -> None:
     shot = tmp / "shot.png"
     _chromium(tmp, f"--screenshot={shot}", "--window-size=1200,900", page.as_uri())
     assert shot.exists() and shot.stat().st_size > 10000
+
+
+def test_micro_ratio_bars(tmp: Path) -> None:
+    from gortreport import build, html
+    out = copy_fixture("clean", tmp)
+    report = build.build(out)
+    bench = report["bench"]
+    micro = [n for n in bench["gort"] if n.startswith(("Chan", "Mutex", "Create"))]
+    assert micro
+    for n in micro:
+        bench["go"][n] = dict(bench["gort"][n], median_ns=bench["gort"][n]["median_ns"] * 0.8)
+    page = html.render(report)
+    section = page[page.index("<section id='micro'>"):page.index("<section id='compare'>")]
+    assert section.count("<rect") == len(micro)
+    assert "1.25×" in section

@@ -67,3 +67,9 @@ def test_failed_assert_is_located_at_the_assertion() -> None:
     msg = "0x2 != 0x3\nreports/tests/fixtures/src/test_planted.c:12: error: Failure!"
     assert _assert_site(msg) == ("reports/tests/fixtures/src/test_planted.c", 12)
     assert _assert_site("leakcheck/src/lc_cmocka.c:76: error: Failure!") is None
+
+
+def test_valgrind_xml_with_a_forked_childs_lines_after_the_end() -> None:
+    f = valgrind.parse(FIXTURES / "valgrind" / "forked-child.xml")
+    assert f.complete and f.errors == []
+    assert f.binary.endswith("test_err")

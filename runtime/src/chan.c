@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "chan_impl.h"
+#include "hb.h"
 
 int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
   if (!out || elem_size > GORT_CHAN_ELEM_SIZE_MAX || cap < 0) return GORT_EINVAL;
@@ -19,17 +20,12 @@ int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
     return GORT_EINVAL;
   gort_chan *c = gort__calloc(1, sizeof *c + (size_t)cap * elem_size);
   if (!c) return GORT_ENOMEM;
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  /* Spin a little in the kernel-free path before sleeping on the lock: the
-   * critical sections are a few dozen instructions. */
-  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-  pthread_mutex_init(&c->lock, &attr);
-  pthread_mutexattr_destroy(&attr);
+  atomic_init(&c->lock.state, 0); /* lock.h: spins, then sleeps */
   c->elem_size = elem_size;
   c->cap = (size_t)cap;
   c->buf = (unsigned char *)(c + 1);
   atomic_init(&c->refs, 1);
+  GORT__HB_ATOMIC(&c->refs, sizeof c->refs);
   *out = c;
   return 0;
 }
@@ -52,11 +48,13 @@ gort_chan *gort_chan_retain(gort_chan *c) {
 void gort_chan_release(gort_chan *c) {
   if (!c) return;
   /* acq_rel: the last releaser must see every other holder's writes. */
+  GORT__HB_BEFORE(&c->refs);
   long old = atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel);
   if (old == 1) {
+    GORT__HB_AFTER(&c->refs);
+    GORT__HB_OWNED(&c->lock, sizeof c->lock);
     if (c->recvq.head || c->sendq.head)
       gort__fatal("channel %p freed while tasks are blocked on it", (void *)c);
-    pthread_mutex_destroy(&c->lock);
     atomic_store_explicit(&c->refs, CHAN_REFS_POISON, memory_order_relaxed);
     gort__free(c);
   } else if (old <= 0) {
@@ -80,13 +78,29 @@ void gort__chan_zero(const gort_chan *c, void *dst) {
 void gort__chan_buf_put(gort_chan *c, const void *elem) {
   gort__chan_copy(c, c->buf + c->sendx * c->elem_size, elem);
   if (++c->sendx == c->cap) c->sendx = 0;
-  c->count++;
+  __atomic_store_n(&c->count, c->count + 1, __ATOMIC_RELAXED);
 }
 
 void gort__chan_buf_take(gort_chan *c, void *elem) {
   gort__chan_copy(c, elem, c->buf + c->recvx * c->elem_size);
   if (++c->recvx == c->cap) c->recvx = 0;
-  c->count--;
+  __atomic_store_n(&c->count, c->count - 1, __ATOMIC_RELAXED);
+}
+
+/* ---- lock-free checks for non-blocking operations (Go's full/empty) ----
+ * A send would block when no receiver waits (unbuffered) or the buffer is
+ * full; a receive when no sender waits or the buffer is empty. Each reads
+ * one word, so the answer was true at some instant between the call and
+ * the return: reporting "would block" then is a correct linearization of
+ * the try operation. Closed is checked as Go does (see the callers). */
+static inline bool chan_full(gort_chan *c) {
+  if (c->cap == 0) return __atomic_load_n(&c->recvq.head, __ATOMIC_RELAXED) == NULL;
+  return __atomic_load_n(&c->count, __ATOMIC_RELAXED) == c->cap;
+}
+
+static inline bool chan_empty(gort_chan *c) {
+  if (c->cap == 0) return __atomic_load_n(&c->sendq.head, __ATOMIC_RELAXED) == NULL;
+  return __atomic_load_n(&c->count, __ATOMIC_RELAXED) == 0;
 }
 
 /* ---- hand-off to a waiting peer ---- */
@@ -134,32 +148,35 @@ static int chan_send(gort_chan *c, const void *elem, bool block) {
     block_forever(GORT_WAIT_CHAN_SEND_NIL);
   }
   if (!elem && c->elem_size > 0) return GORT_EINVAL;
-  pthread_mutex_lock(&c->lock);
+  /* Not closed, then full: at the moment of the second read the channel was
+   * full, and (close being permanent) not closed at the first. */
+  if (!block && !__atomic_load_n(&c->closed, __ATOMIC_RELAXED) && chan_full(c)) return GORT_EAGAIN;
+  gort__chan_lock(c);
   if (c->closed) {
-    pthread_mutex_unlock(&c->lock);
+    gort__lock_release(&c->lock);
     return gort__misuse(GORT_ESENDCLOSED);
   }
   gort__waiter *w = gort__waitq_dequeue(&c->recvq);
   if (w) {
-    gort__chan_send_direct(c, w, elem, gort__unlock_mutex, &c->lock);
+    gort__chan_send_direct(c, w, elem, gort__unlock_lock, &c->lock);
     return 0;
   }
   if (c->count < c->cap) {
     gort__chan_buf_put(c, elem);
-    pthread_mutex_unlock(&c->lock);
+    gort__lock_release(&c->lock);
     return 0;
   }
   if (!block) {
-    pthread_mutex_unlock(&c->lock);
+    gort__lock_release(&c->lock);
     return GORT_EAGAIN;
   }
   gort__waiter me = {.task = gort__current(), .elem = (void *)elem, .chan = c};
   if (!me.task) {
-    pthread_mutex_unlock(&c->lock);
+    gort__lock_release(&c->lock);
     return GORT_ENOMEM;
   }
   gort__waitq_push(&c->sendq, &me);
-  gort__park(GORT_WAIT_CHAN_SEND, gort__unlock_mutex, &c->lock);
+  gort__park(GORT_WAIT_CHAN_SEND, gort__unlock_lock, &c->lock);
   /* Woken by a receiver (success) or by close (failure). */
   return me.success ? 0 : gort__misuse(GORT_ESENDCLOSED);
 }
@@ -170,35 +187,44 @@ static int chan_recv(gort_chan *c, void *elem, bool *ok, bool block) {
     if (!block) return GORT_EAGAIN;
     block_forever(GORT_WAIT_CHAN_RECV_NIL);
   }
-  pthread_mutex_lock(&c->lock);
+  if (!block && chan_empty(c)) {
+    /* Empty and open: would block. Empty after closed was seen (acquire,
+     * pairing with close's release): closed and drained, as Go's chanrecv. */
+    if (!__atomic_load_n(&c->closed, __ATOMIC_ACQUIRE)) return GORT_EAGAIN;
+    if (chan_empty(c)) {
+      gort__chan_zero(c, elem);
+      return GORT_ECLOSED;
+    }
+  }
+  gort__chan_lock(c);
   if (c->closed && c->count == 0) {
-    pthread_mutex_unlock(&c->lock);
+    gort__lock_release(&c->lock);
     gort__chan_zero(c, elem);
     return GORT_ECLOSED;
   }
   gort__waiter *w = gort__waitq_dequeue(&c->sendq);
   if (w) {
-    gort__chan_recv_direct(c, w, elem, gort__unlock_mutex, &c->lock);
+    gort__chan_recv_direct(c, w, elem, gort__unlock_lock, &c->lock);
     if (ok) *ok = true;
     return 0;
   }
   if (c->count > 0) {
     gort__chan_buf_take(c, elem);
-    pthread_mutex_unlock(&c->lock);
+    gort__lock_release(&c->lock);
     if (ok) *ok = true;
     return 0;
   }
   if (!block) {
-    pthread_mutex_unlock(&c->lock);
+    gort__lock_release(&c->lock);
     return GORT_EAGAIN;
   }
   gort__waiter me = {.task = gort__current(), .elem = elem, .chan = c};
   if (!me.task) {
-    pthread_mutex_unlock(&c->lock);
+    gort__lock_release(&c->lock);
     return GORT_ENOMEM;
   }
   gort__waitq_push(&c->recvq, &me);
-  gort__park(GORT_WAIT_CHAN_RECV, gort__unlock_mutex, &c->lock);
+  gort__park(GORT_WAIT_CHAN_RECV, gort__unlock_lock, &c->lock);
   if (ok) *ok = me.success;
   return me.success ? 0 : GORT_ECLOSED; /* close zeroed *elem */
 }
@@ -210,12 +236,12 @@ int gort_chan_try_recv(gort_chan *c, void *elem, bool *ok) { return chan_recv(c,
 
 int gort_chan_close(gort_chan *c) {
   if (!c) return gort__misuse(GORT_ECLOSENIL);
-  pthread_mutex_lock(&c->lock);
+  gort__chan_lock(c);
   if (c->closed) {
-    pthread_mutex_unlock(&c->lock);
+    gort__lock_release(&c->lock);
     return gort__misuse(GORT_ECLOSECLOSED);
   }
-  c->closed = true;
+  __atomic_store_n(&c->closed, true, __ATOMIC_RELEASE);
   /* Collect every waiter on a private list (reusing the queue links), then
    * ready them after unlocking. */
   gort__waiter *wake = NULL, *w;
@@ -232,7 +258,7 @@ int gort_chan_close(gort_chan *c) {
     w->next = wake;
     wake = w;
   }
-  pthread_mutex_unlock(&c->lock);
+  gort__lock_release(&c->lock);
   while (wake) {
     w = wake;
     wake = w->next; /* read before ready: the waiter dies with its frame */
@@ -243,9 +269,9 @@ int gort_chan_close(gort_chan *c) {
 
 size_t gort_chan_len(gort_chan *c) {
   if (!c) return 0;
-  pthread_mutex_lock(&c->lock);
+  gort__lock_acquire(&c->lock);
   size_t n = c->count;
-  pthread_mutex_unlock(&c->lock);
+  gort__lock_release(&c->lock);
   return n;
 }
 
@@ -254,8 +280,8 @@ size_t gort_chan_elem_size(gort_chan *c) { return c ? c->elem_size : 0; }
 
 bool gort_chan_is_closed(gort_chan *c) {
   if (!c) return false;
-  pthread_mutex_lock(&c->lock);
+  gort__lock_acquire(&c->lock);
   bool closed = c->closed;
-  pthread_mutex_unlock(&c->lock);
+  gort__lock_release(&c->lock);
   return closed;
 }

@@ -6,15 +6,20 @@
  *  - cap > 0: count > 0 implies recvq empty; count < cap implies sendq empty.
  *  - Once closed, sendq is empty: close woke every sender.
  * All fields below `lock` are protected by it; elem_size and cap never change.
+ * count, closed and the queue heads are also read without the lock by the
+ * non-blocking fast paths (chan_full/chan_empty), so their writers store
+ * them atomically (relaxed; the lock still orders everything else).
  */
 #ifndef GORT_CHAN_IMPL_H
 #define GORT_CHAN_IMPL_H
 
 #include "gort/chan.h"
+#include "chaos.h"
 #include "internal.h"
+#include "lock.h"
 
 struct gort_chan {
-  pthread_mutex_t lock;
+  gort__lock lock;
   size_t elem_size;
   size_t cap;
   size_t count;        /* elements in buf */
@@ -26,6 +31,12 @@ struct gort_chan {
   unsigned char *buf;  /* cap * elem_size bytes, right after the struct (none
                         * for elem_size 0) */
 };
+
+/* Take c's lock at a send, receive, close or select: a GORT_CHAOS point. */
+static inline void gort__chan_lock(gort_chan *c) {
+  GORT__CHAOS(GORT__CHAOS_LOCK);
+  gort__lock_acquire(&c->lock);
+}
 
 /* Complete a send to the dequeued receiver w (lock held; released here, then
  * w's task is readied). */

@@ -1,6 +1,13 @@
 /* deadlock.c - "all tasks are asleep - deadlock!": every task parked, no
  * timer pending, and no thread gort does not know that might still wake one.
  * Backend-neutral: the backend reports how many threads it runs.
+ *
+ * A thread gort does not know vetoes the verdict only while it lives. When
+ * one does, the timer thread is asked to look again later (gort__timer_
+ * deadlock_recheck, without a heap entry, so no timer counts as pending),
+ * at intervals doubling from 1 ms to 100 ms, for as long as every task stays
+ * parked: once the unknown threads are gone, the deadlock is reported. Any
+ * task that runs again ends the rechecks (its next park checks anew).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +53,22 @@ static bool all_asleep(void) {
          gort__timers_pending() <= 0;
 }
 
-/* Called by every park after it published its waiter. Cheap unless every
- * task is parked. Threads gort does not know (a raw pthread, a library's
- * I/O thread) might still wake a task, so they veto the verdict. */
-void gort__deadlock_check(void) {
+/* The interval of the next recheck (0: none armed yet). */
+static _Atomic int64_t recheck_interval;
+
+/* Vetoed by threads gort does not know: look again later. */
+static void recheck_later(void) {
+  int64_t d = atomic_load(&recheck_interval);
+  d = d == 0 ? GORT_MILLISECOND : d >= 50 * GORT_MILLISECOND ? 100 * GORT_MILLISECOND : 2 * d;
+  atomic_store(&recheck_interval, d);
+  gort__timer_deadlock_recheck(d);
+}
+
+/* Up to attempts looks, 0.5 ms apart (a thread of ours may be between its
+ * last task and its exit). */
+static void check(int attempts) {
   if (!all_asleep()) return;
-  for (int attempt = 0; attempt < 20; attempt++) {
+  for (int attempt = 0; attempt < attempts; attempt++) {
     long known = gort__be->threads_alive() + (long)atomic_load(&gort__adopted_alive) +
                  (gort__timer_thread_tid() ? 1 : 0) + SANITIZER_THREADS;
     long actual = proc_threads();
@@ -68,8 +85,27 @@ void gort__deadlock_check(void) {
       gort_dump_tasks(stderr);
       abort();
     }
+    if (attempt + 1 == attempts) break;
     /* A thread of ours may be between its last task and its exit. */
     struct timespec ts = {0, 500000};
     nanosleep(&ts, NULL);
   }
+  /* Unknown threads (or ours, still leaving) vetoed it: they are alive now,
+   * but once they are gone nothing else would look again. */
+  if (all_asleep()) recheck_later();
+}
+
+/* Called by every park after it published its waiter. Cheap unless every
+ * task is parked. Threads gort does not know (a raw pthread, a library's
+ * I/O thread) might still wake a task, so they veto the verdict. */
+void gort__deadlock_check(void) { check(20); }
+
+/* The timer thread's recheck: one look (the timer thread must not sleep
+ * here); if some task runs again, the backoff starts over next time. */
+void gort__deadlock_recheck(void) {
+  if (!all_asleep()) {
+    atomic_store(&recheck_interval, 0);
+    return;
+  }
+  check(1);
 }

@@ -76,6 +76,11 @@ void gort__free(void *p);
  * unknown thread exists. Called after a park published its waiter, after a
  * task exits, and after the timer thread fired its last pending timer. */
 void gort__deadlock_check(void);
+/* The timer thread's deferred deadlock check (see deadlock.c), and the
+ * timer side of it: run gort__deadlock_recheck on the timer thread after d,
+ * without a heap entry (no timer counts as pending for it). */
+void gort__deadlock_recheck(void);
+void gort__timer_deadlock_recheck(gort_duration d);
 
 /* Registry counters used by the deadlock detector and introspection. */
 void gort__timers_pending_add(int delta);

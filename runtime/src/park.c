@@ -15,6 +15,8 @@
 #include <pthread.h>
 
 #include "backend.h"
+#include "chaos.h"
+#include "hb.h"
 
 void gort__park(gort_wait_reason reason, void (*unlock)(void *), void *lock) {
   gort__task *t = gort__current();
@@ -25,7 +27,9 @@ void gort__park(gort_wait_reason reason, void (*unlock)(void *), void *lock) {
   atomic_fetch_add(&gort__parked_count, 1);
   if (unlock) unlock(lock);
   gort__deadlock_check();
+  GORT__CHAOS(GORT__CHAOS_PARK);
   gort__be->block(t); /* hand-over: consume one ready */
+  GORT__HB_AFTER(t);
   atomic_store_explicit(&t->state, GORT_TASK_RUNNING, memory_order_relaxed);
   atomic_store_explicit(&t->wait_reason, GORT_WAIT_NONE, memory_order_relaxed);
   atomic_store_explicit(&t->waiting_since, 0, memory_order_relaxed);
@@ -38,6 +42,8 @@ void gort__ready(gort__task *t) {
   /* A task runs again: a later all-asleep state is a new deadlock. */
   if (atomic_load_explicit(&gort__deadlock_reported, memory_order_relaxed))
     atomic_store(&gort__deadlock_reported, false);
+  GORT__CHAOS(GORT__CHAOS_READY);
+  GORT__HB_BEFORE(t);
   gort__be->wake(t); /* hand-over: give one token */
 }
 
@@ -45,13 +51,19 @@ void gort__unlock_mutex(void *m) { pthread_mutex_unlock((pthread_mutex_t *)m); }
 
 /* ---- waiter queues ---- */
 
+/* q->head is stored atomically (relaxed): a channel's lock-free
+ * non-blocking check reads it without the lock (chan.c). */
+static inline void set_head(gort__waitq *q, gort__waiter *w) {
+  __atomic_store_n(&q->head, w, __ATOMIC_RELAXED);
+}
+
 void gort__waitq_push(gort__waitq *q, gort__waiter *w) {
   w->next = NULL;
   w->prev = q->tail;
   if (q->tail)
     q->tail->next = w;
   else
-    q->head = w;
+    set_head(q, w);
   q->tail = w;
   w->queued = true;
 }
@@ -61,7 +73,7 @@ void gort__waitq_remove(gort__waitq *q, gort__waiter *w) {
   if (w->prev)
     w->prev->next = w->next;
   else
-    q->head = w->next;
+    set_head(q, w->next);
   if (w->next)
     w->next->prev = w->prev;
   else

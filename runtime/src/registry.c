@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "hb.h"
 #include "threads/token.h"
 
 pthread_mutex_t gort__reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -85,12 +86,25 @@ static void adopted_exit(void *p) {
 
 static void make_adopted_key(void) { pthread_key_create(&adopted_key, adopted_exit); }
 
+/* The fields a snapshot or a waker reads while the task runs are atomics
+ * with no happens-before edge to carry: Valgrind's thread checkers, which do
+ * not know atomics, must not race-check them (hb.h). */
+static void task_atomics_unchecked(gort__task *t) {
+  GORT__HB_ATOMIC(&t->tid, sizeof t->tid);
+  GORT__HB_ATOMIC(&t->state, sizeof t->state);
+  GORT__HB_ATOMIC(&t->wait_reason, sizeof t->wait_reason);
+  GORT__HB_ATOMIC(&t->waiting_since, sizeof t->waiting_since);
+  GORT__HB_ATOMIC(&t->select_done, sizeof t->select_done);
+}
+
 static gort__task *adopt(void) {
   adopted_rec *r = gort__calloc(1, sizeof *r);
   if (!r) return NULL;
   gort__task *t = &r->task;
+  task_atomics_unchecked(t);
   t->id = atomic_fetch_add(&next_id, 1);
   t->adopted = true;
+  gort__thread_record_init(&r->thread);
   r->thread.tid = gettid_();
   t->thread = &r->thread;
   atomic_store_explicit(&t->tid, r->thread.tid, memory_order_relaxed);
@@ -190,6 +204,7 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
   gort__task *t = gort__malloc(sizeof *t);
   if (!t) return GORT_ENOMEM;
   memset(t, 0, sizeof *t);
+  task_atomics_unchecked(t);
   t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
   if (name) snprintf(t->name, sizeof t->name, "%s", name);
   t->fn = fn;

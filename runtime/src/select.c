@@ -29,7 +29,7 @@ static void sel_lock(const sel_locks *s) {
   gort_chan *prev = NULL;
   for (size_t i = 0; i < s->nlock; i++) {
     gort_chan *c = s->cases[s->lockorder[i]].chan;
-    if (c != prev) pthread_mutex_lock(&c->lock);
+    if (c != prev) gort__chan_lock(c);
     prev = c;
   }
 }
@@ -39,7 +39,7 @@ static void sel_unlock(void *arg) {
   /* Reverse order; each distinct channel once. */
   for (size_t i = s->nlock; i-- > 0;) {
     gort_chan *c = s->cases[s->lockorder[i]].chan;
-    if (i == 0 || s->cases[s->lockorder[i - 1]].chan != c) pthread_mutex_unlock(&c->lock);
+    if (i == 0 || s->cases[s->lockorder[i - 1]].chan != c) gort__lock_release(&c->lock);
   }
 }
 
@@ -92,6 +92,15 @@ static int select_impl(gort_select_case *cases, size_t n, bool block) {
         cases[i].chan->elem_size > 0)
       return GORT_EINVAL;
     if (cases[i].dir == GORT_SELECT_RECV) cases[i].ok = false;
+  }
+
+  /* One case and a default: the channel's own non-blocking operation, with
+   * its lock-free check (what Go's compiler makes of such a select). */
+  if (!block && n == 1 && cases[0].chan) {
+    gort_select_case *k = &cases[0];
+    int rc = k->dir == GORT_SELECT_RECV ? gort_chan_try_recv(k->chan, k->elem, &k->ok)
+                                        : gort_chan_try_send(k->chan, k->elem);
+    return rc == 0 || (rc == GORT_ECLOSED && k->dir == GORT_SELECT_RECV) ? 0 : rc;
   }
 
   size_t stack_order[2 * GORT_SELECT_STACK_CASES];
@@ -177,6 +186,7 @@ static int select_impl(gort_select_case *cases, size_t n, bool block) {
   }
   sel_unlock(&locks);
   if (!won) gort__fatal("select woken without a winning case");
+  /* cppcheck-suppress nullPointerRedundantCheck ; gort__fatal is _Noreturn */
   result = won->case_index;
   if (cases[result].dir == GORT_SELECT_RECV)
     cases[result].ok = won->success; /* a closer zeroed the element */

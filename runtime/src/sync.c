@@ -35,6 +35,8 @@
  */
 #include <sched.h>
 
+#include "chaos.h"
+#include "hb.h"
 #include "internal.h"
 
 /* The calling task, for a waiter record. gort__current only fails when the
@@ -216,8 +218,11 @@ void gort_mutex_init(gort_mutex *m) {
  * needs nothing (relaxed). */
 static inline bool mutex_try_acquire(gort_mutex *m) {
   int expected = 0;
-  return atomic_compare_exchange_strong_explicit(&m->state, &expected, 1, memory_order_acquire,
-                                                 memory_order_relaxed);
+  if (!atomic_compare_exchange_strong_explicit(&m->state, &expected, 1, memory_order_acquire,
+                                               memory_order_relaxed))
+    return false;
+  GORT__HB_AFTER(m);
+  return true;
 }
 
 bool gort_mutex_trylock(gort_mutex *m) { return !gort__nil(m) && mutex_try_acquire(m); }
@@ -237,6 +242,7 @@ static bool mutex_spin(gort_mutex *m) {
 }
 
 void gort_mutex_lock(gort_mutex *m) {
+  GORT__CHAOS(GORT__CHAOS_LOCK);
   if (gort__nil(m) || mutex_try_acquire(m)) return;
   if (mutex_spin(m)) return;
   gort__waiter w = {0};
@@ -249,6 +255,7 @@ void gort_mutex_lock(gort_mutex *m) {
      * look at the queue at unlock, and never loses a wake-up. acq_rel: the
      * acquire half is what makes the previous critical section visible. */
     if (atomic_exchange_explicit(&m->state, 2, memory_order_acq_rel) == 0) {
+      GORT__HB_AFTER(m);
       pthread_mutex_unlock(&m->lock);
       return;
     }
@@ -272,6 +279,7 @@ void gort_mutex_lock(gort_mutex *m) {
 int gort_mutex_unlock(gort_mutex *m) {
   if (m == NULL) return GORT_EINVAL;
   /* Release pairs with the lockers' acquire (see mutex_try_acquire). */
+  GORT__HB_BEFORE(m);
   int expected = 1;
   if (atomic_compare_exchange_strong_explicit(&m->state, &expected, 0, memory_order_release,
                                               memory_order_relaxed))
@@ -503,10 +511,14 @@ void gort_once_do(gort_once *o, void (*fn)(void *), void *arg) {
     gort__misuse(GORT_ENILPTR);
     return;
   }
-  if (atomic_load_explicit(&o->done, memory_order_acquire)) return;
+  if (atomic_load_explicit(&o->done, memory_order_acquire)) {
+    GORT__HB_AFTER(o);
+    return;
+  }
   gort_mutex_lock(&o->m);
   if (!atomic_load_explicit(&o->done, memory_order_relaxed)) {
     fn(arg);
+    GORT__HB_BEFORE(o);
     atomic_store_explicit(&o->done, 1, memory_order_release);
   }
   gort_mutex_unlock(&o->m);

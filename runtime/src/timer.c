@@ -10,6 +10,9 @@
  *  - `firing` is the entry whose fire callback is running on the timer thread,
  *    or NULL. A one-shot entry leaves the heap before it fires; a ticker stays
  *    in it, already re-armed to its next period, while it fires.
+ *  - recheck_at (under tmu) is when the timer thread runs the deadlock
+ *    detector's recheck (deadlock.c), INT64_MAX when nobody asked; it is no
+ *    heap entry, so it never counts as a pending timer.
  *  - gort__timers_pending() counts the entries in the heap plus a one-shot
  *    entry whose fire is still running. Counting the latter means the deadlock
  *    detector never sees "no timer pending" between the pop of a sleeper's
@@ -87,6 +90,8 @@ static pid_t ttid;          /* 0 until the thread has published it */
  * signal, INT64_MIN while it is awake (it rereads the heap before waiting).
  * A start signals only if the new top is earlier. */
 static int64_t tsleep_until = INT64_MIN;
+/* When the timer thread runs gort__deadlock_recheck; INT64_MAX: not asked. */
+static int64_t recheck_at = INT64_MAX;
 
 /* Only the timer thread sets it. */
 static _Thread_local bool on_timer_thread;
@@ -123,6 +128,7 @@ static void atfork_child(void) {
   tstate = TT_NONE;
   ttid = 0;
   tsleep_until = INT64_MIN;
+  recheck_at = INT64_MAX;
   init_conds(); /* the parent's waiters are not in the child */
   gort__timers_pending_add((int)-dropped);
   pthread_mutex_unlock(&tmu);
@@ -215,21 +221,29 @@ static void *timer_main(void *unused) {
   ttid = gettid();
   pthread_cond_broadcast(&tfired); /* gort__timer_thread_tid may wait for it */
   while (tstate == TT_RUNNING) {
-    if (heap_len == 0) {
+    int64_t now = gort__nanotime();
+    if (recheck_at <= now) {
+      recheck_at = INT64_MAX;
+      pthread_mutex_unlock(&tmu);
+      gort__deadlock_recheck(); /* may ask again */
+      pthread_mutex_lock(&tmu);
+      continue;
+    }
+    int64_t next = heap_len > 0 && heap[0]->when < recheck_at ? heap[0]->when : recheck_at;
+    if (next == INT64_MAX) {
       tsleep_until = INT64_MAX;
       pthread_cond_wait(&twake, &tmu);
       tsleep_until = INT64_MIN;
       continue;
     }
-    gort__timer_entry *e = heap[0];
-    int64_t now = gort__nanotime();
-    if (e->when > now) {
-      tsleep_until = e->when;
-      struct timespec ts = to_timespec(e->when);
+    if (next > now) {
+      tsleep_until = next;
+      struct timespec ts = to_timespec(next);
       pthread_cond_timedwait(&twake, &tmu, &ts);
       tsleep_until = INT64_MIN;
       continue;
     }
+    gort__timer_entry *e = heap[0];
     bool one_shot = e->period <= 0;
     if (one_shot) {
       heap_remove(e); /* still counted as pending until its fire returns */
@@ -260,7 +274,7 @@ static void *timer_main(void *unused) {
 static int start_thread_locked(void) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_attr_setstacksize(&attr, (size_t)256 * 1024);
   /* The timer thread takes no signals: they belong to the tasks. */
   sigset_t all, old;
   sigfillset(&all);
@@ -354,10 +368,25 @@ bool gort__timer_stop(gort__timer_entry *e) {
   return pending;
 }
 
+void gort__timer_deadlock_recheck(gort_duration d) {
+  pthread_once(&tonce, timer_once);
+  pthread_mutex_lock(&tmu);
+  int64_t when = when_after(gort__nanotime(), d);
+  if (when < recheck_at) recheck_at = when;
+  /* Without a thread (none yet, or it could not start) nobody rechecks:
+   * the next park checks anew. */
+  if (tstate == TT_NONE) (void)start_thread_locked();
+  if (recheck_at < tsleep_until) pthread_cond_signal(&twake);
+  pthread_mutex_unlock(&tmu);
+}
+
 void gort__timer_thread_quiesce(void) {
   pthread_once(&tonce, timer_once);
   pthread_mutex_lock(&qmu);
   pthread_mutex_lock(&tmu);
+  /* A pending deadlock recheck is dropped: whoever quiesces is running, so
+   * not every task is parked, and the next park checks anew. */
+  recheck_at = INT64_MAX;
   if (tstate != TT_RUNNING || heap_len > 0) {
     pthread_mutex_unlock(&tmu);
     pthread_mutex_unlock(&qmu);

@@ -239,6 +239,31 @@ static void deadlock_no_false_positive_raw_thread(void **state) {
   expect_clean_exit(run_child("raw_thread_sends_later", 0));
 }
 
+/* A thread unknown to gort that never calls gort: while it lives it vetoes
+ * the verdict (it might wake a task); once it has exited, nothing can. */
+static void *raw_sleeper(void *arg) {
+  (void)arg;
+  struct timespec ts = {0, 300 * 1000000L};
+  nanosleep(&ts, NULL);
+  return NULL;
+}
+
+GORT_TEST_SCENARIO(foreign_thread_comes_and_goes) {
+  pthread_t t;
+  if (pthread_create(&t, NULL, raw_sleeper, NULL) != 0) _exit(21);
+  pthread_detach(t);
+  gort_chan *c = child_chan(0);
+  gort_chan_recv(c, NULL, NULL); /* parks while the thread lives */
+  _exit(3); /* must not be reached */
+}
+
+/* The check is vetoed when main parks; it must run again once the foreign
+ * thread is gone (before: nobody re-checked, and the program hung). */
+static void deadlock_detected_after_foreign_thread_exits(void **state) {
+  (void)state;
+  expect_deadlock_abort(run_child("foreign_thread_comes_and_goes", 0));
+}
+
 typedef struct {
   gort_chan *c;
 } sleeper_arg;
@@ -332,6 +357,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(deadlock_handler_called),
     cmocka_unit_test(deadlock_handler_replaces_abort),
     cmocka_unit_test(deadlock_no_false_positive_raw_thread),
+    cmocka_unit_test(deadlock_detected_after_foreign_thread_exits),
     cmocka_unit_test(deadlock_no_false_positive_sleep),
     cmocka_unit_test(deadlock_no_false_positive_pending_timer),
     cmocka_unit_test(deadlock_no_false_positive_after_func),

@@ -121,7 +121,7 @@ GORT_API void gort_leakcheck_opts_destroy(gort_leakcheck_opts *o);
  * fnmatch(3) globs. Return 0, GORT_EINVAL (NULL, empty or too long) or
  * GORT_EFULL (more than GORT_LEAKCHECK_MAX_IGNORES rules). */
 GORT_API int gort_leakcheck_ignore(gort_leakcheck_opts *o, gort_leakcheck_ignore_kind kind,
-                          const char *pattern);
+                                   const char *pattern);
 GORT_API int gort_leakcheck_ignore_top_function(gort_leakcheck_opts *o, const char *function);
 GORT_API int gort_leakcheck_ignore_any_function(gort_leakcheck_opts *o, const char *function);
 GORT_API int gort_leakcheck_ignore_creator(gort_leakcheck_opts *o, const char *function);
@@ -177,7 +177,7 @@ typedef struct gort_leakcheck_report gort_leakcheck_report;
 
 GORT_API size_t gort_leakcheck_report_count(const gort_leakcheck_report *r);
 GORT_API const gort_leakcheck_finding *gort_leakcheck_report_finding(const gort_leakcheck_report *r,
-                                                            size_t i);
+                                                                     size_t i);
 /* Count of findings of one kind. */
 GORT_API size_t gort_leakcheck_report_count_kind(const gort_leakcheck_report *r, gort_leak_kind k);
 /* goleak's message: "found unexpected tasks:" then each leaked task with

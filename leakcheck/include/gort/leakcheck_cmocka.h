@@ -40,8 +40,8 @@ extern "C" {
 /* cmocka_run_group_tests with a leak check around every test. Tests' own
  * setup/teardown/initial_state and the group fixtures keep their meaning. */
 GORT_API int gort_leakcheck_cmocka_run_group(const char *group_name, const struct CMUnitTest *tests,
-                                    size_t n_tests, CMFixtureFunction group_setup,
-                                    CMFixtureFunction group_teardown);
+                                             size_t n_tests, CMFixtureFunction group_setup,
+                                             CMFixtureFunction group_teardown);
 
 #define gort_leakcheck_run_group_tests(tests, group_setup, group_teardown)             \
   gort_leakcheck_cmocka_run_group(#tests, (tests), sizeof(tests) / sizeof((tests)[0]), \

@@ -40,13 +40,13 @@ extern "C" {
 #endif
 
 /* Handle items[0..n) (n >= 1). 0 or an error code. */
-typedef int (*gortp_batch_fn)(gort_context *ctx, const void *items, size_t n, void *arg);
+typedef int (*gortp_batcher_fn)(gort_context *ctx, const void *items, size_t n, void *arg);
 
 typedef struct {
   size_t item_size;             /* > 0 */
   size_t batch_size;            /* > 0 */
   gort_duration flush_interval; /* > 0: ticker flushes; 0: no ticker */
-  gortp_batch_fn handler;
+  gortp_batcher_fn handler;
   void *arg;
 } gortp_batcher_config;
 
@@ -63,7 +63,8 @@ typedef struct gortp_batcher gortp_batcher;
 
 /* ctx (NULL: Background) is passed to the handler. 0, GORT_EINVAL,
  * GORT_ENOMEM, GORT_ETHREAD. */
-GORT_API int gortp_batcher_new(gortp_batcher **out, gort_context *ctx, const gortp_batcher_config *cfg);
+GORT_API int gortp_batcher_new(gortp_batcher **out, gort_context *ctx,
+                               const gortp_batcher_config *cfg);
 /* Append a copy of *item. If that fills the batch, run the handler on it
  * (in order, see above) and return its error; else 0. GORT_ESHUTDOWN after
  * close; GORT_ENOMEM. */

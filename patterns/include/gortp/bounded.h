@@ -19,7 +19,7 @@
  *  - gortp_bounded_errgroup: errgroup + SetLimit. The first error cancels
  *    the group's context and is returned. Unlike the seeds' loops, no new
  *    item is started once the context is cancelled.
- *  - gortp_process_items: seed 001's worker pool inside an errgroup:
+ *  - gortp_bounded_process_items: seed 001's worker pool inside an errgroup:
  *    `workers` tasks range over an unbuffered work channel fed by a producer
  *    task that stops on cancellation.
  */
@@ -40,18 +40,21 @@ extern "C" {
 /* Channel semaphore. 0; GORT_EINVAL (concurrency < 1, fn NULL);
  * GORT_ENOMEM; GORT_ETHREAD when a task could not be started (the items
  * started before have finished when it returns; the rest were not run). */
-GORT_API int gortp_bounded_run(int concurrency, size_t n, void (*fn)(size_t index, void *arg), void *arg);
+GORT_API int gortp_bounded_run(int concurrency, size_t n, void (*fn)(size_t index, void *arg),
+                               void *arg);
 
 /* fn for the errgroup forms: 0 or an error code. ctx is the group's. */
-typedef int (*gortp_index_fn)(gort_context *ctx, size_t index, void *arg);
+typedef int (*gortp_bounded_fn)(gort_context *ctx, size_t index, void *arg);
 
 /* errgroup.WithContext(ctx) + SetLimit(limit). Returns the first error (0 if
  * none), GORT_EINVAL, GORT_ENOMEM or a spawn error. ctx may be NULL. */
-GORT_API int gortp_bounded_errgroup(gort_context *ctx, int limit, size_t n, gortp_index_fn fn, void *arg);
+GORT_API int gortp_bounded_errgroup(gort_context *ctx, int limit, size_t n, gortp_bounded_fn fn,
+                                    void *arg);
 
 /* Seed 001's ProcessItems: `workers` tasks and a producer in one errgroup.
  * Returns the first error (a worker's, or the producer's context error). */
-GORT_API int gortp_process_items(gort_context *ctx, int workers, size_t n, gortp_index_fn fn, void *arg);
+GORT_API int gortp_bounded_process_items(gort_context *ctx, int workers, size_t n, gortp_bounded_fn fn,
+                                 void *arg);
 
 #ifdef __cplusplus
 }

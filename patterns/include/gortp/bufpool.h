@@ -42,13 +42,13 @@ typedef struct {
   unsigned char *data;
   size_t len; /* bytes in use */
   size_t cap; /* bytes allocated */
-} gortp_buffer;
+} gortp_bufpool_buffer;
 
 /* An input message: a borrowed slice. */
 typedef struct {
   const void *data;
   size_t len;
-} gortp_slice;
+} gortp_bufpool_slice;
 
 typedef struct gortp_bufpool gortp_bufpool;
 
@@ -58,11 +58,11 @@ GORT_API int gortp_bufpool_new(gortp_bufpool **out, size_t initial_cap);
  * holders' (put them back first, or they leak). */
 GORT_API void gortp_bufpool_free(gortp_bufpool *p);
 /* An empty buffer (len 0), or NULL when out of memory. */
-GORT_API gortp_buffer *gortp_bufpool_get(gortp_bufpool *p);
+GORT_API gortp_bufpool_buffer *gortp_bufpool_get(gortp_bufpool *p);
 /* Reset and give back. NULL is ignored. */
-GORT_API void gortp_bufpool_put(gortp_bufpool *p, gortp_buffer *b);
+GORT_API void gortp_bufpool_put(gortp_bufpool *p, gortp_bufpool_buffer *b);
 /* Append n bytes, growing the buffer if needed. 0 or GORT_ENOMEM. */
-GORT_API int gortp_buffer_append(gortp_buffer *b, const void *data, size_t n);
+GORT_API int gortp_bufpool_append(gortp_bufpool_buffer *b, const void *data, size_t n);
 
 /* Destroy every idle buffer the pool holds (in every thread's cache). */
 GORT_API void gortp_bufpool_drain(gortp_bufpool *p);
@@ -77,12 +77,13 @@ GORT_API uint64_t gortp_bufpool_destroyed(gortp_bufpool *p);
  * when out of memory. */
 GORT_API char *gortp_bufpool_process(gortp_bufpool *p, const void *data, size_t n);
 
-/* Seed 004's ProcessPipeline: input carries gortp_slice, *out (capacity
- * 64) carries gortp_buffer *. Closes *out when input is closed or ctx is
+/* Seed 004's ProcessPipeline: input carries gortp_bufpool_slice, *out (capacity
+ * 64) carries gortp_bufpool_buffer *. Closes *out when input is closed or ctx is
  * done. *out is a new reference for the caller; the stage retains input, ctx
  * and the pool must outlive it (drain *out to its close before freeing the
  * pool). 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD. */
-GORT_API int gortp_bufpool_pipeline(gort_context *ctx, gortp_bufpool *p, gort_chan *input, gort_chan **out);
+GORT_API int gortp_bufpool_pipeline(gort_context *ctx, gortp_bufpool *p, gort_chan *input,
+                                    gort_chan **out);
 /* Receive every buffer left on c until it is closed, putting each back. */
 GORT_API void gortp_bufpool_drain_chan(gortp_bufpool *p, gort_chan *c);
 

@@ -17,6 +17,7 @@
 #include "gort/chan.h"
 #include "gort/context.h"
 #include "gort/err.h"
+#include "gort/timer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,15 +26,26 @@ extern "C" {
 /* Send *elem on c, or give up when ctx is done.
  * Returns 0 (sent), the context's error (GORT_ECANCELED/GORT_EDEADLINE; the
  * value was not sent), or a channel error (GORT_ESENDCLOSED is misuse). */
-GORT_API int gortp_send_ctx(gort_context *ctx, gort_chan *c, const void *elem);
+GORT_API int gortp_ctxchan_send(gort_context *ctx, gort_chan *c, const void *elem);
 
 /* Receive into elem, or give up when ctx is done.
  * Returns 0 (value received), GORT_ECLOSED (closed and drained; elem zeroed),
  * or the context's error (nothing was received). elem may be NULL. */
-GORT_API int gortp_recv_ctx(gort_context *ctx, gort_chan *c, void *elem);
+GORT_API int gortp_ctxchan_recv(gort_context *ctx, gort_chan *c, void *elem);
+
+/* ctx, or Background for NULL: the patterns' one NULL-context rule
+ * (patterns/README.md) in one place. */
+GORT_API gort_context *gortp_ctxchan_or_background(gort_context *ctx);
 
 /* The context's error, or 0 for a NULL ctx. */
-GORT_API int gortp_ctx_err(gort_context *ctx);
+GORT_API int gortp_ctxchan_err(gort_context *ctx);
+
+/* Sleep for d unless ctx is done first: Go's
+ *     select { case <-time.After(d): ; case <-ctx.Done(): return ctx.Err() }
+ * with the timer stopped and freed before returning (no timer outlives the
+ * call, unlike time.After). Returns 0 after d, the context's error if it was
+ * done first, or GORT_ENOMEM. d <= 0 returns at once. */
+GORT_API int gortp_ctxchan_sleep(gort_context *ctx, gort_duration d);
 
 #ifdef __cplusplus
 }

@@ -21,10 +21,10 @@
  *
  * gortp_dynpool_adjust is the seed's adjustWorkers, callable directly (a
  * config with adjust_every = 0 runs no ticker: tests drive it step by step).
- * Tasks are gortp_task_fn (gortp/workerpool.h); submit never blocks; stop
- * runs every accepted task exactly once, as gortp_pool_stop does.
+ * Tasks are gortp_workerpool_fn (gortp/workerpool.h); submit never blocks; stop
+ * runs every accepted task exactly once, as gortp_workerpool_stop does.
  *
- * Ownership and concurrency as for gortp_pool.
+ * Ownership and concurrency as for gortp_workerpool.
  */
 #ifndef GORTP_DYNPOOL_H
 #define GORTP_DYNPOOL_H
@@ -54,7 +54,7 @@ GORT_API int gortp_dynpool_new(gortp_dynpool **out, const gortp_dynpool_config *
  * runs then). */
 GORT_API int gortp_dynpool_start(gortp_dynpool *p, gort_context *ctx);
 /* 0; GORT_EFULL; GORT_ESHUTDOWN; the context's error; GORT_EINVAL. */
-GORT_API int gortp_dynpool_submit(gortp_dynpool *p, gortp_task_fn fn, void *arg);
+GORT_API int gortp_dynpool_submit(gortp_dynpool *p, gortp_workerpool_fn fn, void *arg);
 /* One adjustment: add one worker if the queue is longer than the number of
  * workers and there are fewer than max; else, if the queue is empty, retire
  * up to five workers but keep min. Returns the change in workers (+1, 0,

@@ -52,7 +52,7 @@ typedef void (*gortp_fan_fn)(const void *in, void *out, size_t worker, void *arg
 
 /* Fan-out where each worker applies fn (seed 003's fanOut(input, n, fn)). */
 GORT_API int gortp_fan_out_map(gort_context *ctx, gort_chan *src, size_t n, size_t out_elem_size,
-                      gortp_fan_fn fn, void *arg, gort_chan **outs);
+                               gortp_fan_fn fn, void *arg, gort_chan **outs);
 
 /* Fan-in: merge ins[0..n) (all of one elem_size; NULL entries are not
  * allowed) into *out. n == 0 gives a channel that is already closed.

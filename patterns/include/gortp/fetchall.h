@@ -33,15 +33,15 @@ extern "C" {
 
 /* Fetch item index into result (zeroed before the call). ctx is the
  * group's: it is cancelled when another fetch fails. 0 or an error. */
-typedef int (*gortp_fetch_fn)(gort_context *ctx, size_t index, void *result, void *arg);
+typedef int (*gortp_fetchall_fn)(gort_context *ctx, size_t index, void *result, void *arg);
 
 /* Run fetch for 0..n-1 (at most `limit` at once; limit <= 0: no limit) and
  * wait for all. Returns 0, or the first error any fetch returned, with
  * *failed_index (may be NULL) set to its index; or GORT_EINVAL, GORT_ENOMEM
  * or a spawn error (then *failed_index is n). results may be NULL when
  * result_size is 0. ctx may be NULL. */
-GORT_API int gortp_fetch_all(gort_context *ctx, size_t n, int limit, gortp_fetch_fn fetch, void *arg,
-                    void *results, size_t result_size, size_t *failed_index);
+GORT_API int gortp_fetchall_run(gort_context *ctx, size_t n, int limit, gortp_fetchall_fn fetch,
+                             void *arg, void *results, size_t result_size, size_t *failed_index);
 
 #ifdef __cplusplus
 }

@@ -45,7 +45,7 @@ typedef int (*gortp_future_fn)(void *arg, void **value);
 /* Start fn(arg) in a new task. 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD
  * (nothing started). */
 GORT_API int gortp_future_new(gortp_future **out, gortp_future_fn fn, void *arg,
-                     void (*free_value)(void *value));
+                              void (*free_value)(void *value));
 /* Block until done; *value (may be NULL) gets the value. Returns fn's error. */
 GORT_API int gortp_future_get(gortp_future *f, void **value);
 /* As get, but GORT_ETIMEDOUT after timeout (value untouched). */

@@ -33,18 +33,18 @@ extern "C" {
 
 /* Produce the next value into out (elem_size bytes); return 0, or nonzero
  * when the sequence is over (the channel is then closed). */
-typedef int (*gortp_next_fn)(void *state, void *out);
+typedef int (*gortp_generator_fn)(void *state, void *out);
 
 /* Generic generator. state (copied: state_size bytes, may be 0) belongs to
- * the task. 0, GORT_EINVAL (ctx/next/out NULL, elem_size 0), GORT_ENOMEM,
+ * the task. 0, GORT_EINVAL (next/out NULL, elem_size 0), GORT_ENOMEM,
  * GORT_ETHREAD. */
-GORT_API int gortp_generate(gort_context *ctx, size_t elem_size, gortp_next_fn next, const void *state,
-                   size_t state_size, gort_chan **out);
+GORT_API int gortp_generator_new(gort_context *ctx, size_t elem_size, gortp_generator_fn next,
+                            const void *state, size_t state_size, gort_chan **out);
 
 /* Fibonacci numbers as int64_t: 0, 1, 1, 2, 3, ... The sequence ends (the
  * channel closes) before a value would overflow int64_t (after 93 values),
  * instead of wrapping around as Go's int silently does. */
-GORT_API int gortp_fibonacci(gort_context *ctx, gort_chan **out);
+GORT_API int gortp_generator_fibonacci(gort_context *ctx, gort_chan **out);
 
 #ifdef __cplusplus
 }

@@ -27,11 +27,11 @@ extern "C" {
 #endif
 
 /* Make the value: set *value, return 0 or an error code. */
-typedef int (*gortp_init_fn)(void *arg, void **value);
+typedef int (*gortp_lazy_fn)(void *arg, void **value);
 
 typedef struct {
   gort_once once;
-  gortp_init_fn init;
+  gortp_lazy_fn init;
   void *arg;
   void *value; /* written once, inside once; read after gort_once_do */
   int err;
@@ -47,10 +47,10 @@ GORT_API int gortp_lazy_get(gortp_lazy *l, void **value);
 typedef struct {
   gort_once once;
   gort_chan *chan;
-} gortp_close_once;
-#define GORTP_CLOSE_ONCE_INIT(chan) {GORT_ONCE_INIT, (chan)}
+} gortp_lazy_close_once;
+#define GORTP_LAZY_CLOSE_ONCE_INIT(chan) {GORT_ONCE_INIT, (chan)}
 
-GORT_API void gortp_close_once_do(gortp_close_once *co);
+GORT_API void gortp_lazy_close_once_do(gortp_lazy_close_once *co);
 
 #ifdef __cplusplus
 }

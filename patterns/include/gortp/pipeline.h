@@ -39,26 +39,28 @@ extern "C" {
 /* ---- int stages (unbuffered channels of int) ---- */
 
 /* Stage 1: send nums[0..n) (copied) in order, then close. */
-GORT_API int gortp_gen_ints(gort_context *ctx, const int *nums, size_t n, gort_chan **out);
+GORT_API int gortp_pipeline_gen_ints(gort_context *ctx, const int *nums, size_t n, gort_chan **out);
 /* Stage 2: n -> n * n. */
-GORT_API int gortp_square(gort_context *ctx, gort_chan *in, gort_chan **out);
+GORT_API int gortp_pipeline_square(gort_context *ctx, gort_chan *in, gort_chan **out);
 /* Stage 3: keep only values above threshold. */
-GORT_API int gortp_filter_above(gort_context *ctx, gort_chan *in, int threshold, gort_chan **out);
+GORT_API int gortp_pipeline_filter_above(gort_context *ctx, gort_chan *in, int threshold, gort_chan **out);
 /* Any transform: n -> fn(n, arg). fn runs in the stage's task. */
-GORT_API int gortp_map_int(gort_context *ctx, gort_chan *in, int (*fn)(int n, void *arg), void *arg,
-                  gort_chan **out);
+GORT_API int gortp_pipeline_map_int(gort_context *ctx, gort_chan *in, int (*fn)(int n, void *arg), void *arg,
+                           gort_chan **out);
 
 /* ---- string stages (unbuffered channels of char *) ---- */
 
 /* Send a heap copy of each items[i] in order, then close. */
-GORT_API int gortp_str_generate(gort_context *ctx, const char *const *items, size_t n, gort_chan **out);
+GORT_API int gortp_pipeline_str_generate(gort_context *ctx, const char *const *items, size_t n,
+                                gort_chan **out);
 /* Upper-case each string (ASCII, in place: no allocation). */
-GORT_API int gortp_str_to_upper(gort_context *ctx, gort_chan *in, gort_chan **out);
+GORT_API int gortp_pipeline_str_to_upper(gort_context *ctx, gort_chan *in, gort_chan **out);
 /* prefix + s (prefix copied). */
-GORT_API int gortp_str_add_prefix(gort_context *ctx, const char *prefix, gort_chan *in, gort_chan **out);
+GORT_API int gortp_pipeline_str_add_prefix(gort_context *ctx, const char *prefix, gort_chan *in,
+                                  gort_chan **out);
 /* Receive and free strings until c is closed. Use it to dispose of a
  * string pipeline's output after cancelling it. */
-GORT_API void gortp_str_drain(gort_chan *c);
+GORT_API void gortp_pipeline_str_drain(gort_chan *c);
 
 #ifdef __cplusplus
 }

@@ -45,10 +45,10 @@ GORT_API void gortp_quota_free(gortp_quota *q);
  * context's error, GORT_EINVAL (weight <= 0 or > capacity, fn NULL),
  * GORT_ENOMEM. */
 GORT_API int gortp_quota_do(gortp_quota *q, gort_context *ctx, int64_t weight, int (*fn)(void *arg),
-                   void *arg);
+                            void *arg);
 /* The same, giving up on the acquire after timeout: GORT_EDEADLINE. */
 GORT_API int gortp_quota_do_timeout(gortp_quota *q, gort_context *ctx, int64_t weight,
-                           gort_duration timeout, int (*fn)(void *arg), void *arg);
+                                    gort_duration timeout, int (*fn)(void *arg), void *arg);
 
 /* Snapshots: weight held now, tasks queued for weight. */
 GORT_API int64_t gortp_quota_held(gortp_quota *q);

@@ -38,22 +38,22 @@ extern "C" {
  * after every started item has returned: 0, the first item error, or the
  * limiter's error (context cancelled, GORT_EWOULDEXCEED, ...) when no item
  * failed; GORT_EINVAL, GORT_ENOMEM, a spawn error. ctx may be NULL. */
-GORT_API int gortp_process_rate_limited(gort_context *ctx, gort_limiter *lim, int max_concurrency,
-                               size_t n, gortp_index_fn fn, void *arg);
+GORT_API int gortp_ratelimit_process(gort_context *ctx, gort_limiter *lim, int max_concurrency,
+                                        size_t n, gortp_bounded_fn fn, void *arg);
 
 /* Seed 001's APIClient. The client does not own the limiter. */
 typedef struct {
   gort_limiter *limiter;
-} gortp_api_client;
+} gortp_ratelimit_client;
 
 /* Wait for a token (ctx may be NULL), then return request(ctx, arg). A
  * failed wait returns its error without calling request. */
-GORT_API int gortp_api_call(gortp_api_client *c, gort_context *ctx,
-                   int (*request)(gort_context *ctx, void *arg), void *arg);
+GORT_API int gortp_ratelimit_call(gortp_ratelimit_client *c, gort_context *ctx,
+                            int (*request)(gort_context *ctx, void *arg), void *arg);
 /* Call request only if a token is available now; else GORT_EAGAIN ("rate
  * limit exceeded"). */
-GORT_API int gortp_api_try_call(gortp_api_client *c, gort_context *ctx,
-                       int (*request)(gort_context *ctx, void *arg), void *arg);
+GORT_API int gortp_ratelimit_try_call(gortp_ratelimit_client *c, gort_context *ctx,
+                                int (*request)(gort_context *ctx, void *arg), void *arg);
 
 #ifdef __cplusplus
 }

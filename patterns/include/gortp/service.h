@@ -58,13 +58,17 @@ typedef struct {
   void *process_arg;
 } gortp_service;
 
-/* NewService(workers, bufferSize, timeout) with the seed's processOne. */
-GORT_API gortp_service gortp_service_new(int workers, int buffer_size, gort_duration timeout);
+/* NewService(workers, bufferSize, timeout) with the seed's processOne, on
+ * caller storage. 0, or GORT_EINVAL (s NULL, workers <= 0, buffer_size < 0,
+ * timeout <= 0); *s is filled in either way, and gortp_service_run rejects
+ * the same values. */
+GORT_API int gortp_service_init(gortp_service *s, int workers, int buffer_size,
+                                gort_duration timeout);
 
 /* The seed's processOne: the ctx's error if it is done, else
  * "processed-<id>". */
 GORT_API int gortp_service_process_one(gort_context *ctx, const gortp_service_job *job, char *out,
-                              size_t outlen, void *arg);
+                                       size_t outlen, void *arg);
 
 /* Process(ctx, jobs): outputs[0..*n_out) in completion order (outputs has
  * room for n). Returns 0 when every job produced an output; the context's
@@ -72,8 +76,9 @@ GORT_API int gortp_service_process_one(gort_context *ctx, const gortp_service_jo
  * cancelled parent) when it ended the run early, with the outputs collected
  * so far; GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD. Every task it starts has
  * exited when it returns. */
-GORT_API int gortp_service_run(const gortp_service *s, gort_context *parent, const gortp_service_job *jobs,
-                      size_t n, gortp_service_output *outputs, size_t *n_out);
+GORT_API int gortp_service_run(const gortp_service *s, gort_context *parent,
+                               const gortp_service_job *jobs, size_t n,
+                               gortp_service_output *outputs, size_t *n_out);
 
 #ifdef __cplusplus
 }

@@ -38,12 +38,12 @@ extern "C" {
 
 /* Load the value for key: set *value, return 0 or an error code (a value
  * set alongside an error is passed to free_value). */
-typedef int (*gortp_load_fn)(void *arg, const char *key, void **value);
+typedef int (*gortp_sfcache_fn)(void *arg, const char *key, void **value);
 
 typedef struct gortp_sfcache gortp_sfcache;
 
-GORT_API int gortp_sfcache_new(gortp_sfcache **out, gortp_load_fn load, void *arg,
-                      void (*free_value)(void *value));
+GORT_API int gortp_sfcache_new(gortp_sfcache **out, gortp_sfcache_fn load, void *arg,
+                               void (*free_value)(void *value));
 /* Free the cache and its values; no get may be running. */
 GORT_API void gortp_sfcache_free(gortp_sfcache *c);
 /* The value for key, loading it if needed. 0 with *value; load's error;

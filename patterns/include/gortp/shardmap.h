@@ -38,7 +38,7 @@ typedef struct gortp_shardmap gortp_shardmap;
 /* nshards >= 1. dup and free_value may be NULL. 0, GORT_EINVAL,
  * GORT_ENOMEM. */
 GORT_API int gortp_shardmap_new(gortp_shardmap **out, size_t nshards, void *(*dup)(void *value),
-                       void (*free_value)(void *value));
+                                void (*free_value)(void *value));
 GORT_API void gortp_shardmap_free(gortp_shardmap *m);
 
 /* True and *value (may be NULL) set when key is present; *value is left
@@ -50,7 +50,7 @@ GORT_API int gortp_shardmap_set(gortp_shardmap *m, const char *key, void *value)
  * if not NULL, gets the stored value as get would return it; value is not
  * stored and stays the caller's), GORT_EINVAL, GORT_ENOMEM. */
 GORT_API int gortp_shardmap_set_if_absent(gortp_shardmap *m, const char *key, void *value,
-                                 void **existing);
+                                          void **existing);
 /* 0, or GORT_ENOTFOUND. */
 GORT_API int gortp_shardmap_delete(gortp_shardmap *m, const char *key);
 GORT_API size_t gortp_shardmap_len(gortp_shardmap *m);

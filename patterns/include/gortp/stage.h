@@ -12,7 +12,7 @@
  * The seed's stage silently drops an item whose processing failed
  * (`if err != nil { continue }`): the caller cannot tell a failure from a
  * filter. Here the failure travels downstream in place of the item, so the
- * consumer receives exactly one gortp_item per source item, in source
+ * consumer receives exactly one gortp_stage_item per source item, in source
  * order, either with a value or with the error and the failing stage.
  *
  * Ownership:
@@ -22,10 +22,10 @@
  *    sender never blocks forever;
  *  - fn owns `in` from the call on: it frees or reuses it, also when it
  *    fails. On success *out belongs to the pipeline;
- *  - a value the pipeline has to drop (cancellation, gortp_pipeline_free)
+ *  - a value the pipeline has to drop (cancellation, gortp_stage_free)
  *    is destroyed with the destructor of the stage that produced it
  *    (free_source for source values); a NULL destructor means "not owned";
- *  - the consumer owns the value of each gortp_item it receives.
+ *  - the consumer owns the value of each gortp_stage_item it receives.
  */
 #ifndef GORTP_STAGE_H
 #define GORTP_STAGE_H
@@ -49,7 +49,7 @@ typedef struct {
   int err;      /* 0, or the negative code the failing stage returned */
   int stage;    /* index of the failing stage; -1 when err == 0 */
   uint64_t seq; /* the item's position in the source, from 0 */
-} gortp_item;
+} gortp_stage_item;
 
 typedef int (*gortp_stage_fn)(gort_context *ctx, void *in, void **out, void *arg);
 
@@ -60,27 +60,27 @@ typedef struct {
   long buffer;                     /* capacity of the stage's output channel */
 } gortp_stage;
 
-typedef struct gortp_pipeline gortp_pipeline;
+typedef struct gortp_stage_pipeline gortp_stage_pipeline;
 
 /* Start one task per stage. ctx may be NULL (Background); the pipeline runs
  * under its own child of it. stages[] is copied. Returns 0, GORT_EINVAL
  * (NULL out/source/stages, n == 0, a stage without process, a negative
  * buffer), GORT_ENOMEM or GORT_ETHREAD; on error nothing runs. */
-GORT_API int gortp_pipeline_start(gortp_pipeline **out, gort_context *ctx, gort_chan *source,
-                         void (*free_source)(void *value), const gortp_stage *stages,
-                         size_t n);
+GORT_API int gortp_stage_new(gortp_stage_pipeline **out, gort_context *ctx, gort_chan *source,
+                                  void (*free_source)(void *value), const gortp_stage *stages,
+                                  size_t n);
 
-/* The channel of gortp_item, closed after the last item. Owned by the
- * pipeline (retain it to keep it past gortp_pipeline_free). */
-GORT_API gort_chan *gortp_pipeline_output(gortp_pipeline *p);
+/* The channel of gortp_stage_item, closed after the last item. Owned by the
+ * pipeline (retain it to keep it past gortp_stage_free). */
+GORT_API gort_chan *gortp_stage_output(gortp_stage_pipeline *p);
 
 /* Cancel the pipeline's context: stages stop processing and drain. */
-GORT_API void gortp_pipeline_cancel(gortp_pipeline *p);
+GORT_API void gortp_stage_cancel(gortp_stage_pipeline *p);
 
 /* Cancel, destroy every item still in flight (draining the output), wait
  * until every stage task has exited, and free p. Returns after the source's
  * sender has closed the source. */
-GORT_API void gortp_pipeline_free(gortp_pipeline *p);
+GORT_API void gortp_stage_free(gortp_stage_pipeline *p);
 
 #ifdef __cplusplus
 }

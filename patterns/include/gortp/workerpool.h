@@ -7,7 +7,7 @@
  * (workerPool(ctx, n, jobs) returning a results channel); 003 "Worker Pool
  * Pattern" (RunWorkerPool(5, 20): "processed 20 jobs").
  *
- * gortp_pool (seed 004) fixes three things the seed leaves to chance:
+ * gortp_workerpool (seed 004) fixes three things the seed leaves to chance:
  *  - Submit after (or racing with) Stop is refused with GORT_ESHUTDOWN; in
  *    the seed it is a send on a closed channel, a panic;
  *  - every accepted task is called exactly once. The seed's workers return
@@ -18,7 +18,7 @@
  *  - task errors are not thrown away (`_ = task(ctx)`): they are counted and
  *    the first one is returned by stop.
  *
- * Ownership: gortp_pool_new allocates; gortp_pool_free stops (if needed) and
+ * Ownership: gortp_workerpool_new allocates; gortp_workerpool_free stops (if needed) and
  * frees. The pool retains ctx from start until stop. Each task's arg
  * belongs to the task from a successful submit on.
  *
@@ -42,42 +42,42 @@ extern "C" {
 #endif
 
 /* A unit of work: 0 or an error code. */
-typedef int (*gortp_task_fn)(gort_context *ctx, void *arg);
+typedef int (*gortp_workerpool_fn)(gort_context *ctx, void *arg);
 
-typedef struct gortp_pool gortp_pool;
+typedef struct gortp_workerpool gortp_workerpool;
 
 typedef struct {
   uint64_t submitted; /* accepted by submit */
   uint64_t rejected;  /* refused: queue full */
   uint64_t completed; /* called, returned 0 */
   uint64_t failed;    /* called, returned an error */
-} gortp_pool_stats;
+} gortp_workerpool_stats;
 
 /* workers >= 1; queue_cap >= 0 (0: submit succeeds only when a worker is
  * ready to take the task). 0, GORT_EINVAL, GORT_ENOMEM. */
-GORT_API int gortp_pool_new(gortp_pool **out, int workers, long queue_cap);
+GORT_API int gortp_workerpool_new(gortp_workerpool **out, int workers, long queue_cap);
 /* Start the workers under ctx (NULL: Background). 0; GORT_EINVAL (p NULL,
  * already started or stopped); GORT_ETHREAD/GORT_ENOMEM (then no worker
  * runs and the pool is still unstarted). */
-GORT_API int gortp_pool_start(gortp_pool *p, gort_context *ctx);
+GORT_API int gortp_workerpool_start(gortp_workerpool *p, gort_context *ctx);
 /* Queue fn(ctx, arg) without blocking. 0; GORT_EFULL (queue full);
  * GORT_ESHUTDOWN (stopped); the context's error (cancelled); GORT_EINVAL. */
-GORT_API int gortp_pool_submit(gortp_pool *p, gortp_task_fn fn, void *arg);
+GORT_API int gortp_workerpool_submit(gortp_workerpool *p, gortp_workerpool_fn fn, void *arg);
 /* Close the queue, let the workers finish every queued task, wait for them;
  * then run (on the caller) any task that cancelled workers left behind.
  * Returns the first error a task returned (0 if none). Idempotent: later
  * calls wait for the first to finish and return the same value. A pool
  * that was never started runs its queued tasks on the caller. */
-GORT_API int gortp_pool_stop(gortp_pool *p);
-GORT_API void gortp_pool_stats_get(gortp_pool *p, gortp_pool_stats *out);
+GORT_API int gortp_workerpool_stop(gortp_workerpool *p);
+GORT_API void gortp_workerpool_stats_get(gortp_workerpool *p, gortp_workerpool_stats *out);
 /* Stop and free; NULL is ignored. */
-GORT_API void gortp_pool_free(gortp_pool *p);
+GORT_API void gortp_workerpool_free(gortp_workerpool *p);
 
 /* ---- the streaming form (seeds 000 and 003) ---- */
 
 /* Process one job (elem of the jobs channel) into result (result_size
  * bytes, zeroed before the call). worker is 0..workers-1. */
-typedef void (*gortp_job_fn)(gort_context *ctx, const void *job, void *result, int worker,
+typedef void (*gortp_workerpool_job_fn)(gort_context *ctx, const void *job, void *result, int worker,
                              void *arg);
 
 /* Start `workers` tasks that receive jobs from `jobs` until it is closed
@@ -87,8 +87,8 @@ typedef void (*gortp_job_fn)(gort_context *ctx, const void *job, void *result, i
  * they own memory, drain `jobs` after the results channel has closed).
  * *results is a new reference for the caller; the workers retain jobs and
  * ctx. 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD (then nothing runs). */
-GORT_API int gortp_job_pool(gort_context *ctx, int workers, gort_chan *jobs, size_t result_size,
-                   gortp_job_fn fn, void *arg, gort_chan **results);
+GORT_API int gortp_workerpool_jobs(gort_context *ctx, int workers, gort_chan *jobs, size_t result_size,
+                            gortp_workerpool_job_fn fn, void *arg, gort_chan **results);
 
 #ifdef __cplusplus
 }

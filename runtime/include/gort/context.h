@@ -60,9 +60,10 @@ GORT_API int gort_context_with_cancel(gort_context *parent, gort_context **out);
 /* deadline is a gort_now() time. A deadline later than the parent's is
  * ignored (the parent's wins), as in Go. */
 GORT_API int gort_context_with_deadline(gort_context *parent, int64_t deadline, gort_context **out);
-GORT_API int gort_context_with_timeout(gort_context *parent, gort_duration timeout, gort_context **out);
+GORT_API int gort_context_with_timeout(gort_context *parent, gort_duration timeout,
+                                       gort_context **out);
 GORT_API int gort_context_with_value(gort_context *parent, const void *key, void *value,
-                            gort_context **out);
+                                     gort_context **out);
 
 /* context.WithDeadlineCause / WithTimeoutCause (Go 1.21): as with_deadline
  * and with_timeout, but when the deadline passes the context's cause is

@@ -58,7 +58,7 @@ GORT_API int gort_errgroup_new(gort_errgroup **out);
  * context, borrowed from the group. On error nothing is allocated and the
  * outputs are untouched: GORT_EINVAL (parent or out NULL), GORT_ENOMEM. */
 GORT_API int gort_errgroup_with_context(gort_context *parent, gort_errgroup **out,
-                               gort_context **ctx_out);
+                                        gort_context **ctx_out);
 /* The context passed to the group's functions (Background for a plain
  * group); NULL for g NULL. */
 GORT_API gort_context *gort_errgroup_context(gort_errgroup *g);

@@ -121,8 +121,8 @@ GORT_API int gort_limiter_reserve_n(gort_limiter *lim, int64_t now, int n, gort_
  * would need a wait longer than max_wait: x/time/rate's internal
  * reserveN(t, n, maxFutureReserve), which wait uses with the time left until
  * the context's deadline. max_wait 0 is allow_n. */
-GORT_API int gort_limiter_reserve_n_max(gort_limiter *lim, int64_t now, int n, gort_duration max_wait,
-                               gort_reservation *r);
+GORT_API int gort_limiter_reserve_n_max(gort_limiter *lim, int64_t now, int n,
+                                        gort_duration max_wait, gort_reservation *r);
 
 GORT_API bool gort_reservation_ok(const gort_reservation *r);
 /* How long to wait from the limiter's now / from now before acting: 0 means

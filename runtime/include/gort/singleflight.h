@@ -75,13 +75,13 @@ GORT_API void gort_singleflight_free(gort_singleflight *g);
  * anything ran or was joined (*val untouched): GORT_EINVAL (g, key, fn or val
  * NULL), GORT_ENOMEM. */
 GORT_API int gort_singleflight_do(gort_singleflight *g, const char *key, gort_singleflight_fn fn,
-                         void *arg, void **val, bool *shared);
+                                  void *arg, void **val, bool *shared);
 /* Like do, but returns at once with a channel (*out) that will receive the
  * gort_singleflight_result. 0; GORT_EINVAL (g, key, fn or out NULL);
  * GORT_ENOMEM; GORT_ETHREAD (the flight's task could not be started). On
  * error nothing was started or joined. */
-GORT_API int gort_singleflight_do_chan(gort_singleflight *g, const char *key, gort_singleflight_fn fn,
-                              void *arg, gort_chan **out);
+GORT_API int gort_singleflight_do_chan(gort_singleflight *g, const char *key,
+                                       gort_singleflight_fn fn, void *arg, gort_chan **out);
 /* Forget key: later calls start a new flight. 0; GORT_EINVAL (g or key
  * NULL). Forgetting an unknown key is not an error. */
 GORT_API int gort_singleflight_forget(gort_singleflight *g, const char *key);

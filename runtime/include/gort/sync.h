@@ -73,13 +73,13 @@ GORT_API int gort_waitgroup_wait(gort_waitgroup *wg);
 /* Go 1.25's wg.Go: Add(1), then run fn(arg) in a new task that calls Done.
  * On spawn failure the Add is undone and the error returned. */
 #define gort_waitgroup_go(wg, fn, arg) gort_waitgroup_go_at((wg), (fn), (arg), __FILE__, __LINE__)
-GORT_API int gort_waitgroup_go_at(gort_waitgroup *wg, void (*fn)(void *), void *arg, const char *file,
-                         int line);
+GORT_API int gort_waitgroup_go_at(gort_waitgroup *wg, void (*fn)(void *), void *arg,
+                                  const char *file, int line);
 GORT_API void gort_waitgroup_destroy(gort_waitgroup *wg);
 
 /* ---- Mutex ---- */
 typedef struct {
-  GORT__ATOMIC(int) state;    /* 0 unlocked, 1 locked, 2 locked and maybe waiters */
+  GORT__ATOMIC(int) state; /* 0 unlocked, 1 locked, 2 locked and maybe waiters */
   pthread_mutex_t lock; /* protects waiters */
   gort__waitq waiters;
 } gort_mutex;

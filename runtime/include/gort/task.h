@@ -6,11 +6,13 @@
  * gort (normally main) is task 1; other threads not started by gort are
  * adopted as tasks the first time they block in gort.
  *
- * Backend: one OS thread per task. Threads of finished tasks are kept idle
+ * Backends (gort_set_backend, GORT_BACKEND): "thread", the default, runs
+ * each task on its own OS thread; threads of finished tasks are kept idle
  * for a while and reused by later gort_go calls (as Go reuses its Ms), so a
- * spawn rarely pays for pthread_create. All blocking goes through the
- * runtime's park/ready, never through raw condition variables, so a later
- * M:N backend can run the same code.
+ * spawn rarely pays for pthread_create. "mn" runs tasks as green tasks on
+ * one worker thread per core (Go's G/M/P). All blocking goes through the
+ * runtime's park/ready, never through raw condition variables, so both run
+ * the same code.
  */
 #ifndef GORT_TASK_H
 #define GORT_TASK_H
@@ -50,7 +52,7 @@ GORT_API void gort_yield(void);
 GORT_API void gort_syscall_enter(void);
 GORT_API void gort_syscall_exit(void);
 
-/* Stack size for task threads started from now on. Default 256 KiB (1 MiB
+/* Stack size for task threads (M:N backend: task stacks) started from now on. Default 256 KiB (1 MiB
  * in sanitizer builds, whose frames are larger), or GORT_STACK_SIZE (bytes,
  * suffix k/m allowed) from the environment. An idle thread whose stack is
  * smaller than the current size is not reused. Values
@@ -72,8 +74,10 @@ GORT_API void gort_dump_tasks(FILE *out);
  * unknown to gort could still wake one, gort reports "all tasks are asleep -
  * deadlock!" with a task dump. Default: abort(). A handler replaces the
  * abort; it runs on the thread that saw the last task park (or the last
- * running task exit, or the last timer fire), and is called once per
- * deadlock: a later ready re-arms it. */
+ * running task exit, or the last timer fire, or on the timer thread when
+ * the threads unknown to gort that vetoed the verdict have exited: it
+ * looks again, every 1 to 100 ms, while every task stays parked), and is
+ * called once per deadlock: a later ready re-arms it. */
 typedef void (*gort_deadlock_handler)(void *arg);
 GORT_API void gort_set_deadlock_handler(gort_deadlock_handler handler, void *arg);
 

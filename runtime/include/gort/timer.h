@@ -46,7 +46,8 @@ typedef struct gort_timer gort_timer;
 /* time.NewTimer. */
 GORT_API int gort_timer_new(gort_timer **out, gort_duration d);
 /* time.AfterFunc: fn(arg) runs in its own task after d. No channel. */
-GORT_API int gort_timer_after_func(gort_timer **out, gort_duration d, void (*fn)(void *), void *arg);
+GORT_API int gort_timer_after_func(gort_timer **out, gort_duration d, void (*fn)(void *),
+                                   void *arg);
 /* The timer's channel (NULL for an AfterFunc timer). Owned by the timer. */
 GORT_API gort_chan *gort_timer_chan(gort_timer *t);
 /* Stop: true if the call stopped the timer, false if it had already fired or

@@ -91,7 +91,8 @@ struct gort__p {
   uint64_t tick_seen;          /* sysmon only */
   gort__m *owner_seen;         /* sysmon only */
   int64_t tick_since;          /* sysmon only */
-  uint32_t nextcount;          /* owner only: runnext picks in a row */
+  /* runnext picks in a row; relaxed: a retaken P may briefly have two Ms */
+  _Atomic uint32_t nextcount;
   gort__p *idle_next;          /* sched lock */
   _Atomic(gort__g *) runnext;
   _Atomic size_t enq, deq;
@@ -121,6 +122,16 @@ static struct {
 } sched = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Store-load ordering for the no-lost-wake-up argument (see the top).
+ * ThreadSanitizer does not model fences; under it a seq_cst read-modify-
+ * write stands in (a full barrier on x86-64, the only TSan target here). */
+#ifdef GORT_MN_TSAN
+static _Atomic int fence_word;
+static inline void full_fence(void) { atomic_fetch_add(&fence_word, 0); }
+#else
+static inline void full_fence(void) { atomic_thread_fence(memory_order_seq_cst); }
+#endif
 
 static _Thread_local gort__m *tls_m;
 
@@ -273,9 +284,9 @@ static gort__g *global_get(gort__p *p) {
     sched.gq_head = g->next;
     len--;
     for (; extra > 0 && sched.gq_head; extra--, len--) {
-      gort__g *x = sched.gq_head;
+      gort__g *x = sched.gq_head, *next = x->next; /* x is not ours once queued */
       if (!runq_put(p, x)) break;
-      sched.gq_head = x->next;
+      sched.gq_head = next;
     }
     if (!sched.gq_head) sched.gq_tail = NULL;
     atomic_store(&sched.gq_len, len);
@@ -391,7 +402,7 @@ static void handoffp(gort__p *p) {
   pthread_mutex_lock(&sched.lock);
   pidle_put_locked(p);
   pthread_mutex_unlock(&sched.lock);
-  atomic_thread_fence(memory_order_seq_cst);
+  full_fence();
   if (work_anywhere()) wakep();
 }
 
@@ -417,7 +428,7 @@ static void resetspinning(gort__m *m) {
   if (!m->spinning) return;
   m->spinning = false;
   if (atomic_fetch_sub(&sched.nmspinning, 1) == 1) {
-    atomic_thread_fence(memory_order_seq_cst);
+    full_fence();
     wakep();
   }
 }
@@ -427,14 +438,15 @@ static void resetspinning(gort__m *m) {
 static gort__g *local_get(gort__p *p) {
   /* runnext inherits the time of the task that readied it; after 16 in a
    * row let the queue go first, so a ping-pong pair cannot starve it. */
-  if (p->nextcount < 16 || !runq_has_work(p)) {
+  uint32_t streak = atomic_load_explicit(&p->nextcount, memory_order_relaxed);
+  if (streak < 16 || !runq_has_work(p)) {
     gort__g *g = atomic_exchange(&p->runnext, NULL);
     if (g) {
-      p->nextcount++;
+      atomic_store_explicit(&p->nextcount, streak + 1, memory_order_relaxed);
       return g;
     }
   }
-  p->nextcount = 0;
+  atomic_store_explicit(&p->nextcount, 0, memory_order_relaxed);
   gort__g *g = runq_pop(p);
   if (!g) g = atomic_exchange(&p->runnext, NULL);
   return g;
@@ -492,7 +504,7 @@ static void drop_p_and_sleep(gort__m *m) {
     m->spinning = false;
     atomic_fetch_sub(&sched.nmspinning, 1);
   }
-  atomic_thread_fence(memory_order_seq_cst);
+  full_fence();
   if (work_anywhere() && acquire_idle_p(m)) {
     if (was_spinning) {
       m->spinning = true;
@@ -536,7 +548,7 @@ static void ready_g(gort__g *g, bool next) {
   } else {
     global_put(g);
   }
-  atomic_thread_fence(memory_order_seq_cst);
+  full_fence();
   wakep();
 }
 
@@ -573,7 +585,7 @@ static void execute(gort__m *m, gort__g *g) {
       if (m->p) continue; /* a ready came during the switch: run on */
       atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
       global_put(g);
-      atomic_thread_fence(memory_order_seq_cst);
+      full_fence();
       wakep();
       return;
     }
@@ -581,7 +593,7 @@ static void execute(gort__m *m, gort__g *g) {
     case AFTER_SYSCALL: /* syscall exit found no P */
       atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
       global_put(g);
-      atomic_thread_fence(memory_order_seq_cst);
+      full_fence();
       wakep();
       return;
     case AFTER_EXIT:
@@ -595,7 +607,10 @@ static void execute(gort__m *m, gort__g *g) {
 
 static void m_init_thread(gort__m *m) {
   tls_m = m;
-  m->th.tid = gettid_();
+  pid_t tid = gettid_();
+  pthread_mutex_lock(&sched.lock); /* mn_list_threads reads it */
+  m->th.tid = tid;
+  pthread_mutex_unlock(&sched.lock);
   pthread_sigmask(SIG_SETMASK, &sched.sigmask, NULL);
   pthread_setname_np(pthread_self(), "gort-m");
   pthread_attr_t a;
@@ -656,10 +671,19 @@ static void *sysmon_main(void *unused) {
   pthread_sigmask(SIG_SETMASK, &all, NULL);
   pthread_setname_np(pthread_self(), "gort-sysmon");
   atomic_store(&sched.sysmon_tid, gettid_());
+  int64_t idle_since = 0;
   while (atomic_load(&sched.state) != S_STOPPING) {
     bool busy = atomic_load(&sched.npidle) < sched.nprocs;
     if (gort__wait_token(&sched.sysmon_wake, 0, (busy ? 2 : 20) * GORT_MILLISECOND)) continue;
-    retake(gort__nanotime());
+    int64_t now = gort__nanotime();
+    retake(now);
+    if (busy) {
+      idle_since = 0;
+    } else if (idle_since == 0) {
+      idle_since = now;
+    } else if (now - idle_since > GORT_SECOND) {
+      gort__stack_cache_trim(MN_STACK_CACHE_IDLE); /* a past burst's stacks */
+    }
   }
   return NULL;
 }
@@ -683,7 +707,7 @@ static void reset_ps(void) {
   for (int i = sched.nprocs - 1; i >= 0; i--) {
     gort__p *p = &sched.allp[i];
     runq_init(p);
-    p->nextcount = 0;
+    atomic_store_explicit(&p->nextcount, 0, memory_order_relaxed);
     pidle_put_locked(p);
   }
 }
@@ -709,6 +733,11 @@ static int start_locked(void) {
     return GORT_ETHREAD;
   }
   sched.sysmon_on = true;
+  /* Publish its tid before any thread listing can ask (bounded). */
+  for (int i = 0; i < 20000 && atomic_load(&sched.sysmon_tid) == 0; i++) {
+    struct timespec ts = {0, 20000};
+    nanosleep(&ts, NULL);
+  }
   return 0;
 }
 
@@ -861,8 +890,23 @@ static long mn_threads_alive(void) {
   return (long)atomic_load(&sched.m_alive) + (atomic_load(&sched.sysmon_tid) ? 1 : 0);
 }
 
+/* true when every M has published its tid (a just-created one has not). */
+static bool all_tids_known_locked(void) {
+  for (gort__m *m = sched.allm; m; m = m->all_next)
+    if (m->th.tid == 0) return false;
+  return true;
+}
+
 static size_t mn_list_threads(pid_t *out, size_t max, size_t n) {
   pthread_mutex_lock(&sched.lock);
+  /* A thread listing must not miss a worker that exists: wait (bounded)
+   * for new ones to publish their tid. */
+  for (int i = 0; i < 20000 && !all_tids_known_locked(); i++) {
+    pthread_mutex_unlock(&sched.lock);
+    struct timespec ts = {0, 50000};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&sched.lock);
+  }
   for (gort__m *m = sched.allm; m; m = m->all_next, n++)
     if (out && n < max) out[n] = m->th.tid;
   pthread_mutex_unlock(&sched.lock);

@@ -58,6 +58,9 @@ void *gort__ctx_make(char *top, void (*entry)(void *), void *arg);
 gort__g *gort__stack_get(gort__m *m);
 void gort__stack_put(gort__m *m, gort__g *g);
 void gort__stack_cache_drain(gort__m *m);
+/* Unmap global cache entries beyond keep. */
+void gort__stack_cache_trim(int keep);
+#define MN_STACK_CACHE_IDLE 256
 /* Install the overflow reporter (once) and this thread's signal stack. */
 void gort__stack_guard_thread_init(gort__m *m);
 void gort__stack_guard_thread_exit(gort__m *m);

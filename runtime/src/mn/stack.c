@@ -13,7 +13,8 @@
  * Overflow: each worker has an alternate signal stack; a SIGSEGV whose
  * address lies in the running G's guard page prints
  * "fatal error: stack overflow in task N "name"" and dies by the signal.
- * Any other SIGSEGV goes to the handler that was there before.
+ * Any other SIGSEGV goes to the handler that was there before (installed
+ * once, when the first worker starts; a handler installed later wins).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -39,7 +40,15 @@ static gort__g *cache_head; /* cache_lock */
 static int cache_count;     /* cache_lock */
 static int cache_max = -1;
 
-static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
+static size_t page_size(void) {
+  static size_t page; /* sysconf is a call per use otherwise; racy init is benign */
+  size_t p = __atomic_load_n(&page, __ATOMIC_RELAXED);
+  if (p == 0) {
+    p = (size_t)sysconf(_SC_PAGESIZE);
+    __atomic_store_n(&page, p, __ATOMIC_RELAXED);
+  }
+  return p;
+}
 
 static gort__g *stack_map(size_t size) {
   size_t guard = page_size();
@@ -115,7 +124,7 @@ static int global_cache_max(void) {
   int n = __atomic_load_n(&cache_max, __ATOMIC_RELAXED);
   if (n < 0) {
     const char *env = getenv("GORT_STACK_CACHE");
-    n = env ? atoi(env) : 256;
+    n = env ? atoi(env) : 16384;
     if (n < 0) n = 0;
     __atomic_store_n(&cache_max, n, __ATOMIC_RELAXED);
   }
@@ -143,6 +152,20 @@ void gort__stack_put(gort__m *m, gort__g *g) {
   }
   pthread_mutex_unlock(&cache_lock);
   if (!keep) stack_unmap(g);
+}
+
+void gort__stack_cache_trim(int keep) {
+  for (;;) {
+    pthread_mutex_lock(&cache_lock);
+    gort__g *g = cache_count > keep ? cache_head : NULL;
+    if (g) {
+      cache_head = g->cache_next;
+      cache_count--;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (!g) return;
+    stack_unmap(g);
+  }
 }
 
 /* m's cache to the global one (m exits); with m NULL, unmap the global
@@ -196,28 +219,30 @@ static void on_segv(int sig, siginfo_t *si, void *uc) {
     signal(SIGSEGV, SIG_DFL); /* returning re-faults and dies by SIGSEGV */
     return;
   }
-  /* Not ours: the previous disposition takes it on the re-fault. */
-  if (old_segv.sa_flags & SA_SIGINFO && old_segv.sa_sigaction) {
-    old_segv.sa_sigaction(sig, si, uc);
+  /* Not ours: chain to the handler that was there before (as Go does), or
+   * put the default back and let the re-fault take it. */
+  if (old_segv.sa_flags & SA_SIGINFO) {
+    if (old_segv.sa_sigaction) {
+      old_segv.sa_sigaction(sig, si, uc);
+      return;
+    }
+  } else if (old_segv.sa_handler != SIG_DFL && old_segv.sa_handler != SIG_IGN) {
+    old_segv.sa_handler(sig);
     return;
   }
-  sigaction(SIGSEGV, &old_segv, NULL);
+  signal(SIGSEGV, SIG_DFL);
 }
 
 static void install_guard(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  if (sigaction(SIGSEGV, NULL, &old_segv) != 0) return;
-  /* A program's (or a sanitizer's) own SIGSEGV handler stays in charge. */
-  if (!(old_segv.sa_flags & SA_SIGINFO) && old_segv.sa_handler != SIG_DFL) return;
-  if ((old_segv.sa_flags & SA_SIGINFO) && old_segv.sa_sigaction) return;
   sa.sa_sigaction = on_segv;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGSEGV, &sa, NULL) == 0) guard_installed = true;
+  if (sigaction(SIGSEGV, &sa, &old_segv) == 0) guard_installed = true;
 }
 
-#define ALTSTACK_SIZE (64 * 1024)
+#define ALTSTACK_SIZE ((size_t)64 * 1024)
 
 void gort__stack_guard_thread_init(gort__m *m) {
   pthread_once(&guard_once, install_guard);

@@ -157,6 +157,7 @@ static int threads_start(gort__task *t) {
   }
   th = gort__calloc(1, sizeof *th);
   if (!th) return GORT_ENOMEM;
+  gort__thread_record_init(th);
   atomic_store(&th->next_task, t);
   th->stack_size = want;
   pthread_attr_t attr;

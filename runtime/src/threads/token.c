@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hb.h"
 #include "internal.h"
 #include "threads/token.h"
 
@@ -45,6 +46,9 @@ static _Atomic int spinners;
 static int max_spinners;
 
 static bool spin_begin(void) {
+  /* Lazily set, benignly racy hints (hb.h). */
+  GORT__HB_ATOMIC(&max_spinners, sizeof max_spinners);
+  GORT__HB_ATOMIC(&spinners, sizeof spinners);
   int max = __atomic_load_n(&max_spinners, __ATOMIC_RELAXED);
   if (max == 0) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -94,16 +98,24 @@ bool gort__wait_token(_Atomic uint32_t *wake, int64_t budget_ns, int64_t timeout
     if (!futex_wait(wake, 2, timeout_ns)) return false;
   uint32_t got = atomic_exchange_explicit(wake, 0, memory_order_acquire);
   if (got != 1) gort__fatal("woken without a token (%u)", got);
+  GORT__HB_AFTER(wake);
   return true;
 }
 
+void gort__thread_record_init(gort__thread *th) {
+  GORT__HB_ATOMIC(&th->wake, sizeof th->wake);
+  GORT__HB_ATOMIC(&th->next_task, sizeof th->next_task);
+}
+
 void gort__give_token(_Atomic uint32_t *wake) {
+  GORT__HB_BEFORE(wake);
   if (atomic_exchange_explicit(wake, 1, memory_order_release) == 2) futex_wake(wake);
 }
 
 static int64_t spin_ns = -1;
 
 static int64_t park_spin_budget(void) {
+  GORT__HB_ATOMIC(&spin_ns, sizeof spin_ns); /* a lazily set, benignly racy hint */
   int64_t s = __atomic_load_n(&spin_ns, __ATOMIC_RELAXED);
   if (s < 0) {
     const char *env = getenv("GORT_SPIN_NS");

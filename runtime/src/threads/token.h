@@ -31,6 +31,10 @@ typedef struct gort__thread {
   struct gort__thread *idle_next; /* idle_lock */
 } gort__thread;
 
+/* A new thread record: its token and hand-off slot are the happens-before
+ * edges themselves, not data (hb.h). */
+void gort__thread_record_init(gort__thread *th);
+
 /* Spin up to budget_ns (if allowed, see token.c), then sleep until a token
  * is present, and consume it. timeout_ns > 0 bounds the sleep: false when it
  * ran out with no token (the token is then not consumed, and the caller must

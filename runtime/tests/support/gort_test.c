@@ -1,5 +1,6 @@
 #include "gort_test.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -51,11 +52,16 @@ bool gort_test_child_aborts(void (*fn)(void *), void *arg, const char *expect) {
 static int misuse_calls;
 static int misuse_last;
 
-static char misuse_last_msg[256];
+/* Misuse hooks run on whichever tasks misused at once (a close waking many
+ * senders): the message buffer has its own lock. */
+static pthread_mutex_t misuse_msg_lock = PTHREAD_MUTEX_INITIALIZER;
+static char misuse_last_msg[256]; /* misuse_msg_lock */
 
 static void count_misuse(int code, const char *msg, void *arg) {
   (void)arg;
+  pthread_mutex_lock(&misuse_msg_lock);
   snprintf(misuse_last_msg, sizeof misuse_last_msg, "%s", msg);
+  pthread_mutex_unlock(&misuse_msg_lock);
   __atomic_add_fetch(&misuse_calls, 1, __ATOMIC_SEQ_CST);
   __atomic_store_n(&misuse_last, code, __ATOMIC_SEQ_CST);
 }
@@ -70,7 +76,15 @@ int *gort_test_misuse_return_mode(void) {
 
 int gort_test_misuse_last(void) { return __atomic_load_n(&misuse_last, __ATOMIC_SEQ_CST); }
 
-const char *gort_test_misuse_last_message(void) { return misuse_last_msg; }
+/* The last message, copied under its lock into a buffer of the caller's
+ * thread, so a concurrent hook cannot change it while it is read. */
+const char *gort_test_misuse_last_message(void) {
+  static _Thread_local char copy[sizeof misuse_last_msg];
+  pthread_mutex_lock(&misuse_msg_lock);
+  memcpy(copy, misuse_last_msg, sizeof copy);
+  pthread_mutex_unlock(&misuse_msg_lock);
+  return copy;
+}
 
 void gort_test_misuse_abort_mode(void) {
   gort_set_misuse_mode(GORT_MISUSE_ABORT);

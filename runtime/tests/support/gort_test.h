@@ -69,12 +69,9 @@ int gort_test_group_teardown(void **state);
 /* main() for a test program: runs the group with the setup/teardown above,
  * with leakcheck on: every test verifies that it left no task, thread or fd
  * behind (goleak's VerifyNone), and the binary is verified once more at the
- * end, heap included (VerifyTestMain). The prototypes are spelled out so that
- * test programs need not have leakcheck's include path. */
-int gort_leakcheck_cmocka_run_group(const char *group_name, const struct CMUnitTest *tests,
-                                    size_t n_tests, CMFixtureFunction group_setup,
-                                    CMFixtureFunction group_teardown);
-int gort_leakcheck_test_main(int group_result);
+ * end, heap included (VerifyTestMain). Test programs have leakcheck's include
+ * path (TEST_CPPFLAGS). */
+#include "gort/leakcheck_cmocka.h"
 #define GORT_TEST_MAIN(tests)                                                       \
   int main(void) {                                                                  \
     return gort_leakcheck_test_main(gort_leakcheck_cmocka_run_group(                \

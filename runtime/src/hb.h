@@ -1,0 +1,60 @@
+/* runtime/src/hb.h - happens-before edges the runtime creates with atomics,
+ * told to Valgrind's thread checkers (Helgrind, DRD).
+ *
+ * Helgrind and DRD understand pthread mutexes and condition variables, not
+ * C11 atomics or futexes. Every place where an atomic carries a
+ * happens-before edge (a release store or RMW that another thread's acquire
+ * reads) says so here: GORT__HB_BEFORE(obj) just before the release,
+ * GORT__HB_AFTER(obj) just after the acquire that observed it, on the same
+ * address (Valgrind's ANNOTATE_HAPPENS_BEFORE/AFTER). Without these, the
+ * checkers report every hand-off through park/ready as a race.
+ *
+ * Atomics that carry no edge (counters, the state a dump reads) are still
+ * plain memory to the checkers: GORT__HB_ATOMIC(ptr, size) tells them not to
+ * race-check that object (ThreadSanitizer understands atomics itself).
+ *
+ * GORT__HB_OWNED(ptr, size): the calling thread now owns the object alone
+ * (it dropped the last reference), so earlier accesses by other threads are
+ * ordered before it even where the checkers cannot see how: glibc's
+ * pthread_mutex_unlock writes the mutex word after Helgrind and DRD record
+ * the release, so the last owner's pthread_mutex_destroy would otherwise
+ * "race" with another thread's unlock that happened before it. Helgrind
+ * only: DRD checks destroy itself, and cleaning the memory would make it
+ * forget the mutex.
+ *
+ * Compiled in when Valgrind's headers are present (Debian: valgrind), out
+ * with -DGORT_NO_VALGRIND. Outside Valgrind a client request is a few
+ * instructions that do nothing.
+ */
+#ifndef GORT_HB_H
+#define GORT_HB_H
+
+#if !defined(GORT_NO_VALGRIND) && defined(__has_include)
+#if __has_include(<valgrind/helgrind.h>) && __has_include(<valgrind/drd.h>)
+#define GORT__HAVE_VALGRIND 1
+#endif
+#endif
+
+#ifdef GORT__HAVE_VALGRIND
+/* helgrind.h first: drd.h then keeps Helgrind's happens-before requests,
+ * which DRD understands as well. */
+#include <valgrind/helgrind.h>
+#include <valgrind/drd.h>
+
+#define GORT__HB_BEFORE(obj) ANNOTATE_HAPPENS_BEFORE(obj)
+#define GORT__HB_AFTER(obj) ANNOTATE_HAPPENS_AFTER(obj)
+#define GORT__HB_ATOMIC(ptr, size)                                                          \
+  do {                                                                                      \
+    VALGRIND_HG_DISABLE_CHECKING((ptr), (size));                                            \
+    VALGRIND_DO_CLIENT_REQUEST_STMT(VG_USERREQ__DRD_START_SUPPRESSION, (ptr), (size), 0, 0, \
+                                    0);                                                     \
+  } while (0)
+#define GORT__HB_OWNED(ptr, size) VALGRIND_HG_CLEAN_MEMORY((ptr), (size))
+#else
+#define GORT__HB_OWNED(ptr, size) ((void)(ptr), (void)(size))
+#define GORT__HB_BEFORE(obj) ((void)(obj))
+#define GORT__HB_AFTER(obj) ((void)(obj))
+#define GORT__HB_ATOMIC(ptr, size) ((void)(ptr), (void)(size))
+#endif
+
+#endif
