@@ -41,8 +41,12 @@ static struct {
                     void *);
   Dwfl_Module *(*addrmodule)(Dwfl *, Dwarf_Addr);
   const char *(*addrname)(Dwfl_Module *, GElf_Addr);
-  Dwfl_Line *(*getsrc)(Dwfl_Module *, Dwarf_Addr);
-  const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *, Dwarf_Word *, Dwarf_Word *);
+  Dwarf_Die *(*addrdie)(Dwfl_Module *, Dwarf_Addr, Dwarf_Addr *);
+  Dwarf_Die *(*nextcu)(Dwfl_Module *, Dwarf_Die *, Dwarf_Addr *);
+  int (*haspc)(Dwarf_Die *, Dwarf_Addr);
+  Dwarf_Line *(*getsrc_die)(Dwarf_Die *, Dwarf_Addr);
+  const char *(*linesrc)(Dwarf_Line *, Dwarf_Word *, Dwarf_Word *);
+  int (*lineno)(Dwarf_Line *, int *);
   /* libelf, a dependency of libdw */
   unsigned (*elf_version)(unsigned);
   Elf *(*elf_begin)(int, Elf_Cmd, Elf *);
@@ -110,8 +114,10 @@ static bool load_libdw(void) {
   if (!lib) return false;
   if (!(LOAD(begin, "dwfl_begin") && LOAD(end, "dwfl_end") && LOAD(proc_report, "dwfl_linux_proc_report") &&
         LOAD(report_end, "dwfl_report_end") && LOAD(addrmodule, "dwfl_addrmodule") &&
-        LOAD(addrname, "dwfl_module_addrname") && LOAD(getsrc, "dwfl_module_getsrc") &&
-        LOAD(lineinfo, "dwfl_lineinfo") && LOAD(elf_version, "elf_version") &&
+        LOAD(addrname, "dwfl_module_addrname") &&
+        LOAD(addrdie, "dwfl_module_addrdie") && LOAD(nextcu, "dwfl_module_nextcu") &&
+        LOAD(haspc, "dwarf_haspc") && LOAD(getsrc_die, "dwarf_getsrc_die") &&
+        LOAD(linesrc, "dwarf_linesrc") && LOAD(lineno, "dwarf_lineno") && LOAD(elf_version, "elf_version") &&
         LOAD(elf_begin, "elf_begin") && LOAD(elf_cntl, "elf_cntl")))
     return false;
   dw.elf_version(EV_CURRENT);
@@ -131,10 +137,16 @@ void gort__symbolize(const void *pc, bool return_address, gort__symbol *out) {
   if (m) {
     const char *fn = dw.addrname(m, look);
     if (fn) snprintf(out->function, sizeof out->function, "%s", fn);
-    Dwfl_Line *l = dw.getsrc(m, look);
+    /* The unit holding look: through .debug_aranges, else (clang emits
+     * none) by walking the units. */
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = dw.addrdie(m, look, &bias);
+    for (cu = cu ? cu : dw.nextcu(m, NULL, &bias); cu; cu = dw.nextcu(m, cu, &bias))
+      if (dw.haspc(cu, look - bias) > 0) break;
+    Dwarf_Line *l = cu ? dw.getsrc_die(cu, look - bias) : NULL;
     int line = 0;
-    const char *file = l ? dw.lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
-    if (file && line > 0) {
+    const char *file = l ? dw.linesrc(l, NULL, NULL) : NULL;
+    if (file && dw.lineno(l, &line) == 0 && line > 0) {
       snprintf(out->file, sizeof out->file, "%s", file);
       out->line = line;
     }
