@@ -143,6 +143,7 @@ void gort_dump_tasks(FILE *out) {
   dump_sink s = {out, -1};
   dump_all(&s);
   fflush(out);
+  gort__symbolize_done(); /* the process goes on: hold nothing of libdwfl's */
 }
 
 static void on_sigquit(int sig) {

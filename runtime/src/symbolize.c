@@ -14,8 +14,9 @@
  * Not for signal handlers: dlopen and libdwfl allocate. The SIGQUIT dump
  * stays on dladdr (see task.c).
  *
- * Invariants: one libdwfl session for the process, built on first use and
- * kept (sym_lock; libdwfl is not thread-safe). It holds no file descriptor
+ * Invariants: one libdwfl session at a time, built on first use and ended
+ * by gort__symbolize_done after each dump (sym_lock; libdwfl is not
+ * thread-safe). It holds no file descriptor
  * (gort_dump_tasks is public, and a leak check must not see one): each
  * object's file is mapped whole, libelf is told it is done with the fd,
  * and the fd is closed; separate debug files are not looked up.
@@ -34,6 +35,7 @@
 /* The libdwfl calls we make, resolved by dlsym. */
 static struct {
   Dwfl *(*begin)(const Dwfl_Callbacks *);
+  void (*end)(Dwfl *);
   int (*proc_report)(Dwfl *, pid_t);
   int (*report_end)(Dwfl *, int (*)(Dwfl_Module *, void *, const char *, Dwarf_Addr, void *),
                     void *);
@@ -77,24 +79,45 @@ static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, 
   return -1;
 }
 
+static bool load_libdw(void);
+
 /* sym_lock held. */
 static Dwfl *open_session(void) {
-  if (session || tried) return session;
-  tried = true;
+  if (session) return session;
+  if (!tried) {
+    tried = true;
+    if (!load_libdw()) dw.begin = NULL;
+  }
+  if (!dw.begin) return NULL;
+  Dwfl *d = dw.begin(&callbacks);
+  if (d && dw.proc_report(d, getpid()) == 0 && dw.report_end(d, NULL, NULL) == 0)
+    session = d;
+  else if (d)
+    dw.end(d);
+  return session;
+}
+
+void gort__symbolize_done(void) {
+  pthread_mutex_lock(&sym_lock);
+  if (session) dw.end(session);
+  session = NULL;
+  pthread_mutex_unlock(&sym_lock);
+}
+
+/* sym_lock held. Resolve what we use from libdw.so.1 (and its libelf). */
+static bool load_libdw(void) {
   void *lib = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!lib) return NULL;
-  if (!(LOAD(begin, "dwfl_begin") && LOAD(proc_report, "dwfl_linux_proc_report") &&
+  if (!lib) return false;
+  if (!(LOAD(begin, "dwfl_begin") && LOAD(end, "dwfl_end") && LOAD(proc_report, "dwfl_linux_proc_report") &&
         LOAD(report_end, "dwfl_report_end") && LOAD(addrmodule, "dwfl_addrmodule") &&
         LOAD(addrname, "dwfl_module_addrname") && LOAD(getsrc, "dwfl_module_getsrc") &&
         LOAD(lineinfo, "dwfl_lineinfo") && LOAD(elf_version, "elf_version") &&
         LOAD(elf_begin, "elf_begin") && LOAD(elf_cntl, "elf_cntl")))
-    return NULL;
+    return false;
   dw.elf_version(EV_CURRENT);
   callbacks.find_elf = find_elf_nofd;
   callbacks.find_debuginfo = no_debuginfo;
-  Dwfl *d = dw.begin(&callbacks);
-  if (d && dw.proc_report(d, getpid()) == 0 && dw.report_end(d, NULL, NULL) == 0) session = d;
-  return session;
+  return true;
 }
 
 void gort__symbolize(const void *pc, bool return_address, gort__symbol *out) {
