@@ -25,7 +25,12 @@ int gort_chan_make(gort_chan **out, size_t elem_size, long cap) {
   c->cap = (size_t)cap;
   c->buf = (unsigned char *)(c + 1);
   atomic_init(&c->refs, 1);
+  /* Words the lock-free checks below read without the lock (hb.h). */
   GORT__HB_ATOMIC(&c->refs, sizeof c->refs);
+  GORT__HB_ATOMIC(&c->count, sizeof c->count);
+  GORT__HB_ATOMIC(&c->closed, sizeof c->closed);
+  GORT__HB_ATOMIC(&c->recvq.head, sizeof c->recvq.head);
+  GORT__HB_ATOMIC(&c->sendq.head, sizeof c->sendq.head);
   *out = c;
   return 0;
 }
@@ -52,7 +57,6 @@ void gort_chan_release(gort_chan *c) {
   long old = atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel);
   if (old == 1) {
     GORT__HB_AFTER(&c->refs);
-    GORT__HB_OWNED(&c->lock, sizeof c->lock);
     if (c->recvq.head || c->sendq.head)
       gort__fatal("channel %p freed while tasks are blocked on it", (void *)c);
     atomic_store_explicit(&c->refs, CHAN_REFS_POISON, memory_order_relaxed);
@@ -191,6 +195,7 @@ static int chan_recv(gort_chan *c, void *elem, bool *ok, bool block) {
     /* Empty and open: would block. Empty after closed was seen (acquire,
      * pairing with close's release): closed and drained, as Go's chanrecv. */
     if (!__atomic_load_n(&c->closed, __ATOMIC_ACQUIRE)) return GORT_EAGAIN;
+    GORT__HB_AFTER(&c->closed);
     if (chan_empty(c)) {
       gort__chan_zero(c, elem);
       return GORT_ECLOSED;
@@ -241,6 +246,7 @@ int gort_chan_close(gort_chan *c) {
     gort__lock_release(&c->lock);
     return gort__misuse(GORT_ECLOSECLOSED);
   }
+  GORT__HB_BEFORE(&c->closed);
   __atomic_store_n(&c->closed, true, __ATOMIC_RELEASE);
   /* Collect every waiter on a private list (reusing the queue links), then
    * ready them after unlocking. */

@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "gort/context.h"
+#include "hb.h"
 #include "internal.h"
 
 typedef enum { CTX_BACKGROUND, CTX_CANCEL, CTX_TIMER, CTX_VALUE, CTX_WITHOUT, CTX_AFTER } ctx_kind;
@@ -130,7 +131,7 @@ static bool try_retain(gort_context *c) {
 static void unlink_from_parent(gort_context *c) {
   gort_context *p = c->cparent;
   if (!p) return;
-  pthread_mutex_lock(&p->mu);
+  gort__lock_mutex(&p->mu);
   if (c->linked) {
     if (c->sib_prev)
       c->sib_prev->sib_next = c->sib_next;
@@ -162,10 +163,12 @@ static gort_context *ctx_destroy(gort_context *c) {
 static void ctx_release(gort_context *c) {
   /* A loop, not recursion: a long chain may be freed at once. */
   while (c && c->kind != CTX_BACKGROUND) {
+    GORT__HB_BEFORE(&c->refs); /* the last releaser sees every holder's writes */
     long old = atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel);
     if (old <= 0)
       gort__fatal("context %p released more times than retained (freed twice?)", (void *)c);
     if (old != 1) return;
+    GORT__HB_AFTER(&c->refs);
     c = ctx_destroy(c);
   }
 }
@@ -195,7 +198,7 @@ static bool cancel_one(gort_context *c, int err, int cause, gort_context **work)
     after_fire(c);
     return false;
   }
-  pthread_mutex_lock(&c->mu);
+  gort__lock_mutex(&c->mu);
   if (c->err != 0) {
     pthread_mutex_unlock(&c->mu);
     return false;
@@ -301,6 +304,7 @@ static gort_context *ctx_alloc(gort_context *parent, ctx_kind kind) {
   if (!c) return NULL;
   c->kind = kind;
   atomic_init(&c->refs, 1);
+  GORT__HB_ATOMIC(&c->refs, sizeof c->refs); /* hb.h */
   c->parent = parent;
   /* WITHOUT cuts the chain: nothing above it cancels it or its children. */
   c->cparent = kind == CTX_WITHOUT ? NULL : cancel_ctx_of(parent);
@@ -319,7 +323,7 @@ static gort_context *ctx_alloc(gort_context *parent, ctx_kind kind) {
 
 /* Requires no lock; c not yet visible. */
 static void born_cancelled(gort_context *c, int err, int cause) {
-  pthread_mutex_lock(&c->mu); /* not needed for exclusion; states the rule */
+  gort__lock_mutex(&c->mu); /* not needed for exclusion; states the rule */
   c->err = err;
   c->cause = cause;
   (void)gort_chan_close(c->done);
@@ -343,7 +347,7 @@ static bool propagate_cancel(gort_context *c, bool expired) {
   gort_context *p = c->cparent;
   int perr = 0, pcause = 0;
   if (p) {
-    pthread_mutex_lock(&p->mu);
+    gort__lock_mutex(&p->mu);
     perr = p->err;
     pcause = p->cause;
     if (perr == 0 && !expired) link_child(p, c);
@@ -383,7 +387,7 @@ static int with_deadline(gort_context *parent, int64_t deadline, int cause, gort
   gort__timer_entry_origin(&c->timer, GORT_TIMER_CONTEXT, site);
   if (propagate_cancel(c, deadline <= gort__nanotime())) {
     int rc = 0;
-    pthread_mutex_lock(&c->mu);
+    gort__lock_mutex(&c->mu);
     if (c->err == 0) rc = gort__timer_start(&c->timer, deadline, 0);
     pthread_mutex_unlock(&c->mu);
     if (rc != 0) {
@@ -443,7 +447,7 @@ int gort_context_after_func(gort_context *ctx, void (*f)(void *), void *arg,
   a->armed_ref = p != NULL;
   atomic_init(&a->refs, a->armed_ref ? 2 : 1);
   if (p) {
-    pthread_mutex_lock(&p->mu);
+    gort__lock_mutex(&p->mu);
     bool done = p->err != 0;
     if (!done) link_child(p, a);
     pthread_mutex_unlock(&p->mu);
@@ -497,7 +501,7 @@ int gort_context_err(gort_context *c) {
   if (!c) return GORT_EINVAL;
   gort_context *cc = cancel_ctx_of(c);
   if (!cc) return 0;
-  pthread_mutex_lock(&cc->mu);
+  gort__lock_mutex(&cc->mu);
   int err = cc->err;
   pthread_mutex_unlock(&cc->mu);
   return err;
@@ -507,7 +511,7 @@ int gort_context_cause(gort_context *c) {
   if (!c) return GORT_EINVAL;
   gort_context *cc = cancel_ctx_of(c);
   if (!cc) return 0;
-  pthread_mutex_lock(&cc->mu);
+  gort__lock_mutex(&cc->mu);
   int cause = cc->cause;
   pthread_mutex_unlock(&cc->mu);
   return cause;

@@ -19,8 +19,8 @@
  * pthread_mutex_unlock writes the mutex word after Helgrind and DRD record
  * the release, so the last owner's pthread_mutex_destroy would otherwise
  * "race" with another thread's unlock that happened before it. Helgrind
- * only: DRD checks destroy itself, and cleaning the memory would make it
- * forget the mutex.
+ * only: DRD checks destroy itself, and takes Helgrind's clean-memory request
+ * as "forget the mutex" (then "not a mutex" at destroy).
  *
  * Compiled in when Valgrind's headers are present (Debian: valgrind), out
  * with -DGORT_NO_VALGRIND. Outside Valgrind a client request is a few
@@ -49,12 +49,25 @@
     VALGRIND_DO_CLIENT_REQUEST_STMT(VG_USERREQ__DRD_START_SUPPRESSION, (ptr), (size), 0, 0, \
                                     0);                                                     \
   } while (0)
-#define GORT__HB_OWNED(ptr, size) VALGRIND_HG_CLEAN_MEMORY((ptr), (size))
+/* DRD answers its own thread-id request with a non-zero id, other tools
+ * (Helgrind) with the default 0. */
+#define GORT__HB_OWNED(ptr, size)                                         \
+  do {                                                                    \
+    if (RUNNING_ON_VALGRIND && DRD_GET_DRD_THREADID == 0)                  \
+      VALGRIND_HG_CLEAN_MEMORY((ptr), (size));                            \
+  } while (0)
 #else
 #define GORT__HB_OWNED(ptr, size) ((void)(ptr), (void)(size))
 #define GORT__HB_BEFORE(obj) ((void)(obj))
 #define GORT__HB_AFTER(obj) ((void)(obj))
 #define GORT__HB_ATOMIC(ptr, size) ((void)(ptr), (void)(size))
 #endif
+
+/* Just after taking one of the runtime's own pthread mutexes: its bytes are
+ * glibc's, and every earlier holder's writes to them are ordered before
+ * this acquire. Helgrind records a release before glibc's unlock writes the
+ * mutex word, so without this it blames whoever reuses that memory later
+ * (a stack frame that held a WaitGroup, a freed channel). */
+#define GORT__HB_LOCKED(m) GORT__HB_OWNED((m), sizeof *(m))
 
 #endif

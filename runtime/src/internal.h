@@ -24,6 +24,9 @@
 /* Convenience unlock callback for pthread mutexes. */
 void gort__unlock_mutex(void *m);
 
+/* Take one of the runtime's own pthread mutexes (see hb.h's GORT__HB_LOCKED). */
+void gort__lock_mutex(pthread_mutex_t *m);
+
 /* Waiter queues (FIFO, doubly linked), under the owner's lock. */
 void gort__waitq_push(gort__waitq *q, gort__waiter *w);
 gort__waiter *gort__waitq_pop(gort__waitq *q);

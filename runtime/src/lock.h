@@ -13,6 +13,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "hb.h"
+
 typedef struct {
   _Atomic uint32_t state;
 } gort__lock;
@@ -23,13 +25,16 @@ void gort__lock_slow(gort__lock *l);
 void gort__lock_wake(gort__lock *l);
 
 static inline void gort__lock_acquire(gort__lock *l) {
+  GORT__HB_ATOMIC(&l->state, sizeof l->state); /* the word is the edge, not data */
   uint32_t expected = 0;
   if (!atomic_compare_exchange_strong_explicit(&l->state, &expected, 1, memory_order_acquire,
                                                memory_order_relaxed))
     gort__lock_slow(l);
+  GORT__HB_AFTER(l); /* Helgrind and DRD see no atomics (hb.h) */
 }
 
 static inline void gort__lock_release(gort__lock *l) {
+  GORT__HB_BEFORE(l);
   if (atomic_exchange_explicit(&l->state, 0, memory_order_release) == 2) gort__lock_wake(l);
 }
 

@@ -49,6 +49,11 @@ void gort__ready(gort__task *t) {
 
 void gort__unlock_mutex(void *m) { pthread_mutex_unlock((pthread_mutex_t *)m); }
 
+void gort__lock_mutex(pthread_mutex_t *m) {
+  pthread_mutex_lock(m);
+  GORT__HB_LOCKED(m);
+}
+
 /* ---- waiter queues ---- */
 
 /* q->head is stored atomically (relaxed): a channel's lock-free

@@ -90,7 +90,7 @@ int gort_semaphore_acquire(gort_semaphore *s, gort_context *ctx, int64_t n) {
   if (s == NULL || ctx == NULL || n < 0) return GORT_EINVAL;
   gort_chan *done = gort_context_done(ctx);
 
-  pthread_mutex_lock(&s->lock);
+  gort__lock_mutex(&s->lock);
   /* ctx becoming done happened before we got the lock: fail even if the
    * weight is free, as x/sync does. */
   if (is_done(done)) {
@@ -125,7 +125,7 @@ int gort_semaphore_acquire(gort_semaphore *s, gort_context *ctx, int64_t n) {
   gort_select_case cases[2] = {gort_case_recv(w.ready, NULL), gort_case_recv(done, NULL)};
   int which = gort_select(cases, 2);
   if (which == 1) {
-    pthread_mutex_lock(&s->lock);
+    gort__lock_mutex(&s->lock);
     if (w.granted) {
       /* Granted concurrently with the cancellation: pretend it was not, and
        * hand the weight to whoever is next. */
@@ -154,7 +154,7 @@ int gort_semaphore_acquire(gort_semaphore *s, gort_context *ctx, int64_t n) {
 
 int gort_semaphore_try_acquire(gort_semaphore *s, int64_t n) {
   if (s == NULL || n < 0) return GORT_EINVAL;
-  pthread_mutex_lock(&s->lock);
+  gort__lock_mutex(&s->lock);
   bool ok = s->size - s->cur >= n && s->head == NULL;
   if (ok) s->cur += n;
   pthread_mutex_unlock(&s->lock);
@@ -163,7 +163,7 @@ int gort_semaphore_try_acquire(gort_semaphore *s, int64_t n) {
 
 int gort_semaphore_release(gort_semaphore *s, int64_t n) {
   if (s == NULL || n < 0) return GORT_EINVAL;
-  pthread_mutex_lock(&s->lock);
+  gort__lock_mutex(&s->lock);
   if (n > s->cur) {
     pthread_mutex_unlock(&s->lock);
     return gort__misuse(GORT_ESEMRELEASE);
@@ -178,7 +178,7 @@ int64_t gort_semaphore_size(gort_semaphore *s) { return s ? s->size : 0; }
 
 int64_t gort_semaphore_held(gort_semaphore *s) {
   if (s == NULL) return 0;
-  pthread_mutex_lock(&s->lock);
+  gort__lock_mutex(&s->lock);
   int64_t cur = s->cur;
   pthread_mutex_unlock(&s->lock);
   return cur;
@@ -186,7 +186,7 @@ int64_t gort_semaphore_held(gort_semaphore *s) {
 
 int gort_semaphore_waiters(gort_semaphore *s) {
   if (s == NULL) return 0;
-  pthread_mutex_lock(&s->lock);
+  gort__lock_mutex(&s->lock);
   int n = s->nwaiters;
   pthread_mutex_unlock(&s->lock);
   return n;

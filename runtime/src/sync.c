@@ -99,7 +99,7 @@ void gort_waitgroup_init(gort_waitgroup *wg) {
 int gort_waitgroup_add(gort_waitgroup *wg, int64_t delta) {
   if (wg == NULL) return GORT_EINVAL;
   wake_list wake = WAKE_LIST_INIT;
-  pthread_mutex_lock(&wg->lock);
+  gort__lock_mutex(&wg->lock);
   int64_t v;
   /* Misuse leaves the counter as it was, so RETURN mode can go on. count
    * is never negative, so only a positive delta can overflow, and a
@@ -123,7 +123,7 @@ int gort_waitgroup_done(gort_waitgroup *wg) { return gort_waitgroup_add(wg, -1);
 
 int gort_waitgroup_wait(gort_waitgroup *wg) {
   if (wg == NULL) return GORT_EINVAL;
-  pthread_mutex_lock(&wg->lock);
+  gort__lock_mutex(&wg->lock);
   if (wg->count == 0) {
     pthread_mutex_unlock(&wg->lock);
     return 0;
@@ -180,7 +180,7 @@ int gort_waitgroup_go_at(gort_waitgroup *wg, void (*fn)(void *), void *arg, cons
 
 void gort_waitgroup_destroy(gort_waitgroup *wg) {
   if (gort__nil(wg)) return;
-  pthread_mutex_lock(&wg->lock); /* let a releasing Done leave first */
+  gort__lock_mutex(&wg->lock); /* let a releasing Done leave first */
   pthread_mutex_unlock(&wg->lock);
   pthread_mutex_destroy(&wg->lock);
 }
@@ -248,7 +248,7 @@ void gort_mutex_lock(gort_mutex *m) {
   gort__waiter w = {0};
   w.task = self_or_die("sync.Mutex.Lock");
   for (;;) {
-    pthread_mutex_lock(&m->lock);
+    gort__lock_mutex(&m->lock);
     /* Exchange to 2 either takes a free mutex (old 0) or marks a held one
      * as "has waiters", so its unlock will come to the queue. We take it
      * with state 2 even if nobody else waits: that costs at most one empty
@@ -284,7 +284,7 @@ int gort_mutex_unlock(gort_mutex *m) {
   if (atomic_compare_exchange_strong_explicit(&m->state, &expected, 0, memory_order_release,
                                               memory_order_relaxed))
     return 0;
-  pthread_mutex_lock(&m->lock);
+  gort__lock_mutex(&m->lock);
   int old = atomic_exchange_explicit(&m->state, 0, memory_order_release);
   gort__waiter *w = old == 2 ? gort__waitq_pop(&m->waiters) : NULL;
   pthread_mutex_unlock(&m->lock);
@@ -298,7 +298,7 @@ int gort_mutex_unlock(gort_mutex *m) {
 
 void gort_mutex_destroy(gort_mutex *m) {
   if (gort__nil(m)) return;
-  pthread_mutex_lock(&m->lock); /* let a releasing unlock leave first */
+  gort__lock_mutex(&m->lock); /* let a releasing unlock leave first */
   pthread_mutex_unlock(&m->lock);
   pthread_mutex_destroy(&m->lock);
 }
@@ -337,7 +337,7 @@ static gort__waiter *rw_grant_writer(gort_rwmutex *rw) {
 
 void gort_rwmutex_rlock(gort_rwmutex *rw) {
   if (gort__nil(rw)) return;
-  pthread_mutex_lock(&rw->lock);
+  gort__lock_mutex(&rw->lock);
   if (rw_reader_may_enter(rw)) {
     rw->readers++;
     pthread_mutex_unlock(&rw->lock);
@@ -352,7 +352,7 @@ void gort_rwmutex_rlock(gort_rwmutex *rw) {
 
 bool gort_rwmutex_tryrlock(gort_rwmutex *rw) {
   if (gort__nil(rw)) return false;
-  pthread_mutex_lock(&rw->lock);
+  gort__lock_mutex(&rw->lock);
   bool ok = rw_reader_may_enter(rw);
   if (ok) rw->readers++;
   pthread_mutex_unlock(&rw->lock);
@@ -361,7 +361,7 @@ bool gort_rwmutex_tryrlock(gort_rwmutex *rw) {
 
 int gort_rwmutex_runlock(gort_rwmutex *rw) {
   if (rw == NULL) return GORT_EINVAL;
-  pthread_mutex_lock(&rw->lock);
+  gort__lock_mutex(&rw->lock);
   if (rw->readers == 0) {
     pthread_mutex_unlock(&rw->lock);
     return gort__misuse(GORT_ERUNLOCK);
@@ -378,7 +378,7 @@ int gort_rwmutex_runlock(gort_rwmutex *rw) {
 
 void gort_rwmutex_lock(gort_rwmutex *rw) {
   if (gort__nil(rw)) return;
-  pthread_mutex_lock(&rw->lock);
+  gort__lock_mutex(&rw->lock);
   if (!rw->writer && rw->readers == 0) {
     /* Free, so both queues are empty (invariant): nobody is passed over. */
     rw->writer = true;
@@ -395,7 +395,7 @@ void gort_rwmutex_lock(gort_rwmutex *rw) {
 
 bool gort_rwmutex_trylock(gort_rwmutex *rw) {
   if (gort__nil(rw)) return false;
-  pthread_mutex_lock(&rw->lock);
+  gort__lock_mutex(&rw->lock);
   bool ok = !rw->writer && rw->readers == 0;
   if (ok) rw->writer = true;
   pthread_mutex_unlock(&rw->lock);
@@ -405,7 +405,7 @@ bool gort_rwmutex_trylock(gort_rwmutex *rw) {
 int gort_rwmutex_unlock(gort_rwmutex *rw) {
   if (rw == NULL) return GORT_EINVAL;
   wake_list wake = WAKE_LIST_INIT;
-  pthread_mutex_lock(&rw->lock);
+  gort__lock_mutex(&rw->lock);
   if (!rw->writer) {
     pthread_mutex_unlock(&rw->lock);
     return gort__misuse(GORT_ERWUNLOCK);
@@ -427,7 +427,7 @@ int gort_rwmutex_unlock(gort_rwmutex *rw) {
 
 void gort_rwmutex_destroy(gort_rwmutex *rw) {
   if (gort__nil(rw)) return;
-  pthread_mutex_lock(&rw->lock); /* let a releasing unlock leave first */
+  gort__lock_mutex(&rw->lock); /* let a releasing unlock leave first */
   pthread_mutex_unlock(&rw->lock);
   pthread_mutex_destroy(&rw->lock);
 }
@@ -451,13 +451,13 @@ void gort_cond_wait(gort_cond *c) {
    * released it) to change the condition, so it finds us on the queue. A
    * signal that lands between the unlock of L and the park leaves a token,
    * and the park returns at once (scheduler.h's protocol). */
-  pthread_mutex_lock(&c->lock);
+  gort__lock_mutex(&c->lock);
   gort__waitq_push(&c->waiters, &w);
   pthread_mutex_unlock(&c->lock);
   if (gort_mutex_unlock(c->L) != 0) {
     /* Misuse in RETURN mode: L was not held. Leave without waiting; if a
      * signal already took our waiter, consume its wake-up first. */
-    pthread_mutex_lock(&c->lock);
+    gort__lock_mutex(&c->lock);
     if (w.queued) {
       gort__waitq_remove(&c->waiters, &w);
       pthread_mutex_unlock(&c->lock);
@@ -472,7 +472,7 @@ void gort_cond_wait(gort_cond *c) {
 
 void gort_cond_signal(gort_cond *c) {
   if (gort__nil(c)) return;
-  pthread_mutex_lock(&c->lock);
+  gort__lock_mutex(&c->lock);
   gort__waiter *w = gort__waitq_pop(&c->waiters);
   pthread_mutex_unlock(&c->lock);
   if (w != NULL) gort__ready(w->task);
@@ -481,7 +481,7 @@ void gort_cond_signal(gort_cond *c) {
 void gort_cond_broadcast(gort_cond *c) {
   if (gort__nil(c)) return;
   wake_list wake = WAKE_LIST_INIT;
-  pthread_mutex_lock(&c->lock);
+  gort__lock_mutex(&c->lock);
   take_all(&c->waiters, &wake);
   pthread_mutex_unlock(&c->lock);
   ready_all(&wake);
@@ -489,7 +489,7 @@ void gort_cond_broadcast(gort_cond *c) {
 
 void gort_cond_destroy(gort_cond *c) {
   if (gort__nil(c)) return;
-  pthread_mutex_lock(&c->lock); /* let a signaller leave first */
+  gort__lock_mutex(&c->lock); /* let a signaller leave first */
   pthread_mutex_unlock(&c->lock);
   pthread_mutex_destroy(&c->lock);
 }
@@ -511,6 +511,7 @@ void gort_once_do(gort_once *o, void (*fn)(void *), void *arg) {
     gort__misuse(GORT_ENILPTR);
     return;
   }
+  GORT__HB_ATOMIC(&o->done, sizeof o->done); /* GORT_ONCE_INIT has no init call */
   if (atomic_load_explicit(&o->done, memory_order_acquire)) {
     GORT__HB_AFTER(o);
     return;
