@@ -10,6 +10,13 @@ CFLAGS ?= -O2 -g
 LDFLAGS ?=
 SAN ?=
 TEST_TIMEOUT ?= 300
+# Per test (ci/run-tests.sh): a test that runs longer fails by name, with a
+# task dump, and the rest of its binary still runs.
+TEST_CASE_TIMEOUT ?= 120
+# make test RUN=<regex>: only the tests whose name matches (SKIP=<regex>: not
+# those), like go test -run.
+RUN ?=
+SKIP ?=
 
 CCNAME := $(notdir $(firstword $(CC)))
 O ?= build/$(CCNAME)$(if $(SAN),-$(SAN))
@@ -52,7 +59,9 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/%.o)
 # named as $$(TEST_LIBS) in prerequisites (second expansion), so that it
 # does not matter which fragment is read first.
 TEST_LIBS = $(TEST_SUPPORT_OBJS) $(LEAKCHECK_A)
-TEST_LDLIBS = -lcmocka $(LEAKCHECK_LIBS)
+# The wrap routes every cmocka group through runtime/tests/support/watchdog.c
+# (per-test timeout, selection by name).
+TEST_LDLIBS = -Wl,--wrap=_cmocka_run_group_tests -lcmocka $(LEAKCHECK_LIBS)
 RUNTIME_TEST_SRCS := $(sort $(wildcard runtime/tests/test_*.c))
 RUNTIME_TEST_BINS := $(RUNTIME_TEST_SRCS:runtime/tests/%.c=$(O)/tests/runtime/%)
 # Layers append their test binaries to TEST_BINS, their public headers to
@@ -69,7 +78,7 @@ PUBLIC_ARCHIVES =
 
 .PHONY: all lib deps test check bench bench-quick race valgrind leakcheck \
         leakcheck-calibrate report gate ci install clean examples format \
-        check-headers check-exports format-all
+        check-headers check-exports check-runner format-all lint
 .DEFAULT_GOAL := all
 
 all: lib
@@ -111,12 +120,22 @@ SAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(
 export SAN
 
 test: deps
-	@$(MAKE) --no-print-directory test-build check-headers check-exports
-	@$(SAN_ENV) TEST_TIMEOUT=$(TEST_TIMEOUT) ci/run-tests.sh $(TEST_BINS)
+	@$(MAKE) --no-print-directory test-build check-headers check-exports check-runner
+	@$(SAN_ENV) TEST_TIMEOUT=$(TEST_TIMEOUT) TEST_CASE_TIMEOUT=$(TEST_CASE_TIMEOUT) \
+	  TEST_RUN='$(RUN)' TEST_SKIP='$(SKIP)' ci/run-tests.sh $(TEST_BINS)
 	$(if $(SAN),,@$(MAKE) --no-print-directory test-tools)
 
 test-build: lib $(TEST_BINS)
 check: test
+
+# The test runner itself: a hung test is named and the rest still run.
+RUNNER_HANG_BIN := $(O)/tests/runner/hang
+$(RUNNER_HANG_BIN): runtime/tests/runner/hang.c $$(TEST_LIBS) $(LIBGORT_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(GORT_CPPFLAGS) $(TEST_CPPFLAGS) $(GORT_CFLAGS) $< $(TEST_LIBS) $(LIBGORT_A) \
+	  $(GORT_LDFLAGS) $(TEST_LDLIBS) $(GORT_LIBS) -o $@
+check-runner: $(RUNNER_HANG_BIN)
+	@$(SAN_ENV) ci/check-runner.sh $(RUNNER_HANG_BIN)
 
 # Each public header compiles alone as C11 and as C++17.
 check-headers:
@@ -147,7 +166,26 @@ format:
 format-all:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
 
+# compile_commands.json for clang-tidy and editors: every object of a full
+# rebuild (in its own build directory), as bear records it.
+compile_commands.json:
+	bear --output $@ -- $(MAKE) --no-print-directory -B O=build/ccdb lib test-build
+
+# make lint: clang-tidy (.clang-tidy: bugprone-* and concurrency-*, each
+# exception with its reason) and cppcheck on the library sources; clean or
+# it fails. Inline cppcheck suppressions carry their reason too.
+LINT_SRCS = $(sort $(wildcard runtime/src/*.c runtime/src/*/*.c patterns/src/*.c leakcheck/src/*.c))
+lint: compile_commands.json
+	@echo "lint: clang-tidy on $(words $(LINT_SRCS)) files"
+	@echo $(LINT_SRCS) | xargs -n 8 -P 2 clang-tidy -p . --quiet 2>/dev/null | \
+	  { ! grep -E -A3 'warning:|error:'; }
+	@echo "lint: cppcheck"
+	@cppcheck --quiet --enable=warning,portability --inline-suppr --std=c11 --error-exitcode=1 -j2 \
+	  -D_GNU_SOURCE -D__GNUC__ -D__x86_64__ -Iruntime/include -Iruntime/src -Ipatterns/include \
+	  -Ileakcheck/include -Ileakcheck/src runtime/src patterns/src leakcheck/src
+	@echo "lint: clean"
+
 clean:
-	rm -rf build reports/out
+	rm -rf build reports/out compile_commands.json
 
 -include $(RUNTIME_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d) $(RUNTIME_TEST_BINS:=.d)

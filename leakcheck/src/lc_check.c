@@ -637,6 +637,7 @@ static int find_locked(const gort_leakcheck_opts *o, gort_leakcheck_report **out
   }
   scan_free(&s);
   int heap = 0;
+  gort__lc_sym_release(); /* before the heap check: libdwfl's memory is no leak */
   if (o->layers & GORT_LEAKCHECK_HEAP) heap = gort__lc_heap_check(r);
   if (heap_checked) *heap_checked = heap;
   if (r->n == 0) {
@@ -660,6 +661,7 @@ static int find_with(const gort_leakcheck_opts *o, gort_leakcheck_report **out,
   }
   pthread_mutex_lock(&check_lock);
   int rc = find_locked(o, out, heap_checked);
+  gort__lc_sym_release(); /* the findings hold their names: keep nothing */
   pthread_mutex_unlock(&check_lock);
   return rc;
 }
@@ -826,13 +828,16 @@ void gort__lc_record_run(const char *scope, unsigned layers, int heap_checked, i
 
 /* ---- process start and exit ---- */
 
-static void exit_check(void) {
+/* on_exit, not atexit: the exit status decides, as in verify_main, whether
+ * the run is judged at all (a failed run's leaks are its failure's). */
+static void exit_check(int status, void *arg) {
+  (void)arg;
   if (getpid() != init_pid) return; /* a forked child that exited normally */
   pthread_mutex_lock(&name_lock);
   bool done = main_checked;
   pthread_mutex_unlock(&name_lock);
   if (done) return;
-  verify_main_scope(0, NULL, "exit");
+  verify_main_scope(status, NULL, "exit");
 }
 
 static bool env_is(const char *name, const char *value) {
@@ -857,5 +862,5 @@ __attribute__((constructor)) static void gort__lc_init(void) {
   if (GORT_LC_HAVE(gort_set_spawn_traces) && (rec || env_is("GORT_TRACEBACK", "1")))
     gort_set_spawn_traces(true);
   if ((rec || env_is("GORT_LEAKCHECK_ATEXIT", "1")) && !env_is("GORT_LEAKCHECK_ATEXIT", "0"))
-    atexit(exit_check);
+    on_exit(exit_check, NULL);
 }

@@ -95,6 +95,8 @@ bool gort__lc_function_name(const void *pc, char *name, size_t size);
  * written. */
 size_t gort__lc_symbolize(void *const *pcs, size_t n, bool first_is_exact,
                           gort_leakcheck_frame *frames, size_t max);
+/* End the symbolisation session (the next lookup starts a new one). */
+void gort__lc_sym_release(void);
 /* True when an ELF file is dynamically linked (has PT_INTERP), so that
  * LD_PRELOAD applies to it. */
 bool gort__lc_elf_is_dynamic(const char *path);

@@ -9,9 +9,11 @@
  * frames of their own as a debugger shows them.
  *
  * Invariants:
- *  - The session is cached for the life of the process under sym_lock
- *    (libdwfl is not thread-safe) and rebuilt when a pc falls outside every
- *    module it knows (a library dlopen'ed since).
+ *  - The session lives under sym_lock (libdwfl is not thread-safe) from
+ *    the first lookup of a check to gort__lc_sym_release at its end, and is
+ *    rebuilt when a pc falls outside every module it knows (a library
+ *    dlopen'ed since). Kept longer, its memory would be Valgrind's
+ *    "possibly lost" at exit.
  *  - It holds no file descriptor between calls: the fd layer would see one.
  *    Our find_elf callback maps each file whole (ELF_C_READ_MMAP), tells
  *    libelf it is done with the fd (ELF_C_FDDONE) and closes it; separate
@@ -143,6 +145,13 @@ static Dwfl_Module *module_of(uintptr_t pc) {
   return NULL;
 }
 
+void gort__lc_sym_release(void) {
+  pthread_mutex_lock(&sym_lock);
+  if (session) dwfl_end(session);
+  session = NULL;
+  pthread_mutex_unlock(&sym_lock);
+}
+
 static const char *base_name(const char *path) {
   const char *s = strrchr(path, '/');
   return s ? s + 1 : path;
@@ -188,6 +197,16 @@ static void call_site(Dwarf_Die *inlined, Dwarf_Die *cu, const char **file, int 
   if (dwarf_attr(inlined, DW_AT_call_line, &a) && dwarf_formudata(&a, &w) == 0) *line = (int)w;
 }
 
+/* sym_lock held. The compile unit holding look. libdw finds it through
+ * .debug_aranges, which clang does not emit by default: then walk the
+ * module's units. */
+static Dwarf_Die *cu_at(Dwfl_Module *m, Dwarf_Addr look, Dwarf_Addr *bias) {
+  Dwarf_Die *cu = dwfl_module_addrdie(m, look, bias);
+  for (cu = cu ? cu : dwfl_module_nextcu(m, NULL, bias); cu; cu = dwfl_module_nextcu(m, cu, bias))
+    if (dwarf_haspc(cu, look - *bias) > 0) return cu;
+  return NULL;
+}
+
 /* sym_lock held. Frames for one pc: the innermost inlined function with the
  * line at pc, then each caller it was inlined into with the call's line; the
  * outermost keeps the symbol table's name (base). Returns frames written. */
@@ -195,13 +214,15 @@ static size_t expand_pc(Dwfl_Module *m, uintptr_t look, const gort_leakcheck_fra
                         gort_leakcheck_frame *out, size_t max) {
   if (max == 0) return 0;
   out[0] = *base;
-  Dwfl_Line *l = dwfl_module_getsrc(m, look);
-  int line = 0;
-  const char *file = l ? dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
-  if (file) gort__lc_copy(out[0].file, sizeof out[0].file, file);
-  out[0].line = file ? line : 0;
   Dwarf_Addr bias;
-  Dwarf_Die *cu = dwfl_module_addrdie(m, look, &bias);
+  Dwarf_Die *cu = cu_at(m, look, &bias);
+  Dwarf_Line *l = cu ? dwarf_getsrc_die(cu, look - bias) : NULL;
+  int line = 0;
+  const char *file = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
+  if (file && dwarf_lineno(l, &line) == 0 && line > 0) {
+    gort__lc_copy(out[0].file, sizeof out[0].file, file);
+    out[0].line = line;
+  }
   Dwarf_Die *scopes = NULL;
   int n = cu ? dwarf_getscopes(cu, look - bias, &scopes) : 0;
   size_t k = 0;

@@ -67,6 +67,9 @@ build() { # name source [cc flags...]: a leaky build and a fixed twin
 # ---- the plain programs ----
 cat >"$work/thread.c" <<'EOF'
 #include <pthread.h>
+#ifndef EXIT_STATUS
+#define EXIT_STATUS 0
+#endif
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int go;
@@ -86,7 +89,7 @@ int main(void) {
   pthread_mutex_unlock(&mu);
   pthread_join(t, NULL);
 #endif
-  return 0;
+  return EXIT_STATUS;
 }
 EOF
 cat >"$work/fd.c" <<'EOF'
@@ -163,6 +166,7 @@ install_prefix() {
     test -f "$work/prefix/lib/pkgconfig/gort_leakcheck.pc" &&
     build thread thread.c && build fd fd.c && build heap heap.c &&
     build heap_asan heap.c -fsanitize=address &&
+    "$cc" -std=c11 -g -pthread -DEXIT_STATUS=3 "$work/thread.c" -o "$work/thread_fails" &&
     "$cc" -g "$work/quick.c" -o "$work/quick" &&
     "$cc" -static -g "$work/thread.c" -pthread -o "$work/static"
 }
@@ -170,6 +174,11 @@ thread_leak() {
   expect 1 'found unexpected threads' 'blocked_worker' 'thread\.c:[0-9]+' -- "$work/thread"
 }
 thread_fixed() { expect 0 'clean' -- "$work/thread_fixed"; }
+# As goleak: a failed run (exit 3) is reported as failed, its leaks not judged.
+failed_run_not_judged() {
+  expect 2 'failed' -- "$work/thread_fails" || return 1
+  ! grep -q 'found unexpected threads' "$work/out.txt"
+}
 fd_leak() {
   expect 1 'found unexpected file descriptors' "$work/app\\.log" -- "$work/fd" "$work/app.log"
 }
@@ -231,6 +240,7 @@ run_case install_prefix install_prefix
 if ((failed == 0)); then
   run_case thread_leak thread_leak
   run_case thread_fixed thread_fixed
+  run_case failed_run_not_judged failed_run_not_judged
   run_case fd_leak fd_leak
   run_case fd_fixed fd_fixed
   run_case heap_leak heap_leak

@@ -88,7 +88,7 @@ struct gortp_shutdown_server {
   /* Immutable after start. */
   struct MHD_Daemon *daemon; /* NULL once stopped (owner only) */
   uint16_t port;
-  gortp_http_handler handler;
+  gortp_shutdown_http_handler handler;
   void *handler_arg;
   gort_context *req_ctx; /* handlers' context: cancelled only to force */
   gort_chan *queue;      /* of struct req *: MHD thread -> handler tasks */
@@ -102,6 +102,7 @@ struct gortp_shutdown_server {
   atomic_long busy;          /* busy connections and requests (see above) */
   atomic_long answered;      /* requests whose response was fully sent */
   atomic_long dropped;       /* requests the server cut before answering */
+  atomic_bool stopping;      /* MHD_stop_daemon is closing what is left */
 
   /* Owner only (the task calling stop_accepting/shutdown/free). */
   int listen_fd; /* the quiesced listening socket, closed after stopping */
@@ -197,7 +198,12 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     if (cs) atomic_fetch_add(&s->busy, 1); /* untracked without memory */
     return;
   }
-  if (cs && !cs->requested) atomic_fetch_sub(&s->busy, 1); /* closed before any request */
+  if (cs && !cs->requested) {
+    /* Closed before any request was read. If the server closes it (a forced
+     * shutdown), the client's request, sent or about to be, is lost. */
+    if (atomic_load(&s->stopping)) atomic_fetch_add(&s->dropped, 1);
+    atomic_fetch_sub(&s->busy, 1);
+  }
   free(cs);
   *socket_context = NULL;
 }
@@ -257,8 +263,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (r->counted) atomic_fetch_sub(&s->inflight_n, 1);
   if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
     atomic_fetch_add(&s->answered, 1);
-  else if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN || toe == MHD_REQUEST_TERMINATED_WITH_ERROR)
-    atomic_fetch_add(&s->dropped, 1); /* not the client's doing: it was cut */
+  else if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+    atomic_fetch_add(&s->dropped, 1); /* the server cut it (a client's abort or
+                                       * error is not counted: no false alarm) */
   free(r);
   atomic_fetch_sub(&s->busy, 1); /* the request is over */
 }
@@ -475,7 +482,10 @@ int gortp_shutdown_server_shutdown(gortp_shutdown_server *srv, gort_context *ctx
   gort_mutex_unlock(&srv->lock);
   gort_chan_close(srv->queue);
   gort_waitgroup_wait(&srv->workers_wg);
-  MHD_stop_daemon(srv->daemon); /* closes every connection: all complete */
+  /* Closes every connection: all complete. Only idle ones are left after a
+   * graceful wait; after a forced one, what is still busy is dropped. */
+  atomic_store(&srv->stopping, true);
+  MHD_stop_daemon(srv->daemon);
   srv->daemon = NULL;
   if (srv->listen_fd >= 0) close(srv->listen_fd);
   srv->listen_fd = -1;

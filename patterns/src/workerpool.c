@@ -200,7 +200,7 @@ struct job_pool {
   gort_chan *jobs;   /* retained */
   gort_chan *results; /* retained; closed by the last worker out */
   size_t job_size, result_size;
-  gortp_job_fn fn;
+  gortp_workerpool_job_fn fn;
   void *arg;
   _Atomic int holds; /* running workers + 1 for the starter */
   job_worker workers[];
@@ -234,7 +234,7 @@ static void job_worker_run(void *arg) {
 }
 
 int gortp_workerpool_jobs(gort_context *ctx, int workers, gort_chan *jobs, size_t result_size,
-                   gortp_job_fn fn, void *arg, gort_chan **results) {
+                   gortp_workerpool_job_fn fn, void *arg, gort_chan **results) {
   if (workers < 1 || !jobs || result_size == 0 || !fn || !results) return GORT_EINVAL;
   job_pool *jp = calloc(1, sizeof *jp + (size_t)workers * sizeof(job_worker));
   if (!jp) return GORT_ENOMEM;

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "chaos.h"
 
 static const char *const reason_names[GORT_WAIT__COUNT] = {
     [GORT_WAIT_NONE] = "running",
@@ -127,7 +126,6 @@ static void dump_all(const dump_sink *s) {
     }
   }
   if (!locked) emit(s, "(registry busy; dump may be inconsistent)\n");
-  if (gort__chaos_on) emit(s, "(schedule perturbation GORT_CHAOS=%llu)\n\n", gort__chaos_seed());
   /* Oldest first, as Go lists goroutine 1 first: walk to the tail. */
   gort__task *t = gort__reg_head;
   while (t && t->reg_next) t = t->reg_next;
@@ -143,7 +141,7 @@ void gort_dump_tasks(FILE *out) {
   dump_sink s = {out, -1};
   dump_all(&s);
   fflush(out);
-  gort__symbolize_end();
+  gort__symbolize_done(); /* the process goes on: hold nothing of libdwfl's */
 }
 
 static void on_sigquit(int sig) {

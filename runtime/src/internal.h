@@ -60,11 +60,12 @@ typedef struct {
 void gort__symbolize(const void *pc, bool return_address, gort__symbol *out);
 /* "function(...)\n\tfile:line\n", or the address and object when unknown. */
 void gort__print_symbol(FILE *out, const gort__symbol *s, const void *pc);
+/* End the libdwfl session (the next call starts a new one): its memory
+ * would otherwise be Valgrind's "possibly lost" at exit. */
+void gort__symbolize_done(void);
 /* The calling task's stack from the first frame outside the runtime (the
  * misuse site) on, one gort__print_symbol per frame. */
 void gort__print_caller_stack(FILE *out);
-/* End the libdwfl session the calls above opened (the end of a dump). */
-void gort__symbolize_end(void);
 
 /* Allocation through the replaceable, counted allocator. */
 void *gort__malloc(size_t n);

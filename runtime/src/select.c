@@ -186,6 +186,7 @@ static int select_impl(gort_select_case *cases, size_t n, bool block) {
   }
   sel_unlock(&locks);
   if (!won) gort__fatal("select woken without a winning case");
+  /* cppcheck-suppress nullPointerRedundantCheck ; gort__fatal is _Noreturn */
   result = won->case_index;
   if (cases[result].dir == GORT_SELECT_RECV)
     cases[result].ok = won->success; /* a closer zeroed the element */

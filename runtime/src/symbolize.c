@@ -14,11 +14,9 @@
  * Not for signal handlers: dlopen and libdwfl allocate. The SIGQUIT dump
  * stays on dladdr (see task.c).
  *
- * Invariants: libdw is loaded once and kept; a libdwfl session lives for
- * one dump only (sym_lock; libdwfl is not thread-safe): gort_dump_tasks
- * ends it, so a program that printed a dump and went on holds no libdwfl
- * memory a leak check could count (its internal pointers make memcheck call
- * a kept session "possibly lost"). It holds no file descriptor
+ * Invariants: one libdwfl session at a time, built on first use and ended
+ * by gort__symbolize_done after each dump (sym_lock; libdwfl is not
+ * thread-safe). It holds no file descriptor
  * (gort_dump_tasks is public, and a leak check must not see one): each
  * object's file is mapped whole, libelf is told it is done with the fd,
  * and the fd is closed; separate debug files are not looked up.
@@ -53,7 +51,7 @@ static struct {
 static Dwfl_Callbacks callbacks;
 static pthread_mutex_t sym_lock = PTHREAD_MUTEX_INITIALIZER;
 static Dwfl *session; /* sym_lock */
-static int loaded;    /* sym_lock: 0 not tried, 1 loaded, -1 unavailable */
+static bool tried;    /* sym_lock */
 
 #define LOAD(field, name) (*(void **)&dw.field = dlsym(lib, name)) != NULL
 
@@ -81,29 +79,16 @@ static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, 
   return -1;
 }
 
-/* sym_lock held. */
-static bool load_libdw(void) {
-  if (loaded) return loaded > 0;
-  loaded = -1;
-  void *lib = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!lib) return false;
-  if (!(LOAD(begin, "dwfl_begin") && LOAD(end, "dwfl_end") &&
-        LOAD(proc_report, "dwfl_linux_proc_report") &&
-        LOAD(report_end, "dwfl_report_end") && LOAD(addrmodule, "dwfl_addrmodule") &&
-        LOAD(addrname, "dwfl_module_addrname") && LOAD(getsrc, "dwfl_module_getsrc") &&
-        LOAD(lineinfo, "dwfl_lineinfo") && LOAD(elf_version, "elf_version") &&
-        LOAD(elf_begin, "elf_begin") && LOAD(elf_cntl, "elf_cntl")))
-    return false;
-  dw.elf_version(EV_CURRENT);
-  callbacks.find_elf = find_elf_nofd;
-  callbacks.find_debuginfo = no_debuginfo;
-  loaded = 1;
-  return true;
-}
+static bool load_libdw(void);
 
 /* sym_lock held. */
 static Dwfl *open_session(void) {
-  if (session || !load_libdw()) return session;
+  if (session) return session;
+  if (!tried) {
+    tried = true;
+    if (!load_libdw()) dw.begin = NULL;
+  }
+  if (!dw.begin) return NULL;
   Dwfl *d = dw.begin(&callbacks);
   if (d && dw.proc_report(d, getpid()) == 0 && dw.report_end(d, NULL, NULL) == 0)
     session = d;
@@ -112,11 +97,27 @@ static Dwfl *open_session(void) {
   return session;
 }
 
-void gort__symbolize_end(void) {
+void gort__symbolize_done(void) {
   pthread_mutex_lock(&sym_lock);
   if (session) dw.end(session);
   session = NULL;
   pthread_mutex_unlock(&sym_lock);
+}
+
+/* sym_lock held. Resolve what we use from libdw.so.1 (and its libelf). */
+static bool load_libdw(void) {
+  void *lib = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) return false;
+  if (!(LOAD(begin, "dwfl_begin") && LOAD(end, "dwfl_end") && LOAD(proc_report, "dwfl_linux_proc_report") &&
+        LOAD(report_end, "dwfl_report_end") && LOAD(addrmodule, "dwfl_addrmodule") &&
+        LOAD(addrname, "dwfl_module_addrname") && LOAD(getsrc, "dwfl_module_getsrc") &&
+        LOAD(lineinfo, "dwfl_lineinfo") && LOAD(elf_version, "elf_version") &&
+        LOAD(elf_begin, "elf_begin") && LOAD(elf_cntl, "elf_cntl")))
+    return false;
+  dw.elf_version(EV_CURRENT);
+  callbacks.find_elf = find_elf_nofd;
+  callbacks.find_debuginfo = no_debuginfo;
+  return true;
 }
 
 void gort__symbolize(const void *pc, bool return_address, gort__symbol *out) {

@@ -274,7 +274,7 @@ static void *timer_main(void *unused) {
 static int start_thread_locked(void) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_attr_setstacksize(&attr, (size_t)256 * 1024);
   /* The timer thread takes no signals: they belong to the tasks. */
   sigset_t all, old;
   sigfillset(&all);

@@ -82,7 +82,7 @@ GORT_API void gortp_shutdown_http_reply(gortp_shutdown_http_response *resp, unsi
     __attribute__((format(printf, 3, 4)));
 
 /* Runs in a handler task. ctx is cancelled only when a shutdown is forced. */
-typedef void (*gortp_http_handler)(gort_context *ctx, const gortp_shutdown_http_request *req,
+typedef void (*gortp_shutdown_http_handler)(gort_context *ctx, const gortp_shutdown_http_request *req,
                                    gortp_shutdown_http_response *resp, void *arg);
 
 typedef struct {
@@ -92,7 +92,7 @@ typedef struct {
   int queue;          /* requests waiting for a handler; < 0: 64. Beyond: 503.
                        * 0: a request is taken only by a handler that is idle
                        * (waiting) at that moment */
-  gortp_http_handler handler;
+  gortp_shutdown_http_handler handler;
   void *handler_arg;
 } gortp_shutdown_server_options;
 
@@ -108,8 +108,9 @@ GORT_API uint16_t gortp_shutdown_server_port(const gortp_shutdown_server *srv);
 /* Requests handed to handlers and not yet answered (a snapshot). */
 GORT_API int gortp_shutdown_server_inflight(gortp_shutdown_server *srv);
 /* Requests whose response was fully sent, and requests the server cut
- * before answering them (a forced shutdown, an internal error): snapshots.
- * After a graceful shutdown dropped is 0. */
+ * before answering them (a forced shutdown closing a request in progress or
+ * an accepted connection whose request was not read yet; not a client's
+ * own abort): snapshots. After a graceful shutdown dropped is 0. */
 GORT_API long gortp_shutdown_server_answered(gortp_shutdown_server *srv);
 GORT_API long gortp_shutdown_server_dropped(gortp_shutdown_server *srv);
 /* Phase 1: stop accepting. Idempotent; returns 0. */

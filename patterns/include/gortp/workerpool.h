@@ -77,7 +77,7 @@ GORT_API void gortp_workerpool_free(gortp_workerpool *p);
 
 /* Process one job (elem of the jobs channel) into result (result_size
  * bytes, zeroed before the call). worker is 0..workers-1. */
-typedef void (*gortp_job_fn)(gort_context *ctx, const void *job, void *result, int worker,
+typedef void (*gortp_workerpool_job_fn)(gort_context *ctx, const void *job, void *result, int worker,
                              void *arg);
 
 /* Start `workers` tasks that receive jobs from `jobs` until it is closed
@@ -88,7 +88,7 @@ typedef void (*gortp_job_fn)(gort_context *ctx, const void *job, void *result, i
  * *results is a new reference for the caller; the workers retain jobs and
  * ctx. 0, GORT_EINVAL, GORT_ENOMEM, GORT_ETHREAD (then nothing runs). */
 GORT_API int gortp_workerpool_jobs(gort_context *ctx, int workers, gort_chan *jobs, size_t result_size,
-                            gortp_job_fn fn, void *arg, gort_chan **results);
+                            gortp_workerpool_job_fn fn, void *arg, gort_chan **results);
 
 #ifdef __cplusplus
 }

@@ -242,7 +242,7 @@ static void install_guard(void) {
   if (sigaction(SIGSEGV, &sa, &old_segv) == 0) guard_installed = true;
 }
 
-#define ALTSTACK_SIZE (64 * 1024)
+#define ALTSTACK_SIZE ((size_t)64 * 1024)
 
 void gort__stack_guard_thread_init(gort__m *m) {
   pthread_once(&guard_once, install_guard);

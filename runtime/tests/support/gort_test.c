@@ -1,5 +1,6 @@
 #include "gort_test.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
