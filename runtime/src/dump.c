@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "chaos.h"
 
 static const char *const reason_names[GORT_WAIT__COUNT] = {
     [GORT_WAIT_NONE] = "running",
@@ -126,6 +127,7 @@ static void dump_all(const dump_sink *s) {
     }
   }
   if (!locked) emit(s, "(registry busy; dump may be inconsistent)\n");
+  if (gort__chaos_on) emit(s, "(schedule perturbation GORT_CHAOS=%llu)\n\n", gort__chaos_seed());
   /* Oldest first, as Go lists goroutine 1 first: walk to the tail. */
   gort__task *t = gort__reg_head;
   while (t && t->reg_next) t = t->reg_next;
