@@ -253,6 +253,31 @@ def _race_json_findings(doc: dict[str, Any]) -> list[Finding]:
     return out
 
 
+def _verdict_findings(doc: dict[str, Any]) -> list[Finding]:
+    """make antipatterns-check's misses, false alarms and unjudged runs
+    (gort.verdicts/1), from each side's counts; each run the detector got
+    wrong is one occurrence, its text what the detector said."""
+    out = []
+    for en in doc["entries"]:
+        bad, fixed = en["bad"], en["fixed"]
+        wrong_runs = (bad["runs"] - bad["flagged"]) + fixed["flagged"] + fixed["unjudged"]
+        if en["detection"] != "detectable" or not wrong_runs:
+            continue
+        wrong = [(side, r) for side, ok in (("bad", "detected"), ("fixed", "clean"))
+                 for r in en[side]["results"] if r["outcome"] != ok]
+        file, line = repo.locate(rf"\bap_entry\s+ap_{re.escape(en['name'])}\b")
+        text = (f"{en['name']} ({en['mistake']}) under {en['detector']}: expected {en['expected']}; bad runs "
+                f"{bad['flagged']}/{bad['runs']} detected, fixed runs {fixed['flagged']}/{fixed['runs']} alarms, "
+                f"{bad['unjudged'] + fixed['unjudged']} unjudged")
+        occ = [Occurrence(en["detector"], "antipatterns.verdicts", f"{en['name']} [{side} run {r['run']}]",
+                          f"{r['outcome']} ({r.get('exit', '?')}): {r['said']}", error=r["outcome"] == "unjudged")
+               for side, r in wrong] or [Occurrence(en["detector"], "antipatterns.verdicts", en["name"], text)]
+        out.append(Finding("catalog-verdict", f"anti-pattern {en['name']} misgraded under {en['detector']}: "
+                           f"{wrong_runs} run(s) wrong", text, subject=en["name"], file=file, line=line,
+                           occurrences=occ))
+    return out
+
+
 # ---------------------------------------------------------------- benchmarks
 
 def _bench_rows(bf: gbench.BenchFile | None) -> dict[str, dict[str, Any]]:
@@ -371,6 +396,8 @@ def build(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
         found += _race_json_findings(race)
     if compare:
         found += _compare_findings(compare)
+    if verdicts:
+        found += _verdict_findings(verdicts)
     findings = merge(_fold_leaky_tests(found))
 
     loads = [s["loadavg"][0] for s in steps if s.get("loadavg")]

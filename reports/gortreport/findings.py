@@ -54,6 +54,9 @@ RULES: dict[str, tuple[str, str]] = {
     "build-failure": ("A build step of make report failed",
                       "The build of one variant failed, so its tests, sweeps or leak checks did not run on "
                       "this tree. The message ends with the build's log."),
+    "catalog-verdict": ("Anti-pattern catalog misgraded",
+                        "make antipatterns-check: the entry's detector missed its bad program, raised an alarm "
+                        "on its fixed twin, or could not judge a run (verdicts.json has every run)."),
     "bench-missing": ("Benchmark missing", "The benchmark ran in the base but not in the current tree."),
     "bench-errored": ("Benchmark errored", "The benchmark reported an error in the current tree."),
     "bench-icount-regression": ("Instruction count regression",

@@ -13,7 +13,7 @@ from typing import Any
 from . import plots
 
 SECTIONS = ["summary", "seed", "sweeps", "micro", "compare", "leaks", "races", "verdicts", "tests"]
-_SECTION_OF = {"race": "races", "leakcheck-run": "leaks", "calibration": "leaks"}
+_SECTION_OF = {"race": "races", "leakcheck-run": "leaks", "calibration": "leaks", "catalog-verdict": "verdicts"}
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;max-width:1150px;margin:1.5em auto;padding:0 1em;color:#222}
@@ -267,6 +267,7 @@ def _verdicts(report: dict[str, Any]) -> str:
                    f"<td>{bad['flagged']}/{bad['runs']}</td><td>{fixed['flagged']}/{fixed['runs']}</td>"
                    f"<td>{_pct(en['recall'])}</td></tr>")
     out.append("</table>")
+    out += [_finding(f) for f in _findings_in(report, "verdicts")]
     return "".join(out)
 
 

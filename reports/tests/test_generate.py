@@ -155,3 +155,27 @@ def test_valgrind_failure_without_an_error_record_fails(tmp: Path) -> None:
     root = ET.parse(out / "junit.xml").getroot()
     cases = {c.get("name"): c for c in root.iter("testcase") if c.get("classname") == "valgrind.memcheck"}
     assert cases["test_err"].find("error") is not None and cases["test_chan"].find("error") is None
+
+
+def test_misgraded_catalog_entry_fails_the_report(tmp: Path) -> None:
+    """A miss and a false alarm in verdicts.json (make antipatterns-check
+    exits 1 on them) are findings: the report cannot pass over them."""
+    out = copy_fixture("clean", tmp)
+    doc = load(out / "verdicts.json")
+    entry = next(e for e in doc["entries"] if e["detection"] == "detectable")
+    entry["name"] = "leaky_send"  # a real entry: the finding points at its definition
+    entry["bad"]["results"][0].update(outcome="missed", said="nothing")
+    entry["bad"]["flagged"] -= 1
+    entry["fixed"]["results"][0].update(outcome="alarm", said="1 task leaked")
+    entry["fixed"]["flagged"] += 1
+    doc["pass"] = False
+    (out / "verdicts.json").write_text(json.dumps(doc))
+    r = run_module("gortreport.generate", str(out))
+    assert r.returncode == 1, r.stderr
+    report = load(out / "report.json")
+    assert report["verdict"] == "fail"
+    [f] = report["findings"]
+    assert f["kind"] == "catalog-verdict" and entry["name"] in f["message"]
+    assert f["file"] == "patterns/antipatterns/ap_leaks.c" and f["line"] > 0
+    assert junit_counts(out / "junit.xml")["failures"] == 2
+    assert len(load(out / "findings.sarif")["runs"][0]["results"]) == 1
