@@ -82,8 +82,11 @@ struct waiter {
 static void wait_then_close(void *arg) {
   struct waiter *w = arg;
   gort_waitgroup_wait(w->wg);
-  gort_chan_close(w->done);
-  gort_chan_release(w->done);
+  /* Read before the close: w lives in main's frame, and main may return as
+   * soon as done is closed. */
+  gort_chan *done = w->done;
+  gort_chan_close(done);
+  gort_chan_release(done);
 }
 
 static long opt_long(int argc, char **argv, const char *name, long def) {
