@@ -10,7 +10,13 @@ REPORT_STEP = PYTHONPATH=$(CURDIR)/reports $(PYTHON) -m gortreport.progress --ou
 # decision.
 report: deps
 	@mkdir -p $(REPORT_DIR)
-	@rm -f $(REPORT_DIR)/tests-*.jsonl $(REPORT_DIR)/steps.jsonl
+	@# What this run produces is removed first, so that a step that fails
+	@# before writing its file cannot leave an earlier run's verdict behind.
+	@# (Files of separate commands - make race, make valgrind, make bench,
+	@# make leakcheck-calibrate - stay; the report shows when each was written.)
+	@rm -f $(REPORT_DIR)/tests-*.jsonl $(REPORT_DIR)/steps.jsonl $(REPORT_DIR)/leakcheck.json \
+	  $(REPORT_DIR)/verdicts.json $(REPORT_DIR)/bench.json $(REPORT_DIR)/bench-go-quick.json \
+	  $(REPORT_DIR)/bench-sweep.json $(REPORT_DIR)/compare.json $(REPORT_DIR)/gate.json
 	-@$(REPORT_STEP) build -- $(MAKE) --no-print-directory test-build
 	-@$(REPORT_STEP) tests -- env $(SAN_ENV) TEST_RESULTS=$(REPORT_DIR)/tests-default.jsonl \
 	  ci/run-tests.sh $(TEST_BINS)
