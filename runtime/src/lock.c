@@ -5,20 +5,12 @@
 
 #include "lock.h"
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 /* Critical sections are a few dozen instructions: spin that long first. */
 #define LOCK_SPINS 100
 
 void gort__lock_slow(gort__lock *l) {
   for (int i = 0; i < LOCK_SPINS; i++) {
-    cpu_relax();
+    gort__cpu_relax();
     uint32_t expected = 0;
     if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
         atomic_compare_exchange_weak_explicit(&l->state, &expected, 1, memory_order_acquire,

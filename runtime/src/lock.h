@@ -15,6 +15,18 @@
 
 #include "hb.h"
 
+/* One spin-wait pause: lets the other hyperthread run while a spinner waits
+ * for a word another CPU will change. */
+static inline void gort__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#else
+  atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
 typedef struct {
   _Atomic uint32_t state;
 } gort__lock;

@@ -38,6 +38,7 @@
 #include "chaos.h"
 #include "hb.h"
 #include "internal.h"
+#include "lock.h"
 
 /* The calling task, for a waiter record. gort__current only fails when the
  * adoption record of a foreign thread cannot be allocated; the void-returning
@@ -189,16 +190,6 @@ void gort_waitgroup_destroy(gort_waitgroup *wg) {
  * Mutex
  * ====================================================================== */
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-  __asm__ __volatile__("yield");
-#else
-  atomic_signal_fence(memory_order_seq_cst);
-#endif
-}
-
 /* Spinning pays off only when the holder runs on another CPU and is about to
  * leave a short critical section; Go spins 4 rounds of 30 pauses. We do the
  * same, then give the CPU away once (on a busy 2-core machine the holder may
@@ -233,7 +224,7 @@ static bool mutex_spin(gort_mutex *m) {
      * waiters, barging in would only push them further back. The relaxed
      * load is a hint; the CAS is what acquires. */
     if (atomic_load_explicit(&m->state, memory_order_relaxed) == 2) return false;
-    for (int i = 0; i < MUTEX_SPIN_PAUSES; i++) cpu_relax();
+    for (int i = 0; i < MUTEX_SPIN_PAUSES; i++) gort__cpu_relax();
     if (atomic_load_explicit(&m->state, memory_order_relaxed) == 0 && mutex_try_acquire(m))
       return true;
   }

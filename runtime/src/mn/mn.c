@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "mn/mn.h"
+#include "lock.h"
 
 #ifdef GORT_MN_TSAN
 #include <sanitizer/tsan_interface.h>
@@ -145,14 +146,6 @@ __attribute__((noinline)) static gort__m *getm(void) {
 gort__g *gort__mn_current_g(void) { return tls_m ? tls_m->curg : NULL; }
 
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
-
-static inline void cpu_relax(void) {
-#if defined(__x86_64__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
 
 /* ---- context switches, with the sanitizers' fiber hooks ---- */
 
@@ -482,7 +475,7 @@ static gort__g *spin_for_work(gort__m *m, gort__p *p) {
     if (!g) g = global_get(p);
     if (g) return g;
     if (spent >= SPIN_NS || atomic_load(&sched.state) == S_STOPPING) return NULL;
-    for (int i = 0; i < 32; i++) cpu_relax();
+    for (int i = 0; i < 32; i++) gort__cpu_relax();
     if ((round & 15) == 15) sched_yield(); /* with more threads than CPUs, let them run */
   }
 }

@@ -16,14 +16,7 @@
 #include "hb.h"
 #include "internal.h"
 #include "threads/token.h"
-
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
+#include "lock.h"
 
 /* false when timeout_ns (> 0) ran out. */
 static bool futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t timeout_ns) {
@@ -75,7 +68,7 @@ bool gort__spin_until(_Atomic uint32_t *word, uint32_t value, int64_t budget_ns)
       seen = true;
       break;
     }
-    cpu_relax();
+    gort__cpu_relax();
     if ((i & 63) == 0) {
       if (gort__nanotime() > deadline) break;
       /* With more runnable threads than CPUs the waker may need this very
