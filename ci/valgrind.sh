@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The Valgrind sweep: every test binary under each tool of VALGRIND_TOOLS
-# (default "memcheck helgrind"):
+# (default "memcheck helgrind drd"):
 #   memcheck  memory errors and definite leaks;
 #   helgrind  data races and lock-order inversions. The runtime tells Helgrind
 #             (and DRD) its happens-before edges (runtime/src/hb.h), so a
-#             report is a race in the program, not in gort's hand-offs.
+#             report is a race in the program, not in gort's hand-offs;
+#   drd       data races, a second opinion on DRD_BINS only (DRD is slow:
+#             test_chan takes 6 min under it on the shared machine).
 # A binary fails on any error of any tool (Valgrind's --error-exitcode).
 # Stress sizes are scaled down (GORT_STRESS_SCALE) because Valgrind
 # serialises threads. Suppressions, each with its reason: ci/valgrind.supp.
@@ -12,7 +14,8 @@
 # usage: ci/valgrind.sh BINARY...    (make valgrind passes every test binary)
 # Environment: REPORT_DIR (reports/out), VALGRIND_TOOLS, TEST_TIMEOUT (600 s
 # per binary and tool), GORT_STRESS_SCALE (0.01), HELGRIND_BINS (names of
-# the binaries Helgrind runs on; empty: all).
+# the binaries Helgrind runs on; empty: all), DRD_BINS (names of the
+# binaries DRD runs on; empty: none).
 #
 # Writes, per binary and tool, under $REPORT_DIR/valgrind/:
 #   <binary>.<tool>.xml   Valgrind's own XML (--xml=yes, protocol 4): every
@@ -32,7 +35,7 @@ mkdir -p "$out/valgrind"
 rm -f "$out"/valgrind/*.xml "$out"/valgrind/*.log
 export GORT_STRESS_SCALE=${GORT_STRESS_SCALE:-0.01}
 timeout_s=${TEST_TIMEOUT:-600}
-tools=${VALGRIND_TOOLS:-memcheck helgrind}
+tools=${VALGRIND_TOOLS:-memcheck helgrind drd}
 
 # Options per tool. Forked children (death tests) stay silent: they would
 # write a second document into the parent's XML file.
@@ -51,6 +54,9 @@ for bin in "$@"; do
   name=$(basename "$bin")
   for tool in $tools; do
     if [[ $tool == helgrind && -n ${HELGRIND_BINS:-} && " $HELGRIND_BINS " != *" $name "* ]]; then
+      continue
+    fi
+    if [[ $tool == drd && " ${DRD_BINS:-} " != *" $name "* ]]; then
       continue
     fi
     base="$out/valgrind/$name.$tool"

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -37,9 +38,10 @@ def build(tmp: Path, name: str, fixed: bool) -> Path:
     return exe
 
 
-def sweep(tmp: Path, *bins: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:
+def sweep(tmp: Path, *bins: Path, drd: str = "") -> tuple[subprocess.CompletedProcess[str],
+                                                           dict[str, object]]:
     out = tmp / "out"
-    env = dict(os.environ, REPORT_DIR=str(out), TEST_TIMEOUT="300")
+    env = dict(os.environ, REPORT_DIR=str(out), TEST_TIMEOUT="300", DRD_BINS=drd)
     done = subprocess.run([str(ROOT / "ci" / "valgrind.sh"), *map(str, bins)], env=env,
                           capture_output=True, text=True, timeout=900)
     return done, jsonio.read(out / "valgrind.json", "gort.valgrind/2")
@@ -64,3 +66,21 @@ def test_fixed_twins_are_clean(tmp_path: Path) -> None:
     assert doc["errors"] == []
     assert len(doc["binaries"]) == 4  # type: ignore[arg-type]
     assert done.stdout.rstrip().endswith("valgrind: 4 passed, 0 failed")
+
+
+def test_drd_second_opinion_on_drd_bins_only(tmp_path: Path) -> None:
+    """DRD runs on the binaries DRD_BINS names: it flags the racy flag
+    (ConflictingAccess) and passes its fixed twin; lock_order, not named,
+    gets no DRD run."""
+    racy = build(tmp_path, "race_flag", fixed=False)
+    fixed = build(tmp_path, "race_flag", fixed=True)
+    other = build(tmp_path, "lock_order", fixed=True)
+    done, doc = sweep(tmp_path, racy, fixed, other, drd="race_flag race_flag_fixed")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL drd race_flag " in done.stdout and "ok   drd race_flag_fixed" in done.stdout
+    errors = cast(list[dict[str, str]], doc["errors"])
+    kinds = {e["kind"] for e in errors if e["tool"] == "drd" and Path(e["binary"]).name == "race_flag"}
+    assert kinds == {"ConflictingAccess"}
+    runs = {(Path(b["binary"]).name, b["tool"]) for b in cast(list[dict[str, str]], doc["binaries"])}
+    assert ("lock_order_fixed", "drd") not in runs
+    assert ("race_flag_fixed", "drd") in runs
