@@ -13,7 +13,8 @@ from typing import Any
 from . import plots
 
 SECTIONS = ["summary", "seed", "sweeps", "micro", "compare", "leaks", "races", "verdicts", "tests"]
-_SECTION_OF = {"race": "races", "leakcheck-run": "leaks", "calibration": "leaks", "catalog-verdict": "verdicts"}
+_SECTION_OF = {"race": "races", "leakcheck-run": "leaks", "calibration": "leaks", "catalog-verdict": "verdicts",
+               "step-failed": "summary"}
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;max-width:1150px;margin:1.5em auto;padding:0 1em;color:#222}
@@ -48,7 +49,7 @@ def _pct(v: float | None) -> str:
 
 
 def _finding(f: dict[str, Any]) -> str:
-    where = f" at <code>{e(f['file'])}:{f['line']}</code>" if f["file"] else ""
+    where = (f" at <code>{e(f['file'])}" + (f":{f['line']}" if f["line"] else "") + "</code>") if f["file"] else ""
     modes = "".join(f"<span class='mode'>{e(m)}</span>" for m in f["modes"])
     return (f"<div class='finding' id='f-{e(f['id'])}'><b>{e(f['kind'])}</b>: {e(f['message'])}{where}"
             f"<br>seen in: {modes} <span class='muted'>id {e(f['id'])}</span>"
@@ -93,9 +94,12 @@ def _summary(report: dict[str, Any]) -> str:
     steps = report.get("steps") or []
     if steps:
         out.append("<table><tr><th>step</th><th>seconds</th><th>status</th><th>load (1 min)</th></tr>")
-        out += [f"<tr><td>{e(s['step'])}</td><td>{s['seconds']:.0f}</td><td>{s['status']}</td>"
-                f"<td>{s.get('loadavg', ['-'])[0]}</td></tr>" for s in steps]
+        failed = {f["subject"] for f in _findings_in(report, "summary")}
+        out += [f"<tr{' class=bad' if s['step'] in failed else ''}><td>{e(s['step'])}</td>"
+                f"<td>{s['seconds']:.0f}</td><td>{s['status']}</td>"
+                f"<td>{(s.get('loadavg') or ['-'])[0]}</td></tr>" for s in steps]
         out.append("</table>")
+    out += [_finding(f) for f in _findings_in(report, "summary")]
     return "".join(out)
 
 
