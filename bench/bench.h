@@ -39,6 +39,9 @@ int gb_cores(void);
  * did start have finished). */
 int gb_naive_spawn(long tasks, long load);
 int gb_worker_pool(int workers, long tasks, long load);
+/* ParallelFloor's body (seed.c); arg non-NULL takes tasks and load from
+ * ranges 0 and 1. */
+void gb_parallel_floor(gort_bench_state *st, void *arg);
 /* Skip the benchmark with "<what>: <gort_strerror(rc)>". */
 void gb_skip(gort_bench_state *st, const char *what, int rc);
 

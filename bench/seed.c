@@ -209,9 +209,14 @@ static void floor_run(floor_team *t) {
   while (atomic_load_explicit(&t->done, memory_order_acquire) != t->size - 1) floor_spin(&spins);
 }
 
-static void bm_parallel_floor(gort_bench_state *st, void *arg) {
-  (void)arg;
+/* arg NULL: the seed's numTasks and workLoad; else ranges 0 and 1 (the
+ * sweep's ParallelFloorSweep/tasks:N/load:L). */
+void gb_parallel_floor(gort_bench_state *st, void *arg) {
   floor_team t = {.size = gb_cores(), .tasks = SEED_NUM_TASKS, .load = SEED_WORK_LOAD};
+  if (arg) {
+    t.tasks = gort_bench_range(st, 0);
+    t.load = gort_bench_range(st, 1);
+  }
   pthread_t tid[CPU_SETSIZE];
   floor_member m[CPU_SETSIZE];
   int started = 1;
@@ -312,7 +317,7 @@ void gb_register_seed(bool quick) {
   gort_bench_register("NaiveSpawn", bm_naive_spawn, NULL);
   gort_bench_register("WorkerPool", bm_worker_pool, NULL);
   gort_bench_register("Serial", bm_serial, NULL);
-  gort_bench_register("ParallelFloor", bm_parallel_floor, NULL);
+  gort_bench_register("ParallelFloor", gb_parallel_floor, NULL);
   if (quick) return;
   gort_bench_register("WorkerPoolCores", bm_worker_pool, (void *)1);
   gort_bench_register("ChanSemaphore", bm_chan_semaphore, NULL);

@@ -7,6 +7,9 @@
  *       (the job channel is one allocation whatever its size), NaiveSpawn's
  *       grow with it. At 100k tasks the OS may refuse a thread: gort_go then
  *       returns GORT_ETHREAD and the run is reported as an error, not a crash.
+ *   ParallelFloorSweep/tasks:N/load:L
+ *       the seed's ParallelFloor (one thread per core, static shares) at the
+ *       same points: the physical limit each pair is drawn against.
  *   NaiveSpawnIO/tasks:N, WorkerPoolIO/tasks:N
  *       each task blocks ~1 ms in gort_sleep instead of computing: the case
  *       where the seed says spawning per task becomes competitive, since
@@ -132,6 +135,9 @@ void gb_register_sweep(bool quick) {
   gort_bench_args_product2(b, sweep_tasks, 4, sweep_loads, 4);
   gort_bench_arg_names(b, sweep_names, 2);
   b = gort_bench_register("WorkerPoolSweep", bm_pool_sweep, NULL);
+  gort_bench_args_product2(b, sweep_tasks, 4, sweep_loads, 4);
+  gort_bench_arg_names(b, sweep_names, 2);
+  b = gort_bench_register("ParallelFloorSweep", gb_parallel_floor, (void *)1);
   gort_bench_args_product2(b, sweep_tasks, 4, sweep_loads, 4);
   gort_bench_arg_names(b, sweep_names, 2);
 

@@ -73,8 +73,8 @@ for bin in "$@"; do
     # Summed over the runs (more than one when a test hung).
     p=$run_passed
     f=$(sed -n 's/^\[  FAILED  \] \([0-9]\+\) test(s), listed below:/\1/p' "$out" | awk '{s += $1} END {print s + 0}')
+    f=$((${f:-0} + hangs))  # (gortreport.tests counts a hung test as failed itself)
   fi
-  f=$((${f:-0} + hangs))
   p=${p:-0} f=${f:-0}
   grep '^\[ TIMEOUT  \]' "$out" | sed "s|^|TIMEOUT: $bin: |"
   if (( rc != 0 )) && (( f == 0 )); then

@@ -3,7 +3,11 @@
 REPORT_DIR := reports/out
 # Every step runs through gortreport.progress: on a terminal one status line
 # with the elapsed time and counters; in CI one line at each end of a step.
+# --output names what a step must write: a step that exits non-zero without
+# a finding of its own, or leaves an output missing or unreadable, is a
+# step-failed finding (gortreport.build).
 REPORT_STEP = PYTHONPATH=$(CURDIR)/reports $(PYTHON) -m gortreport.progress --out $(REPORT_DIR)
+REPORT_OUTPUTS := report.json summary.md index.html junit.xml findings.sarif
 
 # make report: the harness end to end. It records findings instead of
 # stopping at the first (a failed build step is one); `make gate` is the
@@ -14,25 +18,33 @@ report: deps
 	@# before writing its file cannot leave an earlier run's verdict behind.
 	@# (Files of separate commands - make race, make valgrind, make bench,
 	@# make leakcheck-calibrate - stay; the report shows when each was written.)
+	@# The five outputs too: if the generator cannot write them, make gate
+	@# must find no report rather than the last one.
 	@rm -f $(REPORT_DIR)/tests-*.jsonl $(REPORT_DIR)/steps.jsonl $(REPORT_DIR)/leakcheck.json \
-	  $(REPORT_DIR)/verdicts.json $(REPORT_DIR)/bench.json $(REPORT_DIR)/bench-go-quick.json \
-	  $(REPORT_DIR)/bench-sweep.json $(REPORT_DIR)/compare.json $(REPORT_DIR)/gate.json
+	  $(REPORT_DIR)/verdicts.json $(REPORT_DIR)/bench.json $(REPORT_DIR)/bench-mn.json \
+	  $(REPORT_DIR)/bench-go-quick.json $(REPORT_DIR)/bench-sweep.json $(REPORT_DIR)/compare.json \
+	  $(REPORT_DIR)/gate.json $(addprefix $(REPORT_DIR)/,$(REPORT_OUTPUTS))
 	-@$(REPORT_STEP) build -- $(MAKE) --no-print-directory test-build
-	-@$(REPORT_STEP) tests -- env $(SAN_ENV) TEST_RESULTS=$(REPORT_DIR)/tests-default.jsonl \
+	-@$(REPORT_STEP) --output tests-default.jsonl tests -- env $(SAN_ENV) TEST_RESULTS=$(REPORT_DIR)/tests-default.jsonl \
 	  ci/run-tests.sh $(TEST_BINS)
 	-@$(REPORT_STEP) build-thread -- $(MAKE) --no-print-directory SAN=thread O=build/$(CCNAME)-thread test-build
 	-@$(MAKE) --no-print-directory -s SAN=thread O=build/$(CCNAME)-thread print-test-bins > $(REPORT_DIR)/.tsan-bins
-	-@$(REPORT_STEP) race-sweep -- env $(SAN_ENV) TEST_RESULTS=$(REPORT_DIR)/tests-thread.jsonl \
+	-@$(REPORT_STEP) --output tests-thread.jsonl race-sweep -- env $(SAN_ENV) TEST_RESULTS=$(REPORT_DIR)/tests-thread.jsonl \
 	  ci/run-tests.sh $$(cat $(REPORT_DIR)/.tsan-bins)
 	@rm -f $(REPORT_DIR)/.tsan-bins
-	-@$(REPORT_STEP) leakcheck -- $(MAKE) --no-print-directory leakcheck
-	-@$(REPORT_STEP) antipatterns -- $(MAKE) --no-print-directory antipatterns-check
+	-@$(REPORT_STEP) --output leakcheck.json leakcheck -- $(MAKE) --no-print-directory leakcheck
+	-@$(REPORT_STEP) --output verdicts.json antipatterns -- $(MAKE) --no-print-directory antipatterns-check
 	@# bench-quick is descriptive; only make bench-compare BASE=<ref> judges regressions
-	-@$(REPORT_STEP) bench-quick -- $(MAKE) --no-print-directory bench-quick
-	-@$(REPORT_STEP) sweeps -- $(BENCH_BIN) --benchmark_filter='Sweep|IO' --benchmark_repetitions=3 \
+	-@$(REPORT_STEP) --output bench.json bench-quick -- $(MAKE) --no-print-directory bench-quick
+	-@$(REPORT_STEP) --output bench-sweep.json sweeps -- $(BENCH_BIN) --benchmark_filter='Sweep|IO' --benchmark_repetitions=3 \
 	  --benchmark_min_time=0.05 --benchmark_out=$(REPORT_DIR)/bench-sweep.json --benchmark_out_format=json
 	-@PYTHONPATH=reports $(PYTHON) -m gortreport.generate $(REPORT_DIR)
 	@cat $(REPORT_DIR)/summary.md
+
+# make report-generate: the five outputs again from what reports/out holds,
+# without running anything (e.g. after make bench, for the micro section).
+report-generate:
+	-@PYTHONPATH=reports $(PYTHON) -m gortreport.generate $(REPORT_DIR)
 
 print-test-bins:
 	@echo $(TEST_BINS)
@@ -48,4 +60,4 @@ reports-test: reports-mypy
 	@cd reports && $(PYTHON) -m pytest -q -p no:cacheprovider tests
 test-tools: reports-mypy
 
-.PHONY: print-test-bins reports-mypy reports-test
+.PHONY: print-test-bins reports-mypy reports-test report-generate

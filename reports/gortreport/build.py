@@ -17,26 +17,19 @@ import datetime
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from . import gate, gbench, jsonio, repo, sanitizer, tests, valgrind
+from .errors import InputError
 from .findings import Finding, Occurrence, conflict_site, merge, site
+
+T = TypeVar("T")
 
 SCHEMA = "gort.report/2"
 SEED = ["NaiveSpawn", "WorkerPool", "Serial", "ParallelFloor", "NaiveSpawnPthread", "WorkerPoolCores",
         "ChanSemaphore"]
 SWEEP_FAMILIES = ("Sweep", "IO")
 CV_NOISY = 0.05  # a benchmark whose cv exceeds this is flagged as noisy
-
-
-def _opt(out: Path, name: str, schema: str) -> dict[str, Any] | None:
-    p = out / name
-    if not p.exists():
-        return None
-    if not jsonio.schema_path(schema).exists():
-        # A format whose schema has not landed yet cannot be trusted: skip it.
-        return None
-    return jsonio.read(p, schema)
 
 
 def _base(path: str) -> str:
@@ -46,11 +39,19 @@ def _base(path: str) -> str:
 # ---------------------------------------------------------------- tests
 
 def _source_of(name: str) -> tuple[str, int]:
-    for d in ("runtime/tests", "patterns/tests", "leakcheck/tests"):
+    """A test binary's source file, with no line: which line is unknown."""
+    for d in ("runtime/tests", "patterns/tests", "leakcheck/tests", "runtime/tests/runner"):
         p = repo.ROOT / d / f"{name}.c"
         if p.exists():
-            return f"{d}/{name}.c", 1
+            return f"{d}/{name}.c", 0
     return "", 0
+
+
+def _test_site(binary: str, test: str) -> tuple[str, int]:
+    """Where a cmocka test function is defined: in its binary's source
+    first (test names repeat across files), else anywhere."""
+    src = _source_of(binary)[0]
+    return repo.locate_test(test, src) if src else repo.locate_test(test)
 
 
 _ASSERT_AT = re.compile(r"^(\S+?\.c):(\d+): error:", re.M)
@@ -73,9 +74,11 @@ def _test_findings(variants: dict[str, list[tests.Record]]) -> list[Finding]:
             for t in r.tests:
                 if t.status != "failed":
                     continue
-                file, line = _assert_site(t.message) or repo.locate_test(t.name)
+                hung = t.message.startswith("[ TIMEOUT  ]")
+                file, line = (None if hung else _assert_site(t.message)) or _test_site(r.name, t.name)
                 out.append(Finding(
-                    "test-failure", f"{r.name}: {t.name} failed [{variant}]", t.message,
+                    "timeout" if hung else "test-failure",
+                    f"{r.name}: {t.name} {'timed out' if hung else 'failed'} [{variant}]", t.message,
                     subject=f"{r.name}: {t.name}", function=t.name, file=file, line=line,
                     occurrences=[Occurrence(variant, suite, t.name, t.message, t.seconds)]))
             if r.status in ("crashed", "timeout"):
@@ -98,8 +101,8 @@ def _crash_findings(variant: str, r: tests.Record, suite: str) -> list[Finding]:
             rep.kind, title, rep.text, function=fn, file=file, line=line, stack=stack,
             occurrences=[Occurrence(variant, f"{group}.{variant}", f"{r.name}: {rep.headline} at {fn or '?'}",
                                     rep.text, r.seconds)]))
-    if found:
-        return found
+    if found or any(t.message.startswith("[ TIMEOUT  ]") for t in r.tests):
+        return found  # a test the watchdog named is its own finding
     kind = "timeout" if r.status == "timeout" else "crash"
     why = (f"killed by {tests.signal_name(r.signal)}" if r.signal else f"exit status {r.exit_code}")
     file, line = _source_of(r.name)
@@ -303,16 +306,17 @@ def _ratio(rows: dict[str, dict[str, Any]], a: str, b: str) -> dict[str, Any] | 
             "high": max(ra["samples_ns"]) / min(rb["samples_ns"])}
 
 
-def _bench_section(out: Path) -> dict[str, Any] | None:
-    gort = gbench.read(out / "bench.json") if (out / "bench.json").exists() else None
+def _bench_section(rd: _Reader) -> dict[str, Any] | None:
+    out = rd.out
+    gort = rd.read("bench.json", gbench.read)
     go_files = [p for p in (out / "bench-go.json", out / "bench-go-quick.json") if p.exists()]
-    go = gbench.read(max(go_files, key=lambda p: p.stat().st_mtime)) if go_files else None
-    if gort is None and go is None and not (out / "bench-sweep.json").exists():
+    go = rd.read(max(go_files, key=lambda p: p.stat().st_mtime).name, gbench.read) if go_files else None
+    sweep = rd.read("bench-sweep.json", gbench.read)
+    if gort is None and go is None and sweep is None:
         return None
     g, o = _bench_rows(gort), _bench_rows(go)
     # make report's short sweep (bench-sweep.json) joins gort's rows.
-    if (out / "bench-sweep.json").exists():
-        g.update(_bench_rows(gbench.read(out / "bench-sweep.json")))
+    g.update(_bench_rows(sweep))
     reps = [len(b.runs) for bf in (gort, go) if bf for b in bf.benchmarks.values()]
     return {
         "gort": g, "go": o,
@@ -341,24 +345,50 @@ def _compare_findings(doc: dict[str, Any]) -> list[Finding]:
 # ---------------------------------------------------------------- the report
 
 def _steps(out: Path) -> list[dict[str, Any]]:
+    """The steps of make report; a step recorded twice (run again by hand)
+    is its last run."""
     p = out / "steps.jsonl"
-    return jsonio.read_lines(p, "gort.steps/1") if p.exists() else []
+    last = {s["step"]: s for s in (jsonio.read_lines(p, "gort.steps/1") if p.exists() else [])}
+    return list(last.values())
 
 
-def _step_findings(out: Path, steps: list[dict[str, Any]]) -> list[Finding]:
-    """A build step that failed: the runs after it checked an old build or
-    nothing, so the report cannot pass. (Other steps exit non-zero when
-    they find something; their findings say what.)"""
+STEP_TAIL_LINES = 40
+_REPORTS_MK = "reports/reports.mk"
+
+
+def _step_site(step: str) -> tuple[str, int]:
+    """Where make report runs the step (reports/reports.mk)."""
+    try:
+        lines = (repo.ROOT / _REPORTS_MK).read_text().splitlines()
+    except OSError:
+        return "", 0
+    rx = re.compile(rf"\$\(REPORT_STEP\)(?: --output \S+)* {re.escape(step)} --")
+    return next(((_REPORTS_MK, n) for n, text in enumerate(lines, 1) if rx.search(text)), ("", 0))
+
+
+def _step_findings(out: Path, steps: list[dict[str, Any]], broken: dict[str, list[str]],
+                   produced: dict[str, int]) -> list[Finding]:
+    """A step of make report that failed: it exited non-zero and none of its
+    outputs holds a finding that says why (a build, a runner that died, a
+    tool that crashed), or it left an output missing or unreadable. The runs
+    after a failed build checked an old build or nothing, and a missing file
+    proves nothing, so the report cannot pass."""
     found = []
     for s in steps:
-        if not s["step"].startswith("build") or s["status"] == 0:
+        step, rc = s["step"], s["status"]
+        outputs = s.get("outputs", [])
+        bad = [f"{o}: not written" for o in outputs if not (out / o).exists()] + broken.get(step, [])
+        if not bad and (rc == 0 or sum(produced.get(o, 0) for o in outputs)):
             continue
-        log = out / "logs" / f"{s['step']}.log"
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:]) if log.exists() else ""
-        text = f"make report: step {s['step']} failed (exit {s['status']}); the end of its log:\n{tail}"
-        found.append(Finding("build-failure", f"step {s['step']} failed (exit {s['status']})", text,
-                             subject=s["step"],
-                             occurrences=[Occurrence("make report", "report.steps", s["step"], text,
+        log = out / "logs" / f"{step}.log"
+        tail = ("\n".join(log.read_text(errors="replace").splitlines()[-STEP_TAIL_LINES:]) if log.exists()
+                else "(no log)")
+        why = f"exit {rc}" + (f"; {'; '.join(bad)}" if bad else "")
+        text = f"make report: step {step} failed ({why}); the end of its log ({log.name}):\n{tail}"
+        file, line = _step_site(step)
+        found.append(Finding("step-failed", f"make report: step {step} failed ({why})", text,
+                             subject=step, file=file, line=line,
+                             occurrences=[Occurrence("make report", "report.steps", step, text,
                                                      float(s["seconds"]), error=True)]))
     return found
 
@@ -374,21 +404,65 @@ def _inputs(out: Path) -> list[dict[str, str]]:
         (out / n).stat().st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")} for n in names]
 
 
+class _Reader:
+    """Reads the harness files; a file a recorded step must write (its
+    --output) that cannot be read becomes that step's failure instead of
+    stopping the report. Counts the findings each file yields."""
+
+    def __init__(self, out: Path, steps: list[dict[str, Any]]) -> None:
+        self.out = out
+        self.owner = {o: s["step"] for s in steps for o in s.get("outputs", [])}
+        self.broken: dict[str, list[str]] = {}
+        self.produced: dict[str, int] = {}
+
+    def read(self, name: str, reader: Callable[[Path], T]) -> T | None:
+        p = self.out / name
+        if not p.exists():
+            return None
+        try:
+            return reader(p)
+        except InputError as err:
+            step = self.owner.get(name)
+            if step is None:
+                raise
+            self.broken.setdefault(step, []).append(str(err))
+            return None
+
+    def yielded(self, name: str, found: list[Finding]) -> list[Finding]:
+        self.produced[name] = self.produced.get(name, 0) + len(found)
+        return found
+
+
+def _schema_reader(schema: str) -> Callable[[Path], dict[str, Any] | None]:
+    def read(p: Path) -> dict[str, Any] | None:
+        # A format whose schema has not landed yet cannot be trusted: skip it.
+        return jsonio.read(p, schema) if jsonio.schema_path(schema).exists() else None
+    return read
+
+
 def build(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
     out = Path(out_dir)
-    variants = tests.read_variants(out)
-    tests.fill_not_run(variants)
-    leak = _opt(out, "leakcheck.json", "gort.leakcheck/1")
-    calib = _opt(out, "leakcheck-calibration.json", "gort.leakcheck-calibration/1")
-    compare = _opt(out, "compare.json", "gort.compare/1")
-    race = _opt(out, "race.json", "gort.race/1")
-    verdicts = _opt(out, "verdicts.json", "gort.verdicts/1")
-    vg_bins, vg_errors = valgrind.read(out / "valgrind.json") if (out / "valgrind.json").exists() else ([], [])
-
     steps = _steps(out)
-    found = _step_findings(out, steps) + _test_findings(variants)
+    rd = _Reader(out, steps)
+    variants: dict[str, list[tests.Record]] = {}
+    for p in sorted(out.glob("tests-*.jsonl")):
+        recs = rd.read(p.name, tests.read_variant)
+        if recs is not None:
+            variants[tests.variant_of(p)] = recs
+    tests.fill_not_run(variants)
+    leak = rd.read("leakcheck.json", _schema_reader("gort.leakcheck/1"))
+    calib = rd.read("leakcheck-calibration.json", _schema_reader("gort.leakcheck-calibration/1"))
+    compare = rd.read("compare.json", _schema_reader("gort.compare/1"))
+    race = rd.read("race.json", _schema_reader("gort.race/1"))
+    verdicts = rd.read("verdicts.json", _schema_reader("gort.verdicts/1"))
+    vg_bins, vg_errors = rd.read("valgrind.json", valgrind.read) or ([], [])
+    bench = _bench_section(rd)
+
+    found: list[Finding] = []
+    for v, recs in variants.items():
+        found += rd.yielded(f"tests-{v}.jsonl", _test_findings({v: recs}))
     if leak:
-        found += _leak_findings(leak)
+        found += rd.yielded("leakcheck.json", _leak_findings(leak))
     if calib:
         found += _calibration_findings(calib)
     found += _valgrind_findings(vg_errors) + _valgrind_run_findings(vg_bins)
@@ -397,11 +471,11 @@ def build(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if compare:
         found += _compare_findings(compare)
     if verdicts:
-        found += _verdict_findings(verdicts)
+        found += rd.yielded("verdicts.json", _verdict_findings(verdicts))
+    found = _step_findings(out, steps, rd.broken, rd.produced) + found
     findings = merge(_fold_leaky_tests(found))
 
     loads = [s["loadavg"][0] for s in steps if s.get("loadavg")]
-    bench = _bench_section(out)
     verdict = "fail" if findings else ("pass" if variants else "incomplete")
     return {
         "schema": SCHEMA,
@@ -420,7 +494,7 @@ def build(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "compare": compare,
         "leakcheck": leak,
         "calibration": calib,
-        "valgrind": {"binaries": vg_bins} if (out / "valgrind.json").exists() else None,
+        "valgrind": {"binaries": vg_bins} if vg_bins else None,
         "race": race,
         "verdicts": verdicts,
         "findings": [f.to_json() for f in findings],

@@ -51,9 +51,11 @@ RULES: dict[str, tuple[str, str]] = {
     "bench-regression": ("Benchmark regression",
                          "The benchmark is slower than the baseline by more than the threshold, and the "
                          "difference is significant (see compare.json for the test and interval)."),
-    "build-failure": ("A build step of make report failed",
-                      "The build of one variant failed, so its tests, sweeps or leak checks did not run on "
-                      "this tree. The message ends with the build's log."),
+    "step-failed": ("A step of make report failed",
+                    "The step exited non-zero without a finding of its own to say why (a build that failed, "
+                    "a runner or tool that crashed), or left a file it must write missing or unreadable: what "
+                    "it should have checked is unknown. The message ends with the step's log "
+                    "(reports/out/logs/<step>.log); the location is the step in reports/reports.mk."),
     "catalog-verdict": ("Anti-pattern catalog misgraded",
                         "make antipatterns-check: the entry's detector missed its bad program, raised an alarm "
                         "on its fixed twin, or could not judge a run (verdicts.json has every run)."),

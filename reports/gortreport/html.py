@@ -13,7 +13,8 @@ from typing import Any
 from . import plots
 
 SECTIONS = ["summary", "seed", "sweeps", "micro", "compare", "leaks", "races", "verdicts", "tests"]
-_SECTION_OF = {"race": "races", "leakcheck-run": "leaks", "calibration": "leaks", "catalog-verdict": "verdicts"}
+_SECTION_OF = {"race": "races", "leakcheck-run": "leaks", "calibration": "leaks", "catalog-verdict": "verdicts",
+               "step-failed": "summary"}
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;max-width:1150px;margin:1.5em auto;padding:0 1em;color:#222}
@@ -48,7 +49,7 @@ def _pct(v: float | None) -> str:
 
 
 def _finding(f: dict[str, Any]) -> str:
-    where = f" at <code>{e(f['file'])}:{f['line']}</code>" if f["file"] else ""
+    where = (f" at <code>{e(f['file'])}" + (f":{f['line']}" if f["line"] else "") + "</code>") if f["file"] else ""
     modes = "".join(f"<span class='mode'>{e(m)}</span>" for m in f["modes"])
     return (f"<div class='finding' id='f-{e(f['id'])}'><b>{e(f['kind'])}</b>: {e(f['message'])}{where}"
             f"<br>seen in: {modes} <span class='muted'>id {e(f['id'])}</span>"
@@ -93,9 +94,12 @@ def _summary(report: dict[str, Any]) -> str:
     steps = report.get("steps") or []
     if steps:
         out.append("<table><tr><th>step</th><th>seconds</th><th>status</th><th>load (1 min)</th></tr>")
-        out += [f"<tr><td>{e(s['step'])}</td><td>{s['seconds']:.0f}</td><td>{s['status']}</td>"
-                f"<td>{s.get('loadavg', ['-'])[0]}</td></tr>" for s in steps]
+        failed = {f["subject"] for f in _findings_in(report, "summary")}
+        out += [f"<tr{' class=bad' if s['step'] in failed else ''}><td>{e(s['step'])}</td>"
+                f"<td>{s['seconds']:.0f}</td><td>{s['status']}</td>"
+                f"<td>{(s.get('loadavg') or ['-'])[0]}</td></tr>" for s in steps]
         out.append("</table>")
+    out += [_finding(f) for f in _findings_in(report, "summary")]
     return "".join(out)
 
 
@@ -137,8 +141,12 @@ def _seed(b: dict[str, Any] | None) -> str:
 def _sweeps(b: dict[str, Any] | None) -> str:
     svgs = plots.sweeps(b)
     if not svgs:
-        return "<p class='muted'>No sweep in this run (make bench runs NaiveSpawnSweep, WorkerPoolSweep and the IO variant).</p>"
-    return "<div class='plots'>" + "".join(f"<div>{svg}</div>" for svg in svgs.values()) + "</div>"
+        return ("<p class='muted'>No sweep in this run (make report's sweeps step, or make bench, runs "
+                "NaiveSpawnSweep, WorkerPoolSweep, ParallelFloorSweep and the IO variant).</p>")
+    return ("<p class='muted'>Median time per op against numTasks (log-log), one plot per workLoad: naive "
+            "spawn, the worker pool and the parallel floor (one thread per core, static shares: the "
+            "physical limit); the IO variant's tasks sleep 1 ms instead of computing.</p>"
+            "<div class='plots'>" + "".join(f"<div>{svg}</div>" for svg in svgs.values()) + "</div>")
 
 
 def _bars(items: list[tuple[str, float]]) -> str:
@@ -162,12 +170,25 @@ def _bars(items: list[tuple[str, float]]) -> str:
     return "".join(parts)
 
 
+MICRO_HOW = ("<code>make bench</code> (gort, on both backends, and Go, every benchmark; tens of minutes), then "
+             "<code>make report-generate</code> to redraw this report from reports/out without running the rest "
+             "again")
+
+
 def _micro(b: dict[str, Any] | None) -> str:
-    if not b:
-        return "<p class='muted'>Benchmarks not run.</p>"
     from .build import SEED
-    names = [n for n in b["gort"] if n.split("/")[0] not in SEED and not plots._ARG.match(n)]
-    out = ["<table><tr><th>benchmark</th><th>gort</th><th>gort cv</th><th>Go</th><th>gort / Go</th></tr>"]
+    gort_set = ((b or {}).get("context", {}).get("gort") or {}).get("gort_set", "")
+    if not b or not b["gort"] or gort_set != "full":
+        what = ("make report runs <code>make bench-quick</code>: the seed's benchmarks and a few micro "
+                "benchmarks, gort only" if gort_set == "quick" else "no gort benchmark file in reports/out")
+        head = (f"<p class='warn'><b>The micro set did not run</b> ({what}), so there is no gort vs Go comparison "
+                f"here. To fill this section: {MICRO_HOW}.</p>")
+    else:
+        head = ""
+    names = [n for n in (b or {}).get("gort", {}) if n.split("/")[0] not in SEED and not plots._ARG.match(n)]
+    if not b or not names:
+        return head
+    out = [head, "<table><tr><th>benchmark</th><th>gort</th><th>gort cv</th><th>Go</th><th>gort / Go</th></tr>"]
     items = []
     for n in names:
         g, o = b["gort"][n], b["go"].get(n, {})
@@ -177,10 +198,13 @@ def _micro(b: dict[str, Any] | None) -> str:
         out.append(f"<tr><td>{e(n)}</td><td>{_ns(g.get('median_ns'))}</td><td>{_pct(g.get('cv'))}</td>"
                    f"<td>{_ns(o.get('median_ns'))}</td><td>{'-' if ratio is None else f'{ratio:.2f}×'}</td></tr>")
     out.append("</table>")
-    if items:
+    if head:
+        out.append("<p class='muted'>Above: bench-quick's micro benchmarks, gort alone.</p>")
+    elif items:
         out.append(_bars(items))
     else:
-        out.append("<p class='muted'>No Go figures for the micro benchmarks in this run (make bench runs them).</p>")
+        out.append("<p class='warn'>The micro set ran, but without Go figures (bench-go.json missing: "
+                   "<code>make bench</code> needs go; <code>make deps</code> installs it).</p>")
     return "".join(out)
 
 

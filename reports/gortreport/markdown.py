@@ -34,7 +34,7 @@ def render(report: dict[str, Any]) -> str:
         lines.append("not run")
     lines += ["", f"## Findings ({len(report['findings'])})", ""]
     for f in report["findings"]:
-        where = f" — `{f['file']}:{f['line']}`" if f["file"] else ""
+        where = f" — `{f['file']}" + (f":{f['line']}`" if f["line"] else "`") if f["file"] else ""
         lines.append(f"- **{f['kind']}** {f['message']}{where} (seen in: {', '.join(f['modes'])})")
     if not report["findings"]:
         lines.append("none")

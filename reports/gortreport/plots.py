@@ -1,5 +1,6 @@
 """SVG plots drawn by gnuplot (inlined into the HTML): the benchmark sweeps,
-time/op against numTasks for every family at every workLoad."""
+time/op against numTasks for naive spawn, the worker pool and the parallel
+floor (the physical limit, dashed) at every workLoad, and the IO variant."""
 
 from __future__ import annotations
 
@@ -30,13 +31,21 @@ def _series(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, list[tuple[f
     return plots
 
 
+# family -> (order, gnuplot style): the same colour for a family in every plot.
+STYLES = {"NaiveSpawn": (0, "lc rgb '#9400d3' lw 2 pt 1"), "WorkerPool": (1, "lc rgb '#009e73' lw 2 pt 2"),
+          "ParallelFloor": (2, "lc rgb '#555555' lw 2 dt 2 pt 7 ps 0.6")}
+
+
 def _gnuplot(title: str, series: dict[str, list[tuple[float, float]]]) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         plots = []
-        for i, (label, pts) in enumerate(sorted(series.items())):
+        ordered = sorted(series.items(), key=lambda kv: (STYLES.get(kv[0], (9, ""))[0], kv[0]))
+        for i, (label, pts) in enumerate(ordered):
             dat = Path(tmp) / f"{i}.dat"
             dat.write_text("".join(f"{x} {y}\n" for x, y in sorted(pts)))
-            plots.append(f"'{dat}' using 1:2 with linespoints lw 2 title '{label}'")
+            style = STYLES.get(label, (9, "lw 2"))[1]
+            name = "ParallelFloor (limit)" if label == "ParallelFloor" else label
+            plots.append(f"'{dat}' using 1:2 with linespoints {style} title '{name}'")
         script = (f"set terminal svg size 520,320 fixed font 'sans,10'\nset output\n"
                   f"set title '{title}'\nset logscale xy\nset xlabel 'numTasks'\nset ylabel 'ms/op (median)'\n"
                   f"set key top left\nset grid\nplot {', '.join(plots)}\n")

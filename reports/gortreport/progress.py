@@ -1,11 +1,13 @@
-"""python3 -m gortreport.progress [--out DIR] STEP -- COMMAND...: run one long
-step of make report, its output kept in DIR/logs/STEP.log.
+"""python3 -m gortreport.progress [--out DIR] [--output FILE]... STEP -- COMMAND...:
+run one long step of make report, its output kept in DIR/logs/STEP.log.
 
 On a terminal one status line shows the step, the elapsed time and its
 counters (tests passed/failed, leakcheck passes), rewritten in place; in CI
 (not a terminal) it prints one line when the step starts and one when it
 ends. Lines that name a failure are always printed. Appends the step to
-DIR/steps.jsonl (gort.steps/1) and exits with the command's status.
+DIR/steps.jsonl (gort.steps/1), with the files (in DIR) the step must write
+(--output): the report makes a step that failed, or left one of them
+missing or unreadable, a finding. Exits with the command's status.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def _count(line: str, counters: dict[str, int]) -> None:
         counters["leakcheck passes"] = counters.get("leakcheck passes", 0) + 1
 
 
-def run(step: str, cmd: list[str], out: Path, tty: bool) -> int:
+def run(step: str, cmd: list[str], out: Path, tty: bool, outputs: list[str] | None = None) -> int:
     (out / "logs").mkdir(parents=True, exist_ok=True)
     log_path = out / "logs" / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', step)}.log"
     counters: dict[str, int] = {}
@@ -82,13 +84,15 @@ def run(step: str, cmd: list[str], out: Path, tty: bool) -> int:
           flush=True)
     jsonio.append_line(out / "steps.jsonl", {
         "schema": "gort.steps/1", "step": step, "seconds": round(time.monotonic() - start, 1), "status": rc,
-        "loadavg": repo.loadavg(), "counters": counters})
+        "loadavg": repo.loadavg(), "counters": counters, "outputs": outputs or []})
     return rc
 
 
 def _main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="gortreport.progress", description="Run one step of make report.")
     ap.add_argument("--out", default="reports/out")
+    ap.add_argument("--output", action="append", default=[], metavar="FILE",
+                    help="a file (in --out) the step must write; repeatable")
     ap.add_argument("step")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args(argv)
@@ -96,7 +100,7 @@ def _main(argv: list[str]) -> int:
     if not cmd:
         ap.error("no command")
     tty = sys.stdout.isatty() and os.environ.get("CI") is None
-    return run(a.step, cmd, Path(a.out), tty)
+    return run(a.step, cmd, Path(a.out), tty, a.output)
 
 
 def main() -> None:

@@ -115,19 +115,21 @@ def _sources() -> list[tuple[str, list[str]]]:
     return sorted(out)
 
 
-def locate(pattern: str) -> tuple[str, int]:
-    """The first source line matching pattern (a regex): (relative path, line)."""
+def locate(pattern: str, prefer: str = "") -> tuple[str, int]:
+    """The first source line matching pattern (a regex): (relative path,
+    line); in the file prefer first, when given."""
     rx = re.compile(pattern)
-    for path, lines in _sources():
+    sources = _sources()
+    for path, lines in sorted(sources, key=lambda s: s[0] != prefer):
         for n, line in enumerate(lines, 1):
             if rx.search(line):
                 return path, n
     return "", 0
 
 
-def locate_test(name: str) -> tuple[str, int]:
-    """Where a cmocka test function is defined."""
-    return locate(rf"^(?:static\s+)?void\s+{re.escape(name)}\s*\(")
+def locate_test(name: str, prefer: str = "") -> tuple[str, int]:
+    """Where a cmocka test function is defined (in prefer first)."""
+    return locate(rf"^(?:static\s+)?void\s+{re.escape(name)}\s*\(", prefer)
 
 
 def locate_benchmark(name: str) -> tuple[str, int]:

@@ -100,6 +100,21 @@ def leak_report(log: str, test: str) -> str:
     return (body if end < 0 else body[:end]).strip()
 
 
+# ci/run-tests.sh's per-test watchdog (runtime/tests/support/watchdog.c).
+_HUNG = re.compile(r"^\[ TIMEOUT  \] (\S+) \(test \d+ of \d+\) after \d+ s$", re.M)
+HUNG_DUMP_LINES = 80
+
+
+def hung_tests(log: str) -> dict[str, str]:
+    """The tests the watchdog timed out: name -> its line and the task dump
+    after it (up to the next run's first line)."""
+    out: dict[str, str] = {}
+    for m in _HUNG.finditer(log):
+        after = log[m.start():].splitlines()[:HUNG_DUMP_LINES]
+        out.setdefault(m.group(1), "\n".join(after).strip())
+    return out
+
+
 def classify(rc: int, cases: list[Case], timeout: bool) -> tuple[str, int | None]:
     """The binary's status and the signal that killed it, if any."""
     sig = None
@@ -128,8 +143,16 @@ def make_record(binary: str, rc: int, seconds: float, xml_files: list[str], log:
             if report:
                 c.message = f"{report}\n\n(cmocka: {c.message})"
     status, sig = classify(rc, cases, timeout)
+    # A test the watchdog timed out failed, with the watchdog's line and the
+    # task dump as its message (the run it hung in left no XML).
+    hung = hung_tests(log)
+    for c in cases:
+        if c.name in hung:
+            c.status, c.message = "failed", hung.pop(c.name)
+    cases += [Case(n, "failed", 0.0, text) for n, text in hung.items() if n not in {c.name for c in cases}]
     seen = {c.name for c in cases}
-    if status in ("crashed", "timeout"):
+    if status in ("crashed", "timeout") or any(c.message.startswith("[ TIMEOUT  ]") for c in cases):
+        # (a run that hung wrote no XML: the tests it ran before have no result)
         cases += [Case(n, "not_run") for n in known_tests if n not in seen]
     rec: dict[str, Any] = {
         "schema": SCHEMA, "binary": binary, "status": status, "exit_code": rc,
@@ -156,13 +179,20 @@ def _record(variant: str, doc: dict[str, Any]) -> Record:
         signal=doc.get("signal"), log_tail=doc.get("log_tail", ""))
 
 
+def variant_of(path: str | os.PathLike[str]) -> str:
+    """The variant a tests-<variant>.jsonl file is of."""
+    return os.path.basename(path)[len("tests-"):-len(".jsonl")]
+
+
+def read_variant(path: str | os.PathLike[str]) -> list[Record]:
+    """One tests-<variant>.jsonl, validated."""
+    variant = variant_of(path)
+    return [_record(variant, d) for d in jsonio.read_lines(path, SCHEMA)]
+
+
 def read_variants(out_dir: str | os.PathLike[str]) -> dict[str, list[Record]]:
     """Every tests-<variant>.jsonl in out_dir, validated."""
-    variants: dict[str, list[Record]] = {}
-    for path in sorted(glob.glob(os.path.join(out_dir, "tests-*.jsonl"))):
-        variant = os.path.basename(path)[len("tests-"):-len(".jsonl")]
-        variants[variant] = [_record(variant, d) for d in jsonio.read_lines(path, SCHEMA)]
-    return variants
+    return {variant_of(p): read_variant(p) for p in sorted(glob.glob(os.path.join(out_dir, "tests-*.jsonl")))}
 
 
 def fill_not_run(variants: dict[str, list[Record]]) -> None:
@@ -207,7 +237,8 @@ def _main(argv: list[str]) -> int:
     log = Path(a.log).read_text(errors="replace") if os.path.exists(a.log) else ""
     known = Path(a.list).read_text().split() if a.list and os.path.exists(a.list) else []
     rec = make_record(a.binary, a.rc, a.seconds, a.xml, log, known, a.timeout)
-    if a.list and rec["status"] in ("passed", "failed"):
+    hung = any(t.get("message", "").startswith("[ TIMEOUT  ]") for t in rec["tests"])
+    if a.list and rec["status"] in ("passed", "failed") and not hung:  # a hung run's list is partial
         Path(a.list).write_text("".join(t["name"] + "\n" for t in rec["tests"]))
     if a.out:
         jsonio.append_line(a.out, rec)

@@ -101,18 +101,6 @@ def test_one_leak_in_several_modes_is_one_finding(tmp: Path) -> None:
         assert page.count(f"id='f-{f['id']}'") == 1
 
 
-@pytest.mark.parametrize("name", ["clean", "planted", "incomplete"])
-def test_gate_fails_exactly_when_junit_fails(tmp: Path, name: str) -> None:
-    out, _ = generate(tmp, name)
-    counts = junit_counts(out / "junit.xml")
-    report = load(out / "report.json")
-    junit_fails = counts["failures"] + counts["errors"] > 0
-    assert (report["verdict"] != "pass") == junit_fails
-    gate = subprocess.run([sys.executable, str(REPORTS / "gort-gate"), str(out)], capture_output=True,
-                          text=True, timeout=120)
-    assert (gate.returncode != 0) == junit_fails, gate.stdout + gate.stderr
-
-
 def test_race_seen_by_two_detectors_is_one_finding(tmp: Path) -> None:
     out, _ = generate(tmp, "planted")
     races = [f for f in load(out / "report.json")["findings"] if f["kind"] == "race"]
@@ -127,18 +115,97 @@ def test_race_fingerprint_ignores_which_access_came_first() -> None:
     assert conflict_site([a, b]) == conflict_site([b, a])
 
 
+def assert_outputs_agree(out: Path) -> str:
+    """The five outputs and the gate say the same thing, whatever it is:
+    FAIL <=> SARIF has results <=> summary.md and index.html say FAIL; not
+    PASS <=> junit.xml has a failure or an error <=> make gate fails."""
+    report = load(out / "report.json")
+    verdict = report["verdict"]
+    jsonschema.validate(load(out / "findings.sarif"), load(SARIF_SCHEMA))
+    results = load(out / "findings.sarif")["runs"][0]["results"]
+    counts = junit_counts(out / "junit.xml")
+    summary = (out / "summary.md").read_text().splitlines()[0]
+    page = (out / "index.html").read_text()
+    assert (verdict == "fail") == bool(results) == bool(report["findings"])
+    assert len(results) == len(report["findings"])
+    assert summary == f"# gort report: {verdict.upper()}"
+    assert f"<title>gort report: {verdict.upper()}</title>" in page
+    assert (verdict != "pass") == (counts["failures"] + counts["errors"] > 0)
+    gate = subprocess.run([sys.executable, str(REPORTS / "gort-gate"), str(out)], capture_output=True,
+                          text=True, timeout=120)
+    assert (gate.returncode != 0) == (verdict != "pass"), gate.stdout + gate.stderr
+    assert gate.returncode in (0, 1), gate.stderr
+    return str(verdict)
+
+
+@pytest.mark.parametrize("name", ["clean", "planted", "incomplete"])
+def test_outputs_agree_on_the_verdict(tmp: Path, name: str) -> None:
+    out, _ = generate(tmp, name)
+    assert assert_outputs_agree(out) == {"clean": "pass", "planted": "fail", "incomplete": "incomplete"}[name]
+
+
+def _step(out: Path, step: str, script: str, *outputs: str) -> int:
+    """Run a fake step of make report through gortreport.progress, as reports.mk does."""
+    args = [a for o in outputs for a in ("--output", o)]
+    return run_module("gortreport.progress", "--out", str(out), *args, step, "--", "sh", "-c", script).returncode
+
+
+def _step_failed(out: Path) -> dict[str, object]:
+    r = run_module("gortreport.generate", str(out))
+    assert r.returncode == 1, r.stderr
+    assert assert_outputs_agree(out) == "fail"
+    report = load(out / "report.json")
+    [f] = report["findings"]
+    assert f["kind"] == "step-failed"
+    page = (out / "index.html").read_text()
+    assert page.count(f"id='f-{f['id']}'") == 1
+    assert f"step {f['subject']} failed" in (out / "summary.md").read_text()
+    [res] = load(out / "findings.sarif")["runs"][0]["results"]
+    loc = res["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == "reports/reports.mk"
+    mk = (REPORTS / "reports.mk").read_text().splitlines()
+    assert f" {f['subject']} --" in mk[loc["region"]["startLine"] - 1]
+    [case] = [c for c in _cases(out) if c.find("error") is not None]
+    assert case.get("name") == f["subject"] and f["text"] in (case.find("error").text or "")
+    return dict(f)
+
+
+def test_step_that_fails_without_writing_is_a_finding(tmp: Path) -> None:
+    out = copy_fixture("clean", tmp)
+    (out / "bench-sweep.json").unlink()
+    rc = _step(out, "sweeps", "echo 'running the sweeps'; echo 'gort-bench: out of threads' >&2; exit 1",
+               "bench-sweep.json")
+    assert rc == 1
+    f = _step_failed(out)
+    assert f["subject"] == "sweeps"
+    text = str(f["text"])
+    assert "exit 1" in text and "bench-sweep.json: not written" in text and "out of threads" in text
+
+
+def test_step_that_exits_zero_with_truncated_output_is_a_finding(tmp: Path) -> None:
+    out = copy_fixture("clean", tmp)
+    rc = _step(out, "leakcheck", f"head -c 300 {out / 'leakcheck.json'} > {out / 'lc.tmp'}; "
+               f"mv {out / 'lc.tmp'} {out / 'leakcheck.json'}; echo 'leakcheck: native pass'", "leakcheck.json")
+    assert rc == 0
+    f = _step_failed(out)
+    assert f["subject"] == "leakcheck" and "exit 0" in str(f["text"]) and "truncated" in str(f["text"])
+
+
 def test_failed_build_step_fails_everything(tmp: Path) -> None:
     out = copy_fixture("clean", tmp)
-    with open(out / "steps.jsonl", "a") as f:
-        f.write(json.dumps({"schema": "gort.steps/1", "step": "build-thread", "seconds": 6, "status": 2}) + "\n")
-    (out / "logs").mkdir()
-    (out / "logs" / "build-thread.log").write_text("mn.c:495:3: error: 'atomic_thread_fence' is not supported\n")
-    r = run_module("gortreport.generate", str(out))
-    assert r.returncode == 1
-    report = load(out / "report.json")
-    assert [f["kind"] for f in report["findings"]] == ["build-failure"]
-    assert "atomic_thread_fence" in report["findings"][0]["text"]
-    assert junit_counts(out / "junit.xml")["errors"] == 1
+    assert _step(out, "build-thread", "echo \"mn.c:495:3: error: 'atomic_thread_fence' is not supported\"; "
+                 "exit 2") == 2
+    f = _step_failed(out)
+    assert "exit 2" in str(f["message"]) and "atomic_thread_fence" in str(f["text"])
+
+
+def test_a_step_whose_findings_say_why_it_failed_is_not_a_step_failure(tmp: Path) -> None:
+    """The planted tree's tests and leakcheck steps exit non-zero: their
+    findings are the reason, so no step-failed is added."""
+    out, _ = generate(tmp, "planted")
+    steps = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
+    assert any(s["status"] != 0 for s in steps)
+    assert all(f["kind"] != "step-failed" for f in load(out / "report.json")["findings"])
 
 
 def test_valgrind_failure_without_an_error_record_fails(tmp: Path) -> None:

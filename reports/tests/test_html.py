@@ -66,7 +66,39 @@ def test_micro_ratio_bars(tmp: Path) -> None:
     assert micro
     for n in micro:
         bench["go"][n] = dict(bench["gort"][n], median_ns=bench["gort"][n]["median_ns"] * 0.8)
+    bench["context"]["gort"]["gort_set"] = "full"  # as make bench writes it
     page = html.render(report)
     section = page[page.index("<section id='micro'>"):page.index("<section id='compare'>")]
     assert section.count("<rect") == len(micro)
     assert "1.25×" in section
+
+
+def _section(page: str, sid: str) -> str:
+    start = page.index(f"<section id='{sid}'>")
+    return page[start:page.index("</section>", start)]
+
+
+def test_micro_says_plainly_when_the_micro_set_did_not_run(tmp: Path) -> None:
+    """make report runs bench-quick: the section says so and names the
+    commands that fill it, with no chart."""
+    out = copy_fixture("clean", tmp)
+    run_module("gortreport.generate", str(out))
+    section = _section((out / "index.html").read_text(), "micro")
+    assert "The micro set did not run" in section and "make bench-quick" in section
+    assert "<code>make bench</code>" in section and "<code>make report-generate</code>" in section
+    assert "<svg" not in section and "<rect" not in section
+    mk = (Path(__file__).resolve().parents[1] / "reports.mk").read_text()
+    assert re.search(r"^report-generate:", mk, re.M)  # the command it names exists
+
+
+def test_sweeps_draw_naive_pool_and_floor_at_each_workload(tmp: Path) -> None:
+    from gortreport import build, plots
+    report = build.build(copy_fixture("clean", tmp))
+    svgs = plots.sweeps(report["bench"])
+    loads = [t for t in svgs if t.startswith("workLoad")]
+    assert loads == ["workLoad 0", "workLoad 100", "workLoad 1000", "workLoad 10000"]
+    assert list(svgs)[-1] == "IO variant"
+    for title in loads:
+        for family in ("NaiveSpawn", "WorkerPool", "ParallelFloor (limit)"):
+            assert f"<title>{family}</title>" in svgs[title], (title, family)
+    assert "ParallelFloor" not in svgs["IO variant"] and "<title>WorkerPool</title>" in svgs["IO variant"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, copy_fixture, run_module
+from conftest import FIXTURES, copy_fixture, load, run_module
 
 
 def _one_error_line(stderr: str, prog: str) -> str:
@@ -26,11 +26,29 @@ def _one_error_line(stderr: str, prog: str) -> str:
     ("empty.json", "valgrind.json"),
 ])
 def test_bad_harness_file(tmp: Path, bad: str, name: str) -> None:
+    """Outside make report (no step of it wrote the file): bad input."""
     out = copy_fixture("clean", tmp)
+    (out / "steps.jsonl").unlink()
     (out / name).write_bytes((FIXTURES / "bad" / bad).read_bytes())
     r = run_module("gortreport.generate", str(out))
     assert r.returncode == 2
     assert name in _one_error_line(r.stderr, "gortreport.generate")
+
+
+@pytest.mark.parametrize("bad,name", [
+    ("truncated-tests.jsonl", "tests-default.jsonl"),
+    ("truncated-leakcheck.json", "leakcheck.json"),
+    ("truncated-bench.json", "bench.json"),
+])
+def test_bad_file_of_a_report_step_is_that_steps_failure(tmp: Path, bad: str, name: str) -> None:
+    """A file a step of make report had to write (its --output in
+    steps.jsonl) that is bad: the step failed, a finding, not a missing report."""
+    out = copy_fixture("clean", tmp)
+    (out / name).write_bytes((FIXTURES / "bad" / bad).read_bytes())
+    r = run_module("gortreport.generate", str(out))
+    assert r.returncode == 1, r.stderr
+    [f] = load(out / "report.json")["findings"]
+    assert f["kind"] == "step-failed" and name in f["message"]
 
 
 def test_missing_directory(tmp: Path) -> None:
