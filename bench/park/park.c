@@ -95,9 +95,12 @@ int main(int argc, char **argv) {
   printf("impl gort backend=%s stack=%zu\n", gort_backend_name(), gort_get_stack_size());
   printf("tasks %ld parked %llu\n", started, (unsigned long long)parked);
   printf("rss_before_kb %ld rss_parked_kb %ld rss_after_kb %ld\n", rss0, rss1, rss2);
-  printf("rss_per_parked_task_bytes %.0f\n", started ? (double)(rss1 - rss0) * 1024.0 / (double)started : 0.0);
-  printf("pte_per_parked_task_bytes %.0f\n", started ? (double)(pte1 - pte0) * 1024.0 / (double)started : 0.0);
-  printf("spawn_and_park_s %.3f release_and_finish_s %.3f total_s %.3f\n", t1 - t0, t2 - t1, t2 - t0);
+  printf("rss_per_parked_task_bytes %.0f\n",
+         started ? (double)(rss1 - rss0) * 1024.0 / (double)started : 0.0);
+  printf("pte_per_parked_task_bytes %.0f\n",
+         started ? (double)(pte1 - pte0) * 1024.0 / (double)started : 0.0);
+  printf("spawn_and_park_s %.3f release_and_finish_s %.3f total_s %.3f\n", t1 - t0, t2 - t1,
+         t2 - t0);
   gort_waitgroup_destroy(&op.ready);
   gort_waitgroup_destroy(&op.done);
   gort_chan_release(op.gate);

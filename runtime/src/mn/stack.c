@@ -154,15 +154,16 @@ static int refused(const char *what, int err) {
   if (max <= 0 || n < 0 || n < max - 16) return GORT_ENOMEM;
   static _Atomic bool said;
   if (!atomic_exchange(&said, true))
-    fprintf(stderr,
-            "gort: cannot map another task stack (%s): the process has %ld memory mappings, "
-            "vm.max_map_count is %ld%s; raise it (sysctl -w vm.max_map_count=N) or run fewer "
-            "tasks at once\n",
-            what, n, max,
-            guard_mode == GUARD_MPROTECT
-                ? " and each stack takes two (guard pages by mprotect: no MADV_GUARD_INSTALL before "
-                  "Linux 6.13, or GORT_STACK_GUARD=mprotect)"
-                : "");
+    fprintf(
+        stderr,
+        "gort: cannot map another task stack (%s): the process has %ld memory mappings, "
+        "vm.max_map_count is %ld%s; raise it (sysctl -w vm.max_map_count=N) or run fewer "
+        "tasks at once\n",
+        what, n, max,
+        guard_mode == GUARD_MPROTECT
+            ? " and each stack takes two (guard pages by mprotect: no MADV_GUARD_INSTALL before "
+              "Linux 6.13, or GORT_STACK_GUARD=mprotect)"
+            : "");
   return GORT_ETHREAD;
 }
 

@@ -10,12 +10,12 @@
 #include "gort/gort.h"
 #include "gort/introspect.h"
 
-#define CHECK(cond)                                                                        \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
-      fprintf(stderr, "smoke: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-      exit(1);                                                                             \
-    }                                                                                      \
+#define CHECK(cond)                                                                   \
+  do {                                                                                \
+    if (!(cond)) {                                                                    \
+      fprintf(stderr, "smoke: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      exit(1);                                                                        \
+    }                                                                                 \
   } while (0)
 
 typedef struct {
@@ -123,8 +123,10 @@ static void select_two(void) {
     gort_select_case cs[2] = {gort_case_recv(a, &va), gort_case_recv(b, &vb)};
     int i = gort_select(cs, 2);
     CHECK(i == 0 || i == 1);
-    if (i == 0) sum_a += va;
-    else sum_b += vb;
+    if (i == 0)
+      sum_a += va;
+    else
+      sum_b += vb;
   }
   CHECK(sum_a == 4950 && sum_b == 4950);
   int v;
