@@ -123,3 +123,19 @@ bench-disasm: bench-build
 	  && env $(BENCH_GO_ENV) go tool objdump -s 'BenchmarkNaiveSpawn.func1$$' $(abspath $(BENCH_O))/go-bench.test
 
 -include $(BENCH_OBJS:.o=.d)
+
+# make bench-park: one million parked tasks (bench/park/park.c) under
+# GORT_BACKEND=mn, then the same program in Go (bench/go/park); RSS per
+# parked task and wall times. PARK_N (1000000) sets the task count.
+PARK_N ?= 1000000
+PARK_BIN := $(BENCH_O)/gort-park
+.PHONY: bench-park
+$(PARK_BIN): bench/park/park.c $(LIBGORT_A) | bench-nosan
+	@mkdir -p $(dir $@)
+	$(CC) $(GORT_CPPFLAGS) $(BENCH_CFLAGS) $< $(LIBGORT_A) $(GORT_LDFLAGS) $(GORT_LIBS) -o $@
+bench-park: bench-nosan $(PARK_BIN)
+	@uptime
+	GORT_BACKEND=mn $(PARK_BIN) $(PARK_N)
+	@command -v go >/dev/null || { echo "bench-park: go not found; run 'make deps'" >&2; exit 2; }
+	cd bench/go && env $(BENCH_GO_ENV) go build -o $(abspath $(BENCH_O))/go-park ./park
+	$(BENCH_O)/go-park $(PARK_N)

@@ -30,8 +30,10 @@ extern "C" {
 typedef void (*gort_task_fn)(void *arg);
 
 /* Start fn(arg) in a new task. Returns 0, GORT_EINVAL (fn NULL),
- * GORT_ENOMEM, or GORT_ETHREAD when the OS refuses another thread; on
- * failure nothing was started and arg is still owned by the caller. */
+ * GORT_ENOMEM, or GORT_ETHREAD when the OS refuses another thread (M:N
+ * backend: another stack mapping, at vm.max_map_count; a message on stderr
+ * says so); on failure nothing was started and arg is still owned by the
+ * caller. */
 #define gort_go(fn, arg) gort_go_at((fn), (arg), NULL, __FILE__, __LINE__)
 /* Same, with a name shown in dumps and leak reports (copied, may be NULL). */
 #define gort_go_named(name, fn, arg) gort_go_at((fn), (arg), (name), __FILE__, __LINE__)

@@ -798,10 +798,11 @@ static int mn_start(gort__task *t) {
   atomic_fetch_add(&sched.green_live, 1);
   int rc = ensure_started();
   gort__m *m = getm();
-  gort__g *g = rc == 0 ? gort__stack_get(m) : NULL;
-  if (!g) {
+  gort__g *g = NULL;
+  if (rc == 0) rc = gort__stack_get(m, &g);
+  if (rc != 0) {
     atomic_fetch_sub(&sched.green_live, 1);
-    return rc ? rc : GORT_ENOMEM;
+    return rc;
   }
   g->task = t;
   t->g = g;

@@ -39,10 +39,10 @@ struct gort__g {
   gort__task *task;
   _Atomic uint32_t status; /* G_* */
   gort__g *next;           /* global run queue link (sched lock) */
-  char *map;               /* the mapping: guard page(s), then the stack */
-  size_t map_size, guard;
-  gort__g *cache_next;     /* stack cache link */
-  unsigned valgrind_id;
+  char *map;               /* its slot: the guard, then the stack */
+  size_t map_size, guard;  /* the slot's size and the guard's */
+  void *arena;             /* the mapping that holds the slot (stack.c) */
+  gort__g *cache_next;     /* M's stack cache link */
   void *tsan_fiber;
   void *asan_fake;         /* ASan's fake stack while switched out */
 };
@@ -53,12 +53,14 @@ void gort__ctx_switch(void **save, void *to_sp);
 /* Build a fresh context on [lo, top) that calls entry(arg) when switched to. */
 void *gort__ctx_make(char *top, void (*entry)(void *), void *arg);
 
-/* Stacks (stack.c): guarded mappings of gort_get_stack_size() bytes, with
- * the G at the top, kept in a cache. */
-gort__g *gort__stack_get(gort__m *m);
+/* Stacks (stack.c): guarded slots of gort_get_stack_size() bytes in shared
+ * mappings, with the G at the top, kept warm for reuse. get: 0 and a fresh G
+ * in *out, GORT_ENOMEM, or GORT_ETHREAD when the kernel refuses another
+ * mapping (vm.max_map_count). */
+int gort__stack_get(gort__m *m, gort__g **out);
 void gort__stack_put(gort__m *m, gort__g *g);
 void gort__stack_cache_drain(gort__m *m);
-/* Unmap global cache entries beyond keep. */
+/* Release the pages of free stacks beyond keep. */
 void gort__stack_cache_trim(int keep);
 #define MN_STACK_CACHE_IDLE 256
 /* Install the overflow reporter (once) and this thread's signal stack. */

@@ -1,21 +1,35 @@
-/* stack.c - green task stacks: mmap'd, with a PROT_NONE guard page below,
- * kept in a cache, and the reporter that names the task whose stack
+/* stack.c - green task stacks: carved from arenas of guarded slots, kept
+ * warm for reuse, and the reporter that names the task whose stack
  * overflowed.
  *
- * Layout of one mapping: [guard | stack ......... | G]. The G record sits at
- * the top, so a spawn allocates nothing but (rarely) the mapping. A fresh
- * mmap plus first touch costs 8-15 us on this machine, so freed stacks go to
- * the M's own cache (MN_STACK_CACHE_PER_M, no lock), then to a global cache
- * of GORT_STACK_CACHE stacks (default 256, under a lock), and only then back
- * to the kernel. A stack of a size other than the current
- * gort_get_stack_size() is never reused.
+ * An arena is one mapping of n slots, each [guard | stack ....... | G]. The
+ * G record sits at the top of its stack, so a spawn allocates nothing but
+ * (rarely) an arena. Guards: Linux 6.13+ has madvise(MADV_GUARD_INSTALL),
+ * guard regions that do not split the mapping, so a million stacks cost a
+ * few thousand mappings. Older kernels get mprotect(PROT_NONE): two mappings
+ * per stack, so vm.max_map_count (65530 by default) caps the task count near
+ * 32k; a spawn past it fails with GORT_ETHREAD and a message naming the
+ * limit. GORT_STACK_GUARD=mprotect forces the old way (tests). The guard is
+ * 64 KiB (at least a page): below it lies the next slot's G, and gcc's stack
+ * clash protection assumes that much on aarch64.
+ *
+ * Reuse: a fresh slot costs a guard install and a page fault on first touch
+ * (several us here), so a freed stack goes to its M's cache
+ * (MN_STACK_CACHE_PER_M, no lock), then back to its arena "dirty" (pages
+ * still resident; the last freed is reused first). When more than
+ * GORT_STACK_CACHE (default 16384) slots are dirty, a purge unmaps arenas
+ * with no stack in use and releases the pages of the others' free slots
+ * (MADV_DONTNEED, one call per run of free slots: each is a TLB shootdown,
+ * ~25 us here with a second thread running). A stack of a size other than
+ * the current gort_get_stack_size() is never reused.
  *
  * Overflow: each worker has an alternate signal stack; a SIGSEGV whose
- * address lies in the running G's guard page prints
+ * address lies in the running G's guard prints
  * "fatal error: stack overflow in task N "name"" and dies by the signal.
  * Any other SIGSEGV goes to the handler that was there before (installed
  * once, when the first worker starts; a handler installed later wins).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +49,39 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static gort__g *cache_head; /* cache_lock */
-static int cache_count;     /* cache_lock */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+
+#define GUARD_BYTES ((size_t)64 << 10)
+#define ARENA_BYTES ((size_t)64 << 20)
+
+enum { SLOT_LIVE = 1, SLOT_DIRTY, SLOT_COLD };
+enum { GUARD_UNKNOWN, GUARD_MADVISE, GUARD_MPROTECT };
+
+typedef struct stack_arena stack_arena;
+struct stack_arena {
+  stack_arena *all_prev, *all_next;     /* every arena */
+  stack_arena *avail_prev, *avail_next; /* arenas of the current size with a slot to give */
+  bool in_avail;
+  char *base;
+  size_t slot, guard; /* slot = guard + stack */
+  int nslots;
+  int carved; /* slots [0, carved) have been handed out at least once */
+  int live;   /* slots in use or in an M's cache */
+  int ndirty; /* free slots whose pages are still resident */
+  int nfree;
+  int *free;      /* free carved slots, a stack: the last freed on top */
+  uint8_t *state; /* SLOT_* of each carved slot */
+  unsigned *vid;  /* Valgrind's id of each carved slot's stack */
+};
+
+/* Everything below is under lock; a spawn takes it only when its M's cache
+ * is empty. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static stack_arena *all_head, *avail_head;
+static int ndirty_total;
+static int guard_mode;
 static int cache_max = -1;
 
 static size_t page_size(void) {
@@ -50,77 +94,26 @@ static size_t page_size(void) {
   return p;
 }
 
-static gort__g *stack_map(size_t size) {
-  size_t guard = page_size();
-  size = (size + guard - 1) & ~(guard - 1);
-  size_t len = size + guard;
-  char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  if (map == MAP_FAILED) return NULL;
-  if (mprotect(map, guard, PROT_NONE) != 0) {
-    munmap(map, len);
-    return NULL;
-  }
-  gort__g *g = (gort__g *)((uintptr_t)(map + len - sizeof(gort__g)) & ~(uintptr_t)63);
-  memset(g, 0, sizeof *g);
-  g->map = map;
-  g->map_size = len;
-  g->guard = guard;
-#ifdef GORT_MN_VALGRIND
-  g->valgrind_id = VALGRIND_STACK_REGISTER(map + guard, map + len);
-#endif
-  return g;
+/* The slot for a stack of want bytes: guard + want rounded up to pages. */
+static size_t slot_size(size_t want, size_t *guard) {
+  size_t pg = page_size();
+  *guard = GUARD_BYTES > pg ? GUARD_BYTES : pg;
+  return *guard + ((want + pg - 1) & ~(pg - 1));
 }
 
-static void stack_unmap(gort__g *g) {
-#ifdef GORT_MN_VALGRIND
-  VALGRIND_STACK_DEREGISTER(g->valgrind_id);
-#endif
-  munmap(g->map, g->map_size);
+static size_t current_slot(void) {
+  size_t guard;
+  return slot_size(gort_get_stack_size(), &guard);
 }
 
-static bool fits(const gort__g *g, size_t want) {
-  size_t guard = page_size();
-  return g->map_size == ((want + guard - 1) & ~(guard - 1)) + guard;
+static char *slot_lo(const stack_arena *a, int i) { return a->base + (size_t)i * a->slot; }
+
+static int slot_of(const gort__g *g) {
+  const stack_arena *a = g->arena;
+  return (int)((size_t)(g->map - a->base) / a->slot);
 }
 
-/* Reset the G part of a cached stack for its next task. */
-static gort__g *reuse(gort__g *g) {
-  char *map = g->map;
-  size_t len = g->map_size, guard = g->guard;
-  unsigned vid = g->valgrind_id;
-  memset(g, 0, sizeof *g);
-  g->map = map;
-  g->map_size = len;
-  g->guard = guard;
-  g->valgrind_id = vid;
-  return g;
-}
-
-gort__g *gort__stack_get(gort__m *m) {
-  size_t want = gort_get_stack_size();
-  while (m && m->scache) {
-    gort__g *g = m->scache;
-    m->scache = g->cache_next;
-    m->nscache--;
-    if (fits(g, want)) return reuse(g);
-    stack_unmap(g);
-  }
-  for (;;) {
-    pthread_mutex_lock(&cache_lock);
-    gort__g *g = cache_head;
-    if (g) {
-      cache_head = g->cache_next;
-      cache_count--;
-    }
-    pthread_mutex_unlock(&cache_lock);
-    if (!g) break;
-    if (fits(g, want)) return reuse(g);
-    stack_unmap(g);
-  }
-  return stack_map(want);
-}
-
-static int global_cache_max(void) {
+static int cache_limit(void) {
   int n = __atomic_load_n(&cache_max, __ATOMIC_RELAXED);
   if (n < 0) {
     const char *env = getenv("GORT_STACK_CACHE");
@@ -129,6 +122,239 @@ static int global_cache_max(void) {
     __atomic_store_n(&cache_max, n, __ATOMIC_RELAXED);
   }
   return n;
+}
+
+/* ---- refusals ---- */
+
+static long read_long(const char *path) {
+  FILE *f = fopen(path, "re");
+  long v = -1;
+  if (f) {
+    if (fscanf(f, "%ld", &v) != 1) v = -1;
+    fclose(f);
+  }
+  return v;
+}
+
+static long count_maps(void) {
+  FILE *f = fopen("/proc/self/maps", "re");
+  if (!f) return -1;
+  long n = 0;
+  for (int c; (c = getc(f)) != EOF;) n += c == '\n';
+  fclose(f);
+  return n;
+}
+
+/* The kernel refused a mapping (what failed with err): GORT_ETHREAD, and a
+ * message once, when the process is at vm.max_map_count (the OS refuses
+ * another task, as it refuses a thread at its limit); else GORT_ENOMEM. */
+static int refused(const char *what, int err) {
+  if (err != ENOMEM) return GORT_ENOMEM;
+  long max = read_long("/proc/sys/vm/max_map_count"), n = count_maps();
+  if (max <= 0 || n < 0 || n < max - 16) return GORT_ENOMEM;
+  static _Atomic bool said;
+  if (!atomic_exchange(&said, true))
+    fprintf(
+        stderr,
+        "gort: cannot map another task stack (%s): the process has %ld memory mappings, "
+        "vm.max_map_count is %ld%s; raise it (sysctl -w vm.max_map_count=N) or run fewer "
+        "tasks at once\n",
+        what, n, max,
+        guard_mode == GUARD_MPROTECT
+            ? " and each stack takes two (guard pages by mprotect: no MADV_GUARD_INSTALL before "
+              "Linux 6.13, or GORT_STACK_GUARD=mprotect)"
+            : "");
+  return GORT_ETHREAD;
+}
+
+/* ---- arenas ---- */
+
+static void avail_add(stack_arena *a) {
+  if (a->in_avail) return;
+  a->avail_prev = NULL;
+  a->avail_next = avail_head;
+  if (avail_head) avail_head->avail_prev = a;
+  avail_head = a;
+  a->in_avail = true;
+}
+
+static void avail_remove(stack_arena *a) {
+  if (!a->in_avail) return;
+  if (a->avail_prev)
+    a->avail_prev->avail_next = a->avail_next;
+  else
+    avail_head = a->avail_next;
+  if (a->avail_next) a->avail_next->avail_prev = a->avail_prev;
+  a->in_avail = false;
+}
+
+static stack_arena *arena_new(size_t slot, size_t guard, int *rc) {
+  int n = (int)(ARENA_BYTES / slot);
+  if (n < 1) n = 1;
+  stack_arena *a = gort__calloc(1, sizeof *a + (size_t)n * (sizeof(int) + sizeof(unsigned) + 1));
+  if (!a) {
+    *rc = GORT_ENOMEM;
+    return NULL;
+  }
+  a->free = (int *)(a + 1);
+  a->vid = (unsigned *)(a->free + n);
+  a->state = (uint8_t *)(a->vid + n);
+  a->slot = slot;
+  a->guard = guard;
+  a->nslots = n;
+  a->base = mmap(NULL, slot * (size_t)n, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (a->base == MAP_FAILED) {
+    *rc = refused("mmap", errno);
+    gort__free(a);
+    return NULL;
+  }
+#ifdef MADV_NOHUGEPAGE
+  /* With THP "always", a stack's first touch could fault in 2 MiB. */
+  madvise(a->base, slot * (size_t)n, MADV_NOHUGEPAGE);
+#endif
+  a->all_next = all_head;
+  if (all_head) all_head->all_prev = a;
+  all_head = a;
+  return a;
+}
+
+static void arena_free(stack_arena *a) {
+  avail_remove(a);
+  if (a->all_prev)
+    a->all_prev->all_next = a->all_next;
+  else
+    all_head = a->all_next;
+  if (a->all_next) a->all_next->all_prev = a->all_prev;
+  ndirty_total -= a->ndirty;
+#ifdef GORT_MN_VALGRIND
+  for (int i = 0; i < a->carved; i++) VALGRIND_STACK_DEREGISTER(a->vid[i]);
+#endif
+  munmap(a->base, a->slot * (size_t)a->nslots);
+  gort__free(a);
+}
+
+static int guard_install(char *lo, size_t guard) {
+  if (guard_mode == GUARD_UNKNOWN) {
+    const char *env = getenv("GORT_STACK_GUARD");
+    guard_mode = env && strcmp(env, "mprotect") == 0 ? GUARD_MPROTECT : GUARD_MADVISE;
+    if (guard_mode == GUARD_MADVISE) {
+      if (madvise(lo, guard, MADV_GUARD_INSTALL) == 0) return 0;
+      if (errno != EINVAL) return refused("madvise(MADV_GUARD_INSTALL)", errno);
+      guard_mode = GUARD_MPROTECT; /* kernel older than 6.13 */
+    }
+  }
+  if (guard_mode == GUARD_MADVISE) {
+    if (madvise(lo, guard, MADV_GUARD_INSTALL) == 0) return 0;
+    return refused("madvise(MADV_GUARD_INSTALL)", errno);
+  }
+  if (mprotect(lo, guard, PROT_NONE) == 0) return 0;
+  return refused("mprotect", errno);
+}
+
+/* Release the pages of free slots until at most keep are dirty: arenas
+ * with no stack in use are unmapped first (one call for them all), then
+ * each run of free slots elsewhere gets one MADV_DONTNEED (guards survive
+ * it). */
+static void purge_locked(int keep) {
+  for (stack_arena *a = all_head, *next; a; a = next) {
+    next = a->all_next;
+    if (a->live == 0 && (a->ndirty == 0 || ndirty_total > keep)) arena_free(a);
+  }
+  for (stack_arena *a = all_head; a && ndirty_total > keep; a = a->all_next) {
+    for (int i = 0; i < a->carved && a->ndirty > 0;) {
+      if (a->state[i] != SLOT_DIRTY) {
+        i++;
+        continue;
+      }
+      int j = i;
+      while (j < a->carved && a->state[j] != SLOT_LIVE) {
+        if (a->state[j] == SLOT_DIRTY) {
+          a->state[j] = SLOT_COLD;
+          a->ndirty--;
+          ndirty_total--;
+        }
+        j++;
+      }
+      madvise(slot_lo(a, i), (size_t)(j - i) * a->slot, MADV_DONTNEED);
+      i = j;
+    }
+  }
+}
+
+/* g's slot back to its arena, pages resident. */
+static void release_locked(gort__g *g, size_t cur_slot) {
+  stack_arena *a = g->arena;
+  int i = slot_of(g);
+  a->state[i] = SLOT_DIRTY;
+  a->ndirty++;
+  ndirty_total++;
+  a->free[a->nfree++] = i;
+  a->live--;
+  if (a->slot == cur_slot) avail_add(a);
+}
+
+/* A fresh G at the top of slot i. */
+static gort__g *slot_g(stack_arena *a, int i) {
+  char *lo = slot_lo(a, i);
+  gort__g *g = (gort__g *)((uintptr_t)(lo + a->slot - sizeof(gort__g)) & ~(uintptr_t)63);
+  memset(g, 0, sizeof *g);
+  g->map = lo;
+  g->map_size = a->slot;
+  g->guard = a->guard;
+  g->arena = a;
+  return g;
+}
+
+/* ---- the interface ---- */
+
+static bool fits(const gort__g *g, size_t slot) { return g->map_size == slot; }
+
+int gort__stack_get(gort__m *m, gort__g **out) {
+  size_t guard, slot = slot_size(gort_get_stack_size(), &guard);
+  while (m && m->scache) {
+    gort__g *g = m->scache;
+    m->scache = g->cache_next;
+    m->nscache--;
+    if (fits(g, slot)) {
+      *out = slot_g(g->arena, slot_of(g));
+      return 0;
+    }
+    pthread_mutex_lock(&lock);
+    release_locked(g, slot);
+    pthread_mutex_unlock(&lock);
+  }
+  pthread_mutex_lock(&lock);
+  stack_arena *a = avail_head;
+  while (a && a->slot != slot) { /* a stack size no longer wanted: drained by purges */
+    stack_arena *next = a->avail_next;
+    avail_remove(a);
+    a = next;
+  }
+  int rc = 0, i;
+  if (!a && (a = arena_new(slot, guard, &rc)) != NULL) avail_add(a);
+  if (!a) goto out;
+  if (a->nfree > 0) {
+    i = a->free[--a->nfree];
+    if (a->state[i] == SLOT_DIRTY) {
+      a->ndirty--;
+      ndirty_total--;
+    }
+  } else {
+    i = a->carved;
+    if ((rc = guard_install(slot_lo(a, i), guard)) != 0) goto out;
+#ifdef GORT_MN_VALGRIND
+    a->vid[i] = VALGRIND_STACK_REGISTER(slot_lo(a, i) + guard, slot_lo(a, i) + slot);
+#endif
+    a->carved++;
+  }
+  a->state[i] = SLOT_LIVE;
+  a->live++;
+  if (a->nfree == 0 && a->carved == a->nslots) avail_remove(a);
+  *out = slot_g(a, i);
+out:
+  pthread_mutex_unlock(&lock);
+  return rc;
 }
 
 /* Called on the scheduler's stack once g's task has exited. */
@@ -143,53 +369,38 @@ void gort__stack_put(gort__m *m, gort__g *g) {
     m->nscache++;
     return;
   }
-  pthread_mutex_lock(&cache_lock);
-  bool keep = cache_count < global_cache_max();
-  if (keep) {
-    g->cache_next = cache_head;
-    cache_head = g;
-    cache_count++;
-  }
-  pthread_mutex_unlock(&cache_lock);
-  if (!keep) stack_unmap(g);
+  size_t slot = current_slot();
+  int max = cache_limit();
+  pthread_mutex_lock(&lock);
+  release_locked(g, slot);
+  if (ndirty_total > max) purge_locked(max / 2); /* amortized: a purge per max/2 frees */
+  pthread_mutex_unlock(&lock);
 }
 
 void gort__stack_cache_trim(int keep) {
-  for (;;) {
-    pthread_mutex_lock(&cache_lock);
-    gort__g *g = cache_count > keep ? cache_head : NULL;
-    if (g) {
-      cache_head = g->cache_next;
-      cache_count--;
-    }
-    pthread_mutex_unlock(&cache_lock);
-    if (!g) return;
-    stack_unmap(g);
-  }
+  pthread_mutex_lock(&lock);
+  if (ndirty_total > keep) purge_locked(keep);
+  pthread_mutex_unlock(&lock);
 }
 
-/* m's cache to the global one (m exits); with m NULL, unmap the global
- * cache (quiesce). */
+/* m's cache back to the arenas (m exits); with m NULL, unmap every arena
+ * with no stack in use (quiesce: all of them). */
 void gort__stack_cache_drain(gort__m *m) {
   if (m) {
+    size_t slot = current_slot();
+    pthread_mutex_lock(&lock);
     while (m->scache) {
       gort__g *g = m->scache;
       m->scache = g->cache_next;
       m->nscache--;
-      gort__stack_put(NULL, g);
+      release_locked(g, slot);
     }
+    pthread_mutex_unlock(&lock);
     return;
   }
-  pthread_mutex_lock(&cache_lock);
-  gort__g *g = cache_head;
-  cache_head = NULL;
-  cache_count = 0;
-  pthread_mutex_unlock(&cache_lock);
-  while (g) {
-    gort__g *next = g->cache_next;
-    stack_unmap(g);
-    g = next;
-  }
+  pthread_mutex_lock(&lock);
+  purge_locked(0);
+  pthread_mutex_unlock(&lock);
 }
 
 /* ---- overflow reporting ---- */
