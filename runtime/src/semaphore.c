@@ -37,7 +37,7 @@ struct gort_semaphore {
 };
 
 int gort_semaphore_new(gort_semaphore **out, int64_t n) {
-  if (out == NULL || n <= 0) return GORT_EINVAL;
+  if (out == NULL || n < 0) return GORT_EINVAL;
   gort_semaphore *s = gort__calloc(1, sizeof *s);
   if (s == NULL) return GORT_ENOMEM;
   s->size = n;

@@ -550,13 +550,29 @@ static void semaphore_weight_zero(void **state) {
   gort_semaphore_free(s);
 }
 
+/* NewWeighted(0) is a valid semaphore in Go: a weight of 0 always fits,
+ * any other weight is doomed and waits for the context. */
+static void semaphore_size_zero(void **state) {
+  (void)state;
+  gort_semaphore *s = NULL;
+  assert_int_equal(gort_semaphore_new(&s, 0), 0);
+  assert_int_equal(gort_semaphore_size(s), 0);
+  assert_int_equal(gort_semaphore_acquire(s, bg(), 0), 0);
+  assert_int_equal(gort_semaphore_try_acquire(s, 0), 0);
+  assert_int_equal(gort_semaphore_try_acquire(s, 1), GORT_EAGAIN);
+  assert_int_equal(try_with_timeout(s, 1, TIMES_OUT_MS), GORT_EDEADLINE);
+  assert_int_equal(gort_semaphore_waiters(s), 0);
+  assert_int_equal(gort_semaphore_held(s), 0);
+  assert_int_equal(gort_semaphore_release(s, 0), 0);
+  gort_semaphore_free(s);
+}
+
 /* ---- bad input and allocation failure ---- */
 
 static void semaphore_invalid_arguments(void **state) {
   (void)state;
   gort_semaphore *s = NULL;
   assert_int_equal(gort_semaphore_new(NULL, 1), GORT_EINVAL);
-  assert_int_equal(gort_semaphore_new(&s, 0), GORT_EINVAL);
   assert_int_equal(gort_semaphore_new(&s, -3), GORT_EINVAL);
   assert_null(s);
   assert_int_equal(gort_semaphore_new(&s, 2), 0);
@@ -620,6 +636,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(semaphore_large_acquire_does_not_starve),
     cmocka_unit_test(semaphore_cancel_does_not_starve),
     cmocka_unit_test(semaphore_weight_zero),
+    cmocka_unit_test(semaphore_size_zero),
     cmocka_unit_test(semaphore_invalid_arguments),
     cmocka_unit_test(semaphore_enomem),
 };

@@ -41,8 +41,9 @@ extern "C" {
 
 typedef struct gort_semaphore gort_semaphore;
 
-/* semaphore.NewWeighted(n). GORT_EINVAL for out == NULL or n <= 0,
- * GORT_ENOMEM (then *out is untouched). */
+/* semaphore.NewWeighted(n). A size of 0 is valid, as in Go: acquiring 0
+ * succeeds, anything more waits for the context. GORT_EINVAL for
+ * out == NULL or n < 0, GORT_ENOMEM (then *out is untouched). */
 GORT_API int gort_semaphore_new(gort_semaphore **out, int64_t n);
 /* Free; NULL is ignored. */
 GORT_API void gort_semaphore_free(gort_semaphore *s);
