@@ -5,7 +5,7 @@
  * --benchmark_out, --benchmark_repetitions, ...), plus
  *   --gort_quick           register only the bench-quick set (the seed's pair,
  *                          Serial, ParallelFloor and a few micro benchmarks);
- *   --gort_fail_spawns=N   make gort's next N thread creations fail, as if the
+ *   --gort_fail_spawns=N   make the first body's next N spawns fail, as if the
  *                          OS refused them (gort_debug_fail_thread_create): a
  *                          check that a refused spawn ends a run with
  *                          skip-with-error, as at 100k tasks on a small box;
@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
       continue;
     }
     if (strncmp(argv[i], "--gort_fail_spawns=", 19) == 0) {
-      gort_debug_fail_thread_create(atoi(argv[i] + 19));
+      gort_bench_fail_spawns(atoi(argv[i] + 19));
       continue;
     }
     if (strncmp(argv[i], "--gort_iterations=", 18) == 0) {

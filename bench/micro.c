@@ -115,7 +115,7 @@ static void produce(void *arg) {
   gort_chan_close(p->c);
 }
 
-/* op = one element from one producer task to the benchmark's thread. */
+/* op = one element from one producer task to the body's task. */
 static void bm_chan_prod_cons(gort_bench_state *st, void *arg) {
   long cap = (long)(intptr_t)arg;
   producer p;

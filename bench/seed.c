@@ -4,9 +4,9 @@
  * 10,000, workLoad = 1,000, NaiveSpawn = one gort_go per task and a wait
  * group, WorkerPool = 8 workers ranging over a buffered channel of numTasks,
  * created and torn down inside every op. Beside them:
- *   Serial            every task on the calling thread;
+ *   Serial            every job on the body's task;
  *   ParallelFloor     the physical limit: one thread per core, started before
- *                     the timed loop (the calling thread is core 0's), each
+ *                     the timed loop (the body's thread is core 0's), each
  *                     running its static share of the tasks; per op only a
  *                     start flag and a finish count, both spun on;
  *   WorkerPoolCores   WorkerPool with one worker per core;

@@ -17,7 +17,18 @@
 //    of the process (see `poisoned` below: Google Benchmark 1.7.1 crashes
 //    otherwise);
 //  - under callgrind, instruction collection is on exactly between the
-//    b.N-style gort_bench_begin and gort_bench_end (the body's ops only).
+//    b.N-style gort_bench_begin and gort_bench_end (the body's ops only);
+//  - every body runs in a gort task, as Go's testing package runs every
+//    benchmark function in a goroutine (b.run1) and waits for it on a
+//    channel: Google Benchmark's thread spawns the task and waits on a wait
+//    group (run_body). Under the M:N backend the body's hand-offs are then
+//    task-to-task on the scheduler, not wake-ups of an adopted OS thread;
+//    under the thread backend the body runs on a task's thread instead of
+//    the harness's, at the cost of one spawn per run (outside the timer).
+//    A green task may change OS threads between the timer's start and stop,
+//    so Google Benchmark's cpu_time (one thread's clock) means nothing under
+//    mn: read process_cpu_ns_per_op. (MeasureProcessCPUTime would fix it
+//    but renames every run ".../process_time/...", and names join with Go's.)
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <valgrind/callgrind.h>
@@ -27,6 +38,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +46,7 @@
 #include <vector>
 
 extern "C" {
+#include "gort/gort.h"
 #include "gort/introspect.h"
 #include "gort_bench.h"
 }
@@ -182,6 +195,27 @@ void poison(gort_bench_state *st, const char *msg) {
   st->fam->poisoned.emplace(instance_key(st), msg);
 }
 
+// --gort_fail_spawns: armed by the first body task, so that the body's
+// spawns fail and not the harness's own (body_task).
+std::atomic<int> fail_spawns{0};
+
+// One run of a body, handed to the task that runs it.
+struct body_run {
+  gort_bench_state *st;
+  gort_bench_fn fn;
+  void *arg;
+  gort_waitgroup done;
+};
+
+void body_task(void *p) {
+  auto *r = static_cast<body_run *>(p);
+  int n = fail_spawns.exchange(0);
+  if (n > 0) gort_debug_fail_thread_create(n);
+  r->fn(r->st, r->arg);
+  report(r->st);
+  gort_waitgroup_done(&r->done);
+}
+
 void run_body(benchmark::State &s, family *fam, gort_bench_fn fn, void *arg) {
   gort_bench_state st{};
   st.s = &s;
@@ -192,8 +226,17 @@ void run_body(benchmark::State &s, family *fam, gort_bench_fn fn, void *arg) {
     s.SkipWithError(("an earlier repetition failed: " + first).c_str());
     return;
   }
-  fn(&st, arg);
-  report(&st);
+  body_run r{&st, fn, arg, {}};
+  gort_waitgroup_init(&r.done);
+  gort_waitgroup_add(&r.done, 1);
+  int rc = gort_go_named("bench-body", body_task, &r);
+  if (rc != 0) {
+    std::string msg = std::string("harness: gort_go: ") + gort_strerror(rc);
+    gort_bench_skip_with_error(&st, msg.c_str());
+  } else {
+    gort_waitgroup_wait(&r.done);
+  }
+  gort_waitgroup_destroy(&r.done);
 }
 
 }  // namespace
@@ -212,6 +255,8 @@ gort_bench *gort_bench_register(const char *name, gort_bench_fn fn, void *arg) {
 }
 
 void gort_bench_set_fixed_iterations(int64_t n) { fixed_iterations = n; }
+
+void gort_bench_fail_spawns(int n) { fail_spawns.store(n); }
 
 // Records how many arguments the family's instances take (instance keys).
 static gort_bench *with_nargs(gort_bench *b, size_t n) {

@@ -25,7 +25,8 @@
  *       malloc; pause/resume exclude what happens while paused, like Go's
  *       StopTimer/StartTimer). Thread stacks are mmap'ed, not counted, as Go
  *       does not count goroutine stacks either.
- *   peak_tasks      gort's peak number of live tasks during the run
+ *   peak_tasks      gort's peak number of live tasks during the run (the
+ *                   body's own task included)
  *   peak_rss_bytes  the process's peak resident set size during the run
  *                   (VmHWM, reset through /proc/self/clear_refs; if the kernel
  *                   refuses the reset it is the process's peak so far)
@@ -37,8 +38,10 @@
  *                   busy shows ~2x its real time)
  *
  * Concurrency: registration and gort_bench_main run on the main thread before
- * and around the runs; the gort_bench_state calls are made by the thread that
- * owns st (with gort_bench_threads, every thread has its own st).
+ * and around the runs. Every body runs in a gort task of its own, as Go runs
+ * each benchmark function in a goroutine: Google Benchmark's thread spawns
+ * it and waits for it. The gort_bench_state calls are made by that task
+ * (with gort_bench_threads, every thread has its own task and st).
  */
 #ifndef GORT_BENCH_H
 #define GORT_BENCH_H
@@ -80,6 +83,10 @@ gort_bench *gort_bench_iterations(gort_bench *b, int64_t n);
 /* Give every benchmark registered after this call n fixed iterations (0:
  * back to time targets). main.c's --gort_iterations, for instruction counts. */
 void gort_bench_set_fixed_iterations(int64_t n);
+/* Make the next n gort spawns fail (gort_debug_fail_thread_create), armed
+ * when the first body starts: the harness's own spawn of the body's task
+ * (every body runs in a gort task, like Go's) is not one of them. */
+void gort_bench_fail_spawns(int n);
 
 /* ---- inside a body ---- */
 
