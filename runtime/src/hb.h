@@ -71,6 +71,21 @@ extern bool gort__hb_on;
 #define GORT__HB_ATOMIC(ptr, size) ((void)(ptr), (void)(size))
 #endif
 
+/* ThreadSanitizer does not instrument the M:N scheduler and the runtime's
+ * per-worker state (Makefile, TSAN_UNINSTRUMENTED), as Go's race detector
+ * does not instrument Go's runtime: what that code hands from one task to
+ * another, it orders explicitly, GORT__TSAN_RELEASE(obj) before the hand-off
+ * and GORT__TSAN_ACQUIRE(obj) after it on the same address (Go's
+ * racerelease/raceacquire). No-ops in every other build. */
+#ifdef GORT_TSAN_UNINSTRUMENTED
+#include <sanitizer/tsan_interface.h>
+#define GORT__TSAN_RELEASE(obj) __tsan_release((void *)(obj))
+#define GORT__TSAN_ACQUIRE(obj) __tsan_acquire((void *)(obj))
+#else
+#define GORT__TSAN_RELEASE(obj) ((void)(obj))
+#define GORT__TSAN_ACQUIRE(obj) ((void)(obj))
+#endif
+
 /* Just after taking one of the runtime's own pthread mutexes: its bytes are
  * glibc's, and every earlier holder's writes to them are ordered before
  * this acquire. Helgrind records a release before glibc's unlock writes the

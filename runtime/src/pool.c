@@ -30,6 +30,12 @@
  * taker exchanges with acquire, so whoever takes an object (its owner's get,
  * or a drain calling the destructor) sees it fully written.
  *
+ * ThreadSanitizer: a thread's caches are per-worker state under the M:N
+ * backend (one task after another uses them, unordered), so this file is
+ * not instrumented (Makefile, TSAN_UNINSTRUMENTED) and states the one edge
+ * its users need, put before whoever takes the object, as Go's sync.Pool
+ * does under its race detector.
+ *
  * Thread exit: a pthread key destructor (the key's value is the thread's
  * TLS block) moves the thread's cached objects to the shared lists and frees
  * its caches. glibc runs key destructors before the thread's TLS is freed.
@@ -40,6 +46,7 @@
 #include <stdint.h>
 
 #include "gort/pool.h"
+#include "hb.h"
 #include "internal.h"
 
 #define GORT_POOL_TLS_INLINE 64
@@ -114,6 +121,7 @@ static void *shared_pop(gort_pool *p) {
   pthread_mutex_lock(&p->lock);
   void *obj = p->nshared > 0 ? p->shared[--p->nshared] : NULL;
   pthread_mutex_unlock(&p->lock);
+  if (obj) GORT__TSAN_ACQUIRE(obj); /* its put */
   return obj;
 }
 
@@ -130,7 +138,10 @@ static size_t cache_take_all(pcache *c, void **out) {
   size_t k = 0;
   for (int i = 0; i < GORT_POOL_CACHE_SLOTS; i++) {
     void *obj = atomic_exchange_explicit(&c->slots[i], NULL, memory_order_acq_rel);
-    if (obj) out[k++] = obj;
+    if (obj) {
+      GORT__TSAN_ACQUIRE(obj); /* its put */
+      out[k++] = obj;
+    }
   }
   return k;
 }
@@ -260,6 +271,7 @@ int gort_pool_get(gort_pool *p, void **out) {
     while (c->n > 0) {
       void *obj = atomic_exchange_explicit(&c->slots[--c->n], NULL, memory_order_acq_rel);
       if (obj) {
+        GORT__TSAN_ACQUIRE(obj); /* its put */
         *out = obj;
         return 0;
       }
@@ -275,6 +287,7 @@ int gort_pool_get(gort_pool *p, void **out) {
 
 int gort_pool_put(gort_pool *p, void *obj) {
   if (p == NULL || obj == NULL) return GORT_EINVAL;
+  GORT__TSAN_RELEASE(obj); /* to whoever takes it */
   pcache *c = my_cache(p);
   if (c == NULL) {
     shared_push_or_destroy(p, &obj, 1);

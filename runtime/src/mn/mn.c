@@ -61,6 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hb.h"
 #include "mn/mn.h"
 #include "lock.h"
 
@@ -69,6 +70,19 @@
 #endif
 #ifdef GORT_MN_ASAN
 #include <sanitizer/common_interface_defs.h>
+#endif
+
+/* ThreadSanitizer sees tasks as fibers. Go's race detector is the model:
+ * the scheduler is not instrumented (Makefile, TSAN_UNINSTRUMENTED), a
+ * fiber switch carries no happens-before (no_sync; with it, every task
+ * would be ordered after the one that ran before it on the worker, and
+ * races between them would go unseen), and the scheduler states the edges
+ * that are real: a spawn before the task's first instruction, a ready
+ * before the readied park returns, a task's end before the scheduler frees
+ * its record, all on the task record; and a worker's start (TSan counts
+ * its thread-local storage as written then) before any task runs on it. */
+#ifdef GORT_MN_TSAN
+#define TSAN_SWITCH(fiber) __tsan_switch_to_fiber((fiber), __tsan_switch_to_fiber_no_sync)
 #endif
 
 enum { AFTER_NONE, AFTER_PARK, AFTER_YIELD, AFTER_EXIT, AFTER_SYSCALL };
@@ -160,13 +174,14 @@ static void switch_to_g0(gort__m *m, gort__g *g, bool dying) {
   __sanitizer_start_switch_fiber(dying ? NULL : &g->asan_fake, m->g0_lo, m->g0_size);
 #endif
 #ifdef GORT_MN_TSAN
-  __tsan_switch_to_fiber(m->g0_tsan_fiber, 0);
+  TSAN_SWITCH(m->g0_tsan_fiber);
 #endif
   (void)dying;
   gort__ctx_switch(&g->sp, m->g0_sp);
 #ifdef GORT_MN_ASAN
   __sanitizer_finish_switch_fiber(g->asan_fake, NULL, NULL);
 #endif
+  GORT__TSAN_ACQUIRE(getm()); /* this worker's start */
 }
 
 /* On the scheduler's stack: run g until it switches back. */
@@ -175,7 +190,7 @@ static void switch_to_g(gort__m *m, gort__g *g) {
   __sanitizer_start_switch_fiber(&m->g0_asan_fake, g->map + g->guard, g_stack_size(g));
 #endif
 #ifdef GORT_MN_TSAN
-  __tsan_switch_to_fiber(g->tsan_fiber, 0);
+  TSAN_SWITCH(g->tsan_fiber);
 #endif
   gort__ctx_switch(&m->g0_sp, g->sp);
 #ifdef GORT_MN_ASAN
@@ -188,7 +203,10 @@ static void g_main(void *arg) {
 #ifdef GORT_MN_ASAN
   __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
+  GORT__TSAN_ACQUIRE(getm()); /* this worker's start */
+  GORT__TSAN_ACQUIRE(g->task); /* the spawner's past */
   g->task->fn(g->task->arg);
+  GORT__TSAN_RELEASE(g->task); /* to g_exit */
   gort__m *m = getm();
   m->after = AFTER_EXIT;
   switch_to_g0(m, g, true);
@@ -546,6 +564,7 @@ static void ready_g(gort__g *g, bool next) {
 }
 
 static void g_exit(gort__m *m, gort__g *g) {
+  GORT__TSAN_ACQUIRE(g->task);
 #ifdef GORT_MN_TSAN
   __tsan_destroy_fiber(g->tsan_fiber);
 #endif
@@ -624,6 +643,7 @@ static void m_init_thread(gort__m *m) {
 
 static void *m_main(void *arg) {
   gort__m *m = arg;
+  GORT__TSAN_RELEASE(m); /* first: its thread-local storage, for its tasks */
   m_init_thread(m);
   m->p = m->nextp;
   m->nextp = NULL;
@@ -811,6 +831,7 @@ static int mn_start(gort__task *t) {
   g->tsan_fiber = __tsan_create_fiber(0);
 #endif
   atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
+  GORT__TSAN_RELEASE(t);
   ready_g(g, true); /* the new task runs next on this P, as Go's newproc */
   return 0;
 }
@@ -823,11 +844,14 @@ static void mn_block(gort__task *t) {
   }
   uint32_t expected = G_TOKEN;
   if (atomic_compare_exchange_strong_explicit(&g->status, &expected, G_RUNNING,
-                                              memory_order_acquire, memory_order_relaxed))
-    return; /* the ready came first */
+                                              memory_order_acquire, memory_order_relaxed)) {
+    GORT__TSAN_ACQUIRE(t); /* the ready came first */
+    return;
+  }
   gort__m *m = getm();
   m->after = AFTER_PARK;
   switch_to_g0(m, g, false);
+  GORT__TSAN_ACQUIRE(t); /* the readier's past */
 }
 
 static void mn_wake(gort__task *t) {
@@ -836,6 +860,7 @@ static void mn_wake(gort__task *t) {
     gort__os_wake(t);
     return;
   }
+  GORT__TSAN_RELEASE(t); /* before the task can see the ready */
   uint32_t s = atomic_load_explicit(&g->status, memory_order_relaxed);
   for (;;) {
     if (s == G_RUNNING) {

@@ -8,12 +8,16 @@
 #include "backend.h"
 #include "threads/token.h"
 
-/* Sanitizer and Valgrind awareness (fiber interfaces). */
-#if defined(__SANITIZE_THREAD__)
+/* Sanitizer and Valgrind awareness (fiber interfaces). ThreadSanitizer
+ * must not instrument the scheduler (mn.c says why): the Makefile compiles
+ * mn/ without it in a TSan build (TSAN_UNINSTRUMENTED) and says so. */
+#if defined(GORT_TSAN_UNINSTRUMENTED)
 #define GORT_MN_TSAN 1
+#elif defined(__SANITIZE_THREAD__)
+#error "compile runtime/src/mn/ without -fsanitize=thread (Makefile: TSAN_UNINSTRUMENTED)"
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-#define GORT_MN_TSAN 1
+#error "compile runtime/src/mn/ without -fsanitize=thread (Makefile: TSAN_UNINSTRUMENTED)"
 #endif
 #endif
 #if defined(__SANITIZE_ADDRESS__)

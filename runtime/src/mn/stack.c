@@ -363,6 +363,13 @@ void gort__stack_put(gort__m *m, gort__g *g) {
   /* Frames of the dead task leave poisoned redzones behind. */
   ASAN_UNPOISON_MEMORY_REGION(g->map + g->guard, (size_t)((char *)g - (g->map + g->guard)));
 #endif
+#ifdef GORT_MN_TSAN
+  /* TSan remembers the dead task's accesses to its stack: the next task on
+   * it would race with them (fiber switches order nothing). munmap makes
+   * TSan forget them, as a thread's exit does for its stack: no cache. */
+  stack_unmap(g);
+  return;
+#endif
   if (m && m->nscache < MN_STACK_CACHE_PER_M) {
     g->cache_next = m->scache;
     m->scache = g;
