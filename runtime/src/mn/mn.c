@@ -123,6 +123,7 @@ static struct {
   gort__m *midle;             /* lock */
   int nmidle;                 /* lock */
   gort__m *allm;              /* lock */
+  unsigned epoch;             /* lock; a start resets the Ps: a P taken before belongs to no one */
   _Atomic int nmspinning;
   int nprocs;
   gort__p *allp;
@@ -342,27 +343,35 @@ static bool acquire_idle_p(gort__m *m) {
   return p != NULL;
 }
 
-static gort__m *newm(gort__p *p, bool spinning) {
+/* Start an M for p, taken in the given epoch. Refused once a quiesce has
+ * taken the list of Ms to join (state STOPPING, or OFF after it): an M made
+ * then would never be joined. On failure p goes back to the idle list,
+ * unless a restart has already reset the Ps. */
+static gort__m *newm(gort__p *p, bool spinning, unsigned epoch) {
   gort__m *m = calloc(1, sizeof *m); /* runtime infrastructure: libc, not counted */
-  if (!m) return NULL;
-  m->nextp = p;
-  m->spinning = spinning;
-  atomic_store(&p->owner, m);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, M_STACK_SIZE);
-  atomic_fetch_add(&sched.m_alive, 1);
   pthread_mutex_lock(&sched.lock);
-  m->all_next = sched.allm;
-  sched.allm = m;
-  int rc = pthread_create(&m->th.pt, &attr, m_main, m);
-  if (rc != 0) {
-    sched.allm = m->all_next;
-    atomic_fetch_sub(&sched.m_alive, 1);
+  int state = atomic_load(&sched.state);
+  bool ok = m && sched.epoch == epoch && state != S_STOPPING && state != S_OFF;
+  if (ok) {
+    m->nextp = p;
+    m->spinning = spinning;
+    atomic_store(&p->owner, m);
+    atomic_fetch_add(&sched.m_alive, 1);
+    m->all_next = sched.allm;
+    sched.allm = m;
+    if (pthread_create(&m->th.pt, &attr, m_main, m) != 0) {
+      sched.allm = m->all_next;
+      atomic_fetch_sub(&sched.m_alive, 1);
+      ok = false;
+    }
   }
+  if (!ok && sched.epoch == epoch) pidle_put_locked(p);
   pthread_mutex_unlock(&sched.lock);
   pthread_attr_destroy(&attr);
-  if (rc != 0) {
+  if (!ok) {
     free(m);
     return NULL;
   }
@@ -373,6 +382,7 @@ static gort__m *newm(gort__p *p, bool spinning) {
 /* Give p (or an idle P when p is NULL) to an idle or new M. */
 static bool startm(gort__p *p, bool spinning) {
   pthread_mutex_lock(&sched.lock);
+  unsigned epoch = sched.epoch;
   if (!p && !(p = pidle_get_locked(NULL))) {
     pthread_mutex_unlock(&sched.lock);
     return false;
@@ -390,11 +400,7 @@ static bool startm(gort__p *p, bool spinning) {
     gort__give_token(&m->th.wake);
     return true;
   }
-  if (newm(p, spinning)) return true;
-  pthread_mutex_lock(&sched.lock);
-  pidle_put_locked(p);
-  pthread_mutex_unlock(&sched.lock);
-  return false;
+  return newm(p, spinning, epoch) != NULL;
 }
 
 /* Work was published: make sure some M will look for it. */
@@ -738,8 +744,9 @@ static int start_locked(void) {
   pthread_sigmask(SIG_SETMASK, NULL, &sched.sigmask);
   pthread_mutex_lock(&sched.lock);
   reset_ps();
-  pthread_mutex_unlock(&sched.lock);
+  sched.epoch++;
   atomic_store(&sched.state, S_ON);
+  pthread_mutex_unlock(&sched.lock);
   atomic_store(&sched.sysmon_wake, 0);
   if (pthread_create(&sched.sysmon, NULL, sysmon_main, NULL) != 0) {
     atomic_store(&sched.state, S_OFF);
@@ -966,6 +973,7 @@ static void mn_atfork_child(void) {
   atomic_store(&sched.green_live, 0);
   atomic_store(&sched.sysmon_tid, 0);
   sched.sysmon_on = false;
+  sched.epoch++;
   if (sched.allp) reset_ps();
   atomic_store(&sched.state, S_OFF);
   tls_m = NULL;

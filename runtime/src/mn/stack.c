@@ -37,6 +37,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hb.h"
 #include "mn/mn.h"
 
 #if defined(__has_include)
@@ -318,6 +319,7 @@ int gort__stack_get(gort__m *m, gort__g **out) {
     m->nscache--;
     if (fits(g, slot)) {
       *out = slot_g(g->arena, slot_of(g));
+      GORT__TSAN_ACQUIRE(*out);
       return 0;
     }
     pthread_mutex_lock(&lock);
@@ -352,6 +354,7 @@ int gort__stack_get(gort__m *m, gort__g **out) {
   a->live++;
   if (a->nfree == 0 && a->carved == a->nslots) avail_remove(a);
   *out = slot_g(a, i);
+  GORT__TSAN_ACQUIRE(*out);
 out:
   pthread_mutex_unlock(&lock);
   return rc;
@@ -363,13 +366,11 @@ void gort__stack_put(gort__m *m, gort__g *g) {
   /* Frames of the dead task leave poisoned redzones behind. */
   ASAN_UNPOISON_MEMORY_REGION(g->map + g->guard, (size_t)((char *)g - (g->map + g->guard)));
 #endif
-#ifdef GORT_MN_TSAN
-  /* TSan remembers the dead task's accesses to its stack: the next task on
-   * it would race with them (fiber switches order nothing). munmap makes
-   * TSan forget them, as a thread's exit does for its stack: no cache. */
-  stack_unmap(g);
-  return;
-#endif
+  /* TSan remembers the dead task's accesses to its stack, and fiber
+   * switches order nothing: the next task on this slot would race with
+   * them. Reuse is the edge (taken in gort__stack_get), as a thread's exit
+   * is for the next thread on its recycled stack. */
+  GORT__TSAN_RELEASE(g);
   if (m && m->nscache < MN_STACK_CACHE_PER_M) {
     g->cache_next = m->scache;
     m->scache = g;
