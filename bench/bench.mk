@@ -9,7 +9,8 @@
 #   make bench         everything, 9 repetitions, gort (both backends) and
 #                      Go: writes reports/out/bench.json (GORT_BACKEND=thread),
 #                      bench-mn.json (mn) and bench-go.json and prints them
-#                      side by side (the backend is in each file's context)
+#                      side by side (the backend is in each file's context),
+#                      then one table: gort-threads, gort-mn, Go, ratios
 #   make bench-build   only build $(BENCH_BIN)
 #   make bench-disasm  show the loops gcc and Go keep for doTask
 #
@@ -87,7 +88,9 @@ bench-quick: bench-nosan
 	      -benchmem -count=3 -benchtime=0.3s . ) > $(BENCH_O)/go-quick.txt \
 	  && python3 bench/go2json.py --context go_version="$$(go env GOVERSION)" \
 	       $(BENCH_O)/go-quick.txt > $(BENCH_OUT)/bench-go-quick.json \
-	  && python3 bench/table.py $(BENCH_OUT)/bench.json $(BENCH_OUT)/bench-go-quick.json; \
+	  && python3 bench/table.py $(BENCH_OUT)/bench.json $(BENCH_OUT)/bench-go-quick.json \
+	  && python3 bench/table.py --backends $(BENCH_OUT)/bench.json $(BENCH_OUT)/bench-mn.json \
+	       $(BENCH_OUT)/bench-go-quick.json; \
 	else python3 bench/table.py $(BENCH_OUT)/bench.json; fi
 
 # Both sides interleave their repetitions, so that a burst of load from
@@ -116,6 +119,8 @@ bench: bench-nosan
 	python3 bench/table.py $(BENCH_OUT)/bench.json $(BENCH_OUT)/bench-go.json
 	@echo "bench: gort on the M:N backend (GORT_BACKEND=mn) beside Go"
 	python3 bench/table.py $(BENCH_OUT)/bench-mn.json $(BENCH_OUT)/bench-go.json
+	@echo "bench: both backends and Go, one row per benchmark"
+	python3 bench/table.py --backends $(BENCH_OUT)/bench.json $(BENCH_OUT)/bench-mn.json $(BENCH_OUT)/bench-go.json
 
 bench-disasm: bench-build
 	objdump -d --no-show-raw-insn $(O)/bench/dotask.o | sed -n '/<gb_do_task>:/,/^$$/p'

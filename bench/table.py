@@ -2,6 +2,7 @@
 """table.py - print gort's (and Go's) benchmark JSON as seed 003's table.
 
     table.py bench.json [bench-go.json]
+    table.py --backends bench.json bench-mn.json bench-go.json
 
 For each benchmark the figure is the true median over repetitions, read
 by gortreport.gbench (the one Google Benchmark reader). First the seed's table for gort, in the seed's shape:
@@ -12,6 +13,10 @@ then, with Go's file, the same for Go, the rows side by side (gort / Go),
 and the ratios the issue asks for: naive/pool for each side, WorkerPool /
 ParallelFloor, NaiveSpawn / NaiveSpawnPthread, and WorkerPool's allocs/op
 along numTasks. Targets are shown beside the ratios; nothing is asserted.
+
+With --backends, one table of every benchmark the three files share: gort on
+the thread backend, gort on the M:N backend and Go, each with its ratio to Go
+(the files must say which backend they ran: context gort_backend).
 """
 import os
 import sys
@@ -136,9 +141,49 @@ def ratios(gort, go):
             print(f"| {tasks} | " + " | ".join(cells) + " |")
 
 
+def ns_cell(r):
+    if r is None:
+        return "-"
+    if "error" in r:
+        return "error"
+    return num(r["ns"], 1 if r["ns"] is not None and r["ns"] < 100 else 0)
+
+
+def backends(paths):
+    """gort-threads, gort-mn and Go side by side, with each gort's ratio to Go."""
+    (tctx, order, thread), (mctx, _, mn), (_, _, go) = (load(p) for p in paths)
+    for ctx, want, path in ((tctx, "thread", paths[0]), (mctx, "mn", paths[1])):
+        if ctx.get("gort_backend") != want:
+            raise InputError(f"{path}: gort_backend is {ctx.get('gort_backend')!r}, "
+                             f"expected {want!r}")
+    print("\ngort (thread backend), gort (mn backend) and Go: medians, ns/op")
+    print("| Benchmark | gort-threads | gort-mn | Go | threads/Go | mn/Go |")
+    print("|---|---|---|---|---|---|")
+    for name in [n for n in SEED_ROWS if n in thread] + [n for n in order if n not in SEED_ROWS]:
+        if name not in mn or name not in go:
+            continue
+        t, m, o = thread[name], mn[name], go[name]
+        cells = [ns_cell(t), ns_cell(m), ns_cell(o)]
+        for r in (t, m):
+            cells.append(fmt_ratio(None if "error" in r or "error" in o or not o["ns"]
+                                   else r["ns"] / o["ns"]))
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\n| ratio | gort-threads | gort-mn | Go | target |")
+    print("|---|---|---|---|---|")
+    for label, a, b, target in (("NaiveSpawn / WorkerPool", "NaiveSpawn", "WorkerPool", ""),
+                                ("WorkerPool / ParallelFloor", "WorkerPool", "ParallelFloor",
+                                 "<= 1.10")):
+        print(f"| {label} | " + " | ".join(fmt_ratio(ratio(side, a, b)) for side in (thread, mn, go))
+              + f" | {target} |")
+    return 0
+
+
 def main(argv):
+    if len(argv) == 5 and argv[1] == "--backends":
+        return backends(argv[2:])
     if len(argv) not in (2, 3):
-        sys.exit("usage: table.py bench.json [bench-go.json]")
+        sys.exit("usage: table.py bench.json [bench-go.json]\n"
+                 "       table.py --backends bench.json bench-mn.json bench-go.json")
     ctx, order, gort = load(argv[1])
     seed_first = [n for n in SEED_ROWS if n in gort] + [n for n in order if n not in SEED_ROWS]
     backend = ctx.get("gort_backend", "?")

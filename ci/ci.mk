@@ -65,7 +65,7 @@ install-race:
 
 # The installed tools' own tests, from outside (make test runs them once, in
 # the plain build): plain C programs that never heard of gort.
-TOOL_TESTS += ci/tests/test_gort_race.py ci/tests/test_valgrind_sweep.py
+TOOL_TESTS += ci/tests/test_gort_race.py ci/tests/test_valgrind_sweep.py ci/tests/test_bench_table.py
 test-tools:
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider $(TOOL_TESTS)
 
