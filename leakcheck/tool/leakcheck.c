@@ -156,6 +156,10 @@ static void exec_job(lc_job *j) {
     if (!argv) _exit(127);
     char logopt[PATH_MAX + 16];
     snprintf(logopt, sizeof logopt, "--log-file=%s", j->vglog);
+    /* Source paths relative to here (absolute elsewhere), as the other modes
+     * print them: a bare file name is ambiguous (park.c, main.c, ...). */
+    char cwd[PATH_MAX], pathopt[PATH_MAX + 32];
+    snprintf(pathopt, sizeof pathopt, "--fullpath-after=%s/", getcwd(cwd, sizeof cwd) ? cwd : "");
     size_t k = 0;
     argv[k++] = "valgrind";
     argv[k++] = "--tool=memcheck";
@@ -166,6 +170,7 @@ static void exec_job(lc_job *j) {
     argv[k++] = "--num-callers=30";
     argv[k++] = "--child-silent-after-fork=yes";
     argv[k++] = logopt;
+    argv[k++] = pathopt;
     for (size_t i = 0; i < n; i++) argv[k++] = j->argv[i];
     argv[k] = NULL;
     execvp(argv[0], argv);
