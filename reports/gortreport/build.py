@@ -78,15 +78,20 @@ def _test_findings(variants: dict[str, list[tests.Record]]) -> list[Finding]:
                 file, line = (None if hung else _assert_site(t.message)) or _test_site(r.name, t.name)
                 out.append(Finding(
                     "timeout" if hung else "test-failure",
-                    f"{r.name}: {t.name} {'timed out' if hung else 'failed'} [{variant}]", t.message,
+                    f"{r.name}: {t.name} {'timed out' if hung else 'failed'}", t.message,
                     subject=f"{r.name}: {t.name}", function=t.name, file=file, line=line,
                     occurrences=[Occurrence(variant, suite, t.name, t.message, t.seconds)]))
             if r.status in ("crashed", "timeout"):
                 out += _crash_findings(variant, r, suite)
+            elif r.status == "failed" and r.exit_code == sanitizer.TSAN_EXITCODE:
+                # TSan that does not halt (make report's race sweep) reports,
+                # lets the tests finish, and fails the binary at exit.
+                out += _sanitizer_findings(variant, r)
     return out
 
 
-def _crash_findings(variant: str, r: tests.Record, suite: str) -> list[Finding]:
+def _sanitizer_findings(variant: str, r: tests.Record) -> list[Finding]:
+    """The sanitizer reports in a binary's output, each with its stacks."""
     found = []
     for rep in sanitizer.reports(r.log_tail):
         stacks = [[(f.function, f.file, f.line) for f in s] for s in rep.stacks]
@@ -101,13 +106,18 @@ def _crash_findings(variant: str, r: tests.Record, suite: str) -> list[Finding]:
             rep.kind, title, rep.text, function=fn, file=file, line=line, stack=stack,
             occurrences=[Occurrence(variant, f"{group}.{variant}", f"{r.name}: {rep.headline} at {fn or '?'}",
                                     rep.text, r.seconds)]))
+    return found
+
+
+def _crash_findings(variant: str, r: tests.Record, suite: str) -> list[Finding]:
+    found = _sanitizer_findings(variant, r)
     if found or any(t.message.startswith("[ TIMEOUT  ]") for t in r.tests):
         return found  # a test the watchdog named is its own finding
     kind = "timeout" if r.status == "timeout" else "crash"
     why = (f"killed by {tests.signal_name(r.signal)}" if r.signal else f"exit status {r.exit_code}")
     file, line = _source_of(r.name)
     text = f"{r.binary} {'timed out' if kind == 'timeout' else 'died'} ({why}); its last output:\n{r.log_tail}"
-    return [Finding(kind, f"{r.name} {'timed out' if kind == 'timeout' else 'died'} ({why}) [{variant}]",
+    return [Finding(kind, f"{r.name} {'timed out' if kind == 'timeout' else 'died'} ({why})",
                     text, subject=r.name, file=file, line=line,
                     occurrences=[Occurrence(variant, suite, "(binary)", text, r.seconds, error=True)])]
 
@@ -133,6 +143,8 @@ def _tests_section(variants: dict[str, list[tests.Record]]) -> dict[str, Any]:
 
 def _leak_findings(doc: dict[str, Any]) -> list[Finding]:
     out = []
+    # A finding's testcase takes the time of the run that found it.
+    run_secs = {(r["binary"], r["mode"]): r.get("duration_ms", 0) / 1000 for r in doc["runs"]}
     for f in doc["findings"]:
         s = f.get("site") or {}
         frames = [(fr.get("function", ""), fr.get("file", ""), int(fr.get("line", 0)))
@@ -145,12 +157,13 @@ def _leak_findings(doc: dict[str, Any]) -> list[Finding]:
         name = _base(f["binary"])
         ident = f.get("identity") or {}
         extra = f"fd-target:{ident.get('target', '')}" if f["kind"] == "fd" else ""
-        title = f"leaked {f['kind']} in {name}: {test}" + (f", created at {fn} ({file}:{line})" if fn else "")
+        how = "allocated" if f["kind"] == "heap" else "created"
+        title = f"leaked {f['kind']} in {name}: {test}" + (f", {how} at {fn} ({file}:{line})" if fn else "")
         out.append(Finding(
             f"leak-{f['kind']}", title, f["message"], subject=f"{name}: {test}", function=fn, file=file,
             line=line, stack=stack, extra_key=extra,
             occurrences=[Occurrence(f["mode"], f"leakcheck.{f['mode']}", f"{name}: {test} [{f['kind']}]",
-                                    f["message"])]))
+                                    f["message"], run_secs.get((f["binary"], f["mode"]), 0.0))]))
     for r in doc["runs"]:
         if r["verdict"] in ("clean", "leaks"):
             continue

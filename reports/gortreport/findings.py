@@ -96,7 +96,7 @@ class Finding:
 
     @property
     def id(self) -> str:
-        funcs = "|".join(s.split(" ")[0] for s in self.stack)
+        funcs = "|".join(s.split(" ")[0] for s in own_frames(self.stack))
         stack_hash = hashlib.sha256(funcs.encode()).hexdigest()[:16]
         key = "\n".join([self.kind, self.subject, f"{self.function}@{self.file}:{self.line}", stack_hash,
                          self.extra_key])
@@ -113,6 +113,23 @@ class Finding:
             "stack": self.stack, "modes": self.modes,
             "occurrences": [vars(o) for o in self.occurrences],
         }
+
+
+# The test harness: the frames that called a test (cmocka's runner wrapped by
+# leakcheck and the watchdog, then main). How deep a detector unwinds through
+# them differs (LSan's fast unwinder stops at libcmocka, Valgrind does not).
+HARNESS = ("leakcheck/src/lc_cmocka.c", "runtime/tests/support/")
+
+
+def own_frames(stack: list[str]) -> list[str]:
+    """The stack up to the first harness frame below the first: what the
+    fingerprint hashes, so that one leak unwound to different depths by
+    different detectors is one finding."""
+    for i, entry in enumerate(stack[1:], 1):
+        where = entry.partition(" ")[2]
+        if where.startswith(HARNESS):
+            return stack[:i]
+    return stack
 
 
 def from_json(doc: dict[str, Any]) -> Finding:
@@ -145,8 +162,9 @@ Frames = list[tuple[str, str, int]]
 def conflict_site(stacks: list[Frames]) -> tuple[str, str, int, list[str]]:
     """Site and stack of a race from its two access stacks, independent of
     which access the detector saw first (that order changes from run to
-    run): the in-repository parts of both stacks, sorted."""
-    parts = sorted((site(s)[3] for s in stacks[:2]), key=lambda st: (not st, st))
+    run): the in-repository parts of both stacks above the test harness,
+    sorted."""
+    parts = sorted((own_frames(site(s)[3]) for s in stacks[:2]), key=lambda st: (not st, st))
     stack = [entry for part in parts for entry in part]
     if not stack:
         return "", "", 0, []

@@ -1,4 +1,4 @@
-"""python3 -m gortreport.progress [--out DIR] [--output FILE]... STEP -- COMMAND...:
+"""python3 -m gortreport.progress [--out DIR] [--output FILE]... [--only STEPS] STEP -- COMMAND...:
 run one long step of make report, its output kept in DIR/logs/STEP.log.
 
 On a terminal one status line shows the step, the elapsed time and its
@@ -26,7 +26,7 @@ from .errors import run_cli
 
 _TESTS = re.compile(r"^(?!tests:)\S+: (\d+) passed, (\d+) failed$")  # per binary, not the total
 _PASS = re.compile(r"^leakcheck: (\w+) pass\b")
-_LOUD = re.compile(r"FAIL|ERROR|TIMEOUT|^warning|error:")
+_LOUD = re.compile(r"FAIL|ERROR|TIMEOUT|^warning|error:|^\w+Sanitizer: ")
 
 
 def _status(step: str, start: float, counters: dict[str, int]) -> str:
@@ -93,12 +93,18 @@ def _main(argv: list[str]) -> int:
     ap.add_argument("--out", default="reports/out")
     ap.add_argument("--output", action="append", default=[], metavar="FILE",
                     help="a file (in --out) the step must write; repeatable")
+    ap.add_argument("--only", default="", metavar="STEPS",
+                    help="run the step only if it is one of these (space-separated; make report's "
+                         "REPORT_STEPS); a step left out is not run and not recorded")
     ap.add_argument("step")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args(argv)
     cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
     if not cmd:
         ap.error("no command")
+    if a.only.split() and a.step not in a.only.split():
+        print(f"== {a.step}: skipped (not in REPORT_STEPS)", flush=True)
+        return 0
     tty = sys.stdout.isatty() and os.environ.get("CI") is None
     return run(a.step, cmd, Path(a.out), tty, a.output)
 

@@ -11,6 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+# ThreadSanitizer's exit status after it reported (its default exitcode):
+# with halt_on_error=0 (make report's race sweep) the tests finish and the
+# binary exits so. A binary that exited otherwise may still have printed
+# reports of children it forked and expected to misbehave (test_badinput).
+TSAN_EXITCODE = 66
+
 # "#3 0x4011d6 in fn file.c:12:5" (ASan) or "#3 fn file.c:12 (bin+0x..)" (TSan).
 _FRAME = re.compile(r"^\s*#(\d+)\s+(?:0x[0-9a-f]+\s+in\s+)?(\S+)\s+(\S+?)(?::(\d+))?(?::\d+)?(?:\s+\(.*\))?\s*$")
 _HEAD = re.compile(r"^(?:==\d+==)?(WARNING|ERROR): (\w+Sanitizer): (.*?)(?: \(pid=\d+\))?$")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import jsonio
+from . import jsonio, sanitizer
 from .errors import InputError, run_cli
 
 SCHEMA = "gort.tests/2"
@@ -246,6 +246,15 @@ def _main(argv: list[str]) -> int:
         if t["status"] in ("failed", "not_run"):
             first = (t.get("message") or "not run: the binary died first").splitlines()[0]
             print(f"[  {t['status'].upper():<6}  ] {t['name']}: {first}")
+    # A sanitizer's reports are in no test's result (make report's race
+    # sweep lets the tests finish): name each, for the progress lines; only
+    # those of a binary the sanitizer failed (a passing one may print the
+    # reports of children it expected to misbehave).
+    judged = rec["status"] in ("crashed", "timeout") or rec["exit_code"] == sanitizer.TSAN_EXITCODE
+    for rep in sanitizer.reports(log) if judged else []:
+        fn, file, line = next(((f.function, f.file, f.line) for s in rep.stacks for f in s), ("?", "", 0))
+        where = f" {file}:{line}" if file else ""
+        print(f"{rep.tool}: {rep.headline} in {os.path.basename(a.binary)} at {fn}{where}")
     passed = sum(t["status"] == "passed" for t in rec["tests"])
     failed = sum(t["status"] in ("failed", "not_run") for t in rec["tests"])
     if rec["status"] in ("crashed", "timeout") and failed == 0:

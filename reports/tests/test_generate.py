@@ -62,10 +62,14 @@ def test_planted_findings_fail_junit_with_the_detectors_text(tmp: Path) -> None:
     # The race: ThreadSanitizer's report with both stacks.
     race = [t for t in texts if t.startswith("races.")]
     assert race and all("data race" in t and "Previous" in t for t in race)
-    # Tests that never ran after the binary died are errors.
-    assert any(el.tag == "error" for c in _cases(out) for el in c)
     for c in _cases(out):
         assert c.get("time") is not None
+    # A leak's testcase takes the time of the leakcheck run that found it.
+    lc = load(out / "leakcheck.json")
+    [run] = [r for r in lc["runs"] if r["mode"] == "valgrind" and r["binary"].endswith("/test_planted")]
+    [case] = [c for c in _cases(out) if c.get("classname") == "leakcheck.valgrind" and "[task]" in c.get("name", "")]
+    assert run["duration_ms"] > 0
+    assert float(case.get("time", "0")) == pytest.approx(run["duration_ms"] / 1000, abs=0.001)
 
 
 def test_planted_sarif_one_result_per_finding(tmp: Path) -> None:
@@ -99,6 +103,64 @@ def test_one_leak_in_several_modes_is_one_finding(tmp: Path) -> None:
     page = (out / "index.html").read_text()
     for f in report["findings"]:
         assert page.count(f"id='f-{f['id']}'") == 1
+
+
+def test_each_planted_defect_is_one_finding_with_its_modes(tmp: Path) -> None:
+    """The fixture is make report-planted-check's run: the race sweep lets
+    the tests finish (the assert and the task leak fail under TSan too), the
+    heap leak is in a binary of its own, seen by LSan and Valgrind."""
+    out, _ = generate(tmp, "planted")
+    found = load(out / "report.json")["findings"]
+    modes = {f["kind"]: f["modes"] for f in found if f["kind"] != "bench-regression"}
+    assert len(modes) == len(found) - 1, [f["message"] for f in found]
+    assert modes == {"test-failure": ["default", "thread"], "leak-heap": ["asan", "valgrind"],
+                     "leak-task": ["asan", "native", "tests:default", "tests:thread", "valgrind"],
+                     "race": ["gort-race", "thread"]}
+    [heap] = [f for f in found if f["kind"] == "leak-heap"]
+    assert ", allocated at planted_heap_leak (reports/tests/fixtures/src/test_planted_heap.c:13)" in heap["message"]
+    # Its title names no variant: the modes say where it was seen.
+    assert [f["message"] for f in found if f["kind"] == "test-failure"] == [
+        "test_planted: planted_failing_assert failed"]
+    page = (out / "index.html").read_text()
+    # The planted binary failed: leakcheck did not judge its exit (as goleak).
+    assert "Not judged at exit" in page and "test_planted (asan, native, valgrind)" in page
+
+
+def test_binary_stopped_by_a_race_reports_its_tests_and_the_race(tmp: Path) -> None:
+    """As make test SAN=thread (halt_on_error=1): TSan kills the binary at
+    the race, cmocka never writes its XML; each test (listed by the default
+    run) is an error, the race still a finding with both stacks."""
+    out = copy_fixture("planted", tmp)
+    (out / "race.json").unlink()
+    lines = (out / "tests-thread.jsonl").read_text().splitlines()
+    recs = [json.loads(line) for line in lines]
+    for rec in recs:
+        if rec["binary"].endswith("/test_planted"):
+            rec.update(status="crashed", tests=[])
+    (out / "tests-thread.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    assert run_module("gortreport.generate", str(out)).returncode == 1
+    errors = [(c.get("classname"), c.get("name")) for c in _cases(out) if c.find("error") is not None]
+    assert errors == [("tests.thread.test_planted", n) for n in
+                      ("planted_failing_assert", "planted_task_leak", "planted_race")]
+    [race] = [f for f in load(out / "report.json")["findings"] if f["kind"] == "race"]
+    assert race["modes"] == ["thread"] and "Previous" in race["text"]
+    assert assert_outputs_agree(out) == "fail"
+
+
+def test_tsan_reports_of_a_binary_tsan_did_not_fail_are_no_finding(tmp: Path) -> None:
+    """A binary that failed a test but did not exit with TSan's status: the
+    reports in its log are its children's (forked on purpose to misbehave,
+    as test_badinput's), not findings."""
+    out = copy_fixture("planted", tmp)
+    (out / "race.json").unlink()
+    recs = [json.loads(line) for line in (out / "tests-thread.jsonl").read_text().splitlines()]
+    [rec] = [r for r in recs if r["binary"].endswith("/test_planted")]
+    assert rec["exit_code"] == 66 and "WARNING: ThreadSanitizer: data race" in rec["log_tail"]
+    rec["exit_code"] = 2
+    (out / "tests-thread.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    assert run_module("gortreport.generate", str(out)).returncode == 1
+    kinds = [f["kind"] for f in load(out / "report.json")["findings"]]
+    assert "race" not in kinds and "test-failure" in kinds
 
 
 def test_race_seen_by_two_detectors_is_one_finding(tmp: Path) -> None:

@@ -37,7 +37,7 @@ def test_crashed_binary_lists_tests_not_run(tmp_path: Path) -> None:
     rec = load(out)
     assert rec["status"] == "crashed"
     assert [t["status"] for t in rec["tests"]] == ["not_run"] * 3
-    assert r.stdout.strip().splitlines()[-1] == "0 3"
+    assert r.stdout.strip().splitlines()[-2:] == ["ThreadSanitizer: data race in bin at ?", "0 3"]
 
 
 def test_valgrind_xml() -> None:
@@ -73,3 +73,18 @@ def test_valgrind_xml_with_a_forked_childs_lines_after_the_end() -> None:
     f = valgrind.parse(FIXTURES / "valgrind" / "forked-child.xml")
     assert f.complete and f.errors == []
     assert f.binary.endswith("test_err")
+
+
+def test_sanitizer_reports_of_a_passing_binary_are_not_named(tmp_path: Path) -> None:
+    """test_badinput's forked children misbehave on purpose and TSan says so
+    in the log; the binary passed (exit 0): no progress line, no finding."""
+    log = tmp_path / "log"
+    log.write_text((FIXTURES / "logs" / "tsan.log").read_text())
+    out = tmp_path / "t.jsonl"
+    r = run_module("gortreport.tests", "--binary", "build/x/test_badinput", "--rc", "0", "--seconds", "1",
+                   "--log", str(log), "--out", str(out), str(FIXTURES / "cmocka" / "planted.tests.xml"))
+    assert r.returncode == 0, r.stderr
+    assert "Sanitizer" not in r.stdout
+    r = run_module("gortreport.tests", "--binary", "build/x/test_planted", "--rc", "66", "--seconds", "1",
+                   "--log", str(log), "--out", str(out), str(FIXTURES / "cmocka" / "planted.tests.xml"))
+    assert "ThreadSanitizer: data race in test_planted at " in r.stdout
