@@ -40,6 +40,10 @@ RULES: dict[str, tuple[str, str]] = {
                   "timer or context. The goleak-shaped report shows where it was created and where it waits."),
     "leak-thread": ("Leaked thread", "An OS thread started during the test was still running after it."),
     "leak-fd": ("Leaked file descriptor", "A file descriptor opened during the test was still open after it."),
+    "leak-timer": ("Leaked timer",
+                   "A timer, ticker or context deadline created during the test was still pending after it "
+                   "(time.After in a loop, a context never cancelled, a ticker never stopped); the report "
+                   "names its kind and the function that created it."),
     "leak-heap": ("Leaked memory",
                   "Heap blocks no longer referenced at exit (LeakSanitizer or Valgrind's leak check); the "
                   "stack is where they were allocated."),

@@ -45,3 +45,15 @@ def test_race_keeps_both_sides_above_the_harness() -> None:
     assert (fn, line) == ("planted_race", 38)
     assert [s.split(" ")[0] for s in stack] == ["planted_race", "writer", "run_task"]
     assert conflict_site([task_side, main_side]) == (fn, file, line, stack)
+
+
+def test_every_finding_kind_has_a_sarif_rule_and_a_place_in_the_schema() -> None:
+    import json
+
+    from conftest import REPORTS
+    from gortreport.findings import RULES
+    schema = json.loads((REPORTS / "schemas" / "gort.report-2.schema.json").read_text())
+    text = json.dumps(schema)
+    start = text.index('"test-failure"')
+    kinds = set(json.loads(text[text.rindex("[", 0, start):text.index("]", start) + 1]))
+    assert kinds == set(RULES)

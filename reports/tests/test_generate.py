@@ -308,3 +308,35 @@ def test_misgraded_catalog_entry_fails_the_report(tmp: Path) -> None:
     assert f["file"] == "patterns/antipatterns/ap_leaks.c" and f["line"] > 0
     assert junit_counts(out / "junit.xml")["failures"] == 2
     assert len(load(out / "findings.sarif")["runs"][0]["results"]) == 1
+
+
+# A timer leak as leakcheck wrote it in a real make report (test_timer, native).
+TIMER_LEAK = {
+    "kind": "timer", "test": "timer_thread_quiesce_and_restart",
+    "identity": {"timer_id": 11717, "type": "time.NewTimer"}, "state": {"state": "time.NewTimer"},
+    "site": {"function": "timer_thread_quiesce_and_restart", "file": "runtime/tests/test_timer.c", "line": 636},
+    "top_function": "timer_thread_quiesce_and_restart", "detail": "created 433 ms ago, fires in 3599566 ms",
+    "stack": [{"pc": "0x560d84d8405c", "function": "timer_thread_quiesce_and_restart",
+               "file": "runtime/tests/test_timer.c", "line": 636, "object": "test_timer"}],
+    "message": "Timer 11717 [time.NewTimer, created 433 ms ago, fires in 3599566 ms], created by "
+               "timer_thread_quiesce_and_restart\n\truntime/tests/test_timer.c:636\n",
+    "scope": "test", "binary": "build/cc/tests/runtime/test_timer", "mode": "native"}
+
+
+def test_a_timer_leak_is_a_finding_beside_the_others(tmp: Path) -> None:
+    """leakcheck's timer layer: its finding is read (the schema had no
+    "timer" kind, so one timer leak made the whole file invalid and hid
+    every other leak behind a step-failed), and has a SARIF rule."""
+    out = copy_fixture("planted", tmp)
+    doc = load(out / "leakcheck.json")
+    doc["findings"].append(TIMER_LEAK)
+    doc["runs"][0]["valgrind_errors"] = -1  # Valgrind printed no ERROR SUMMARY
+    (out / "leakcheck.json").write_text(json.dumps(doc))
+    assert run_module("gortreport.generate", str(out)).returncode == 1
+    kinds = [f["kind"] for f in load(out / "report.json")["findings"]]
+    assert "step-failed" not in kinds and {"leak-timer", "leak-task", "leak-heap"} <= set(kinds)
+    sarif = load(out / "findings.sarif")
+    jsonschema.validate(sarif, load(SARIF_SCHEMA))
+    [rule] = [r for r in sarif["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "leak-timer"]
+    assert "timer" in rule["help"]["text"]
+    assert assert_outputs_agree(out) == "fail"
