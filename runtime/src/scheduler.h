@@ -92,9 +92,12 @@ void gort__ready(gort__task *t);
 
 /* spawn is gort_go_at and yield is gort_yield (gort/task.h). */
 
-/* clock (clock.c): monotonic nanoseconds, and a cheap per-thread random
- * source for select's shuffle. */
+/* clock (clock.c): monotonic nanoseconds; the same clock as of the
+ * kernel's last timekeeping update (CLOCK_MONOTONIC_COARSE: a tick or more
+ * behind, never ahead, a sixth of the cost), for timestamps only people
+ * read; and a cheap per-thread random source for select's shuffle. */
 int64_t gort__nanotime(void);
+int64_t gort__nanotime_coarse(void);
 uint32_t gort__fastrand(void);
 uint32_t gort__fastrandn(uint32_t n);
 
