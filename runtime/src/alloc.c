@@ -35,6 +35,18 @@ void *gort__calloc(size_t n, size_t size) {
   return p;
 }
 
+bool gort__allocator_default(void) {
+  return atomic_load_explicit(&user_malloc, memory_order_relaxed) == NULL &&
+         atomic_load_explicit(&user_free, memory_order_relaxed) == NULL;
+}
+
+void gort__count_alloc(size_t n) {
+  atomic_fetch_add_explicit(&gort__allocs, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&gort__alloc_bytes, n, memory_order_relaxed);
+}
+
+void gort__count_free(void) { atomic_fetch_add_explicit(&gort__frees, 1, memory_order_relaxed); }
+
 void gort__free(void *p) {
   if (!p) return;
   atomic_fetch_add_explicit(&gort__frees, 1, memory_order_relaxed);

@@ -4,7 +4,8 @@
  * Invariants:
  *  - Every live task is on the registry list (gort__reg_lock). A spawned
  *    task is registered before the backend can run it and unregistered by
- *    gort__task_exit after fn returns; then the record is freed.
+ *    gort__task_exit after fn returns; then the record is freed (to its
+ *    thread's cache of records, below).
  *  - adopted_alive counts adopted threads (main = task 1, and foreign
  *    threads that call into gort); the backend counts its own threads.
  * Lock order: gort__reg_lock is never held while a backend lock is taken,
@@ -21,6 +22,22 @@
 #include "backend.h"
 #include "hb.h"
 #include "threads/token.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GORT_REG_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GORT_REG_ASAN 1
+#endif
+#endif
+#ifdef GORT_REG_ASAN
+#include <sanitizer/asan_interface.h>
+#define GORT__ASAN_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define GORT__ASAN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define GORT__ASAN_POISON(p, n) ((void)(p), (void)(n))
+#define GORT__ASAN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 pthread_mutex_t gort__reg_lock = PTHREAD_MUTEX_INITIALIZER;
 gort__task *gort__reg_head;
@@ -191,6 +208,71 @@ void gort_syscall_exit(void) { gort__be->syscall_exit(); }
 void gort_set_spawn_traces(bool on) { atomic_store(&spawn_traces, on); }
 void gort_debug_fail_thread_create(int n) { atomic_store(&fail_thread_creates, n); }
 
+/* ---- task records ---- */
+
+/* Freed task records are kept per thread for the next spawn there, as Go
+ * reuses its gs: malloc and free cost a fifth of a green spawn, and a record
+ * freed on another worker than the one that allocated it contends for
+ * malloc's arena lock. The cache is bounded, drained when its thread exits,
+ * bypassed while a user allocator is set, and its records count as freed
+ * (gort_counters); ASan sees them as freed memory (poisoned). */
+#define TASK_CACHE_MAX 32
+
+typedef struct cached_task {
+  struct cached_task *next;
+} cached_task;
+
+static _Thread_local struct {
+  cached_task *head;
+  int n;
+  bool keyed; /* the drain on thread exit is armed */
+} task_cache;
+static pthread_key_t task_cache_key;
+static pthread_once_t task_cache_once = PTHREAD_ONCE_INIT;
+
+static void task_cache_drain(void *unused) {
+  (void)unused;
+  while (task_cache.head) {
+    cached_task *c = task_cache.head;
+    GORT__ASAN_UNPOISON(c, sizeof(gort__task));
+    task_cache.head = c->next;
+    free(c); /* malloc's (the cache holds no other), counted freed when cached */
+  }
+  task_cache.n = 0;
+}
+
+static void make_task_cache_key(void) { pthread_key_create(&task_cache_key, task_cache_drain); }
+
+static gort__task *task_alloc(void) {
+  cached_task *c = task_cache.head;
+  if (c && gort__allocator_default()) {
+    GORT__ASAN_UNPOISON(c, sizeof(gort__task));
+    task_cache.head = c->next;
+    task_cache.n--;
+    gort__count_alloc(sizeof(gort__task));
+    return (gort__task *)(void *)c;
+  }
+  return gort__malloc(sizeof(gort__task));
+}
+
+static void task_free(gort__task *t) {
+  if (task_cache.n >= TASK_CACHE_MAX || !gort__allocator_default()) {
+    gort__free(t);
+    return;
+  }
+  if (!task_cache.keyed) {
+    pthread_once(&task_cache_once, make_task_cache_key);
+    pthread_setspecific(task_cache_key, &task_cache);
+    task_cache.keyed = true;
+  }
+  gort__count_free();
+  cached_task *c = (cached_task *)(void *)t;
+  c->next = task_cache.head;
+  task_cache.head = c;
+  task_cache.n++;
+  GORT__ASAN_POISON((char *)t + sizeof *c, sizeof *t - sizeof *c);
+}
+
 /* ---- spawn and exit ---- */
 
 int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, int line) {
@@ -201,7 +283,7 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
   }
   if (!atomic_load_explicit(&spawned_any, memory_order_relaxed)) atomic_store(&spawned_any, true);
   gort__task *parent = gort__tls_task; /* no adoption: a spawn never blocks (task.h) */
-  gort__task *t = gort__malloc(sizeof *t);
+  gort__task *t = task_alloc();
   if (!t) return GORT_ENOMEM;
   memset(t, 0, sizeof *t);
   task_atomics_unchecked(t);
@@ -222,7 +304,7 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
   if (rc != 0) {
     reg_remove(t);
     gort__free(t->spawn_stack);
-    gort__free(t);
+    task_free(t);
     return rc;
   }
   atomic_fetch_add_explicit(&spawned_count, 1, memory_order_relaxed);
@@ -233,7 +315,7 @@ void gort__task_exit(gort__task *t) {
   reg_remove(t);
   atomic_fetch_add(&exited_count, 1);
   gort__free(t->spawn_stack);
-  gort__free(t);
+  task_free(t);
   /* The last running task may be this one (Go checks when an M exits too). */
   gort__deadlock_check();
 }
