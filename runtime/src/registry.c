@@ -21,6 +21,7 @@
 
 #include "backend.h"
 #include "hb.h"
+#include "stats.h"
 #include "threads/token.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -44,7 +45,7 @@ gort__task *gort__reg_head;
 static _Atomic uint64_t next_id = 1;
 
 _Atomic int64_t gort__parked_count, gort__live_count, gort__adopted_alive;
-static _Atomic int64_t peak_live, spawned_count, exited_count;
+static _Atomic int64_t peak_live;
 static _Atomic int64_t timers_pending;
 static _Atomic int fail_thread_creates;
 static _Atomic bool spawn_traces;
@@ -55,8 +56,6 @@ static pthread_key_t adopted_key;
 static pthread_once_t adopted_key_once = PTHREAD_ONCE_INIT;
 
 const gort__backend *gort__be = &gort__threads_backend;
-
-extern _Atomic uint64_t gort__allocs, gort__frees, gort__alloc_bytes;
 
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 
@@ -307,13 +306,13 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
     task_free(t);
     return rc;
   }
-  atomic_fetch_add_explicit(&spawned_count, 1, memory_order_relaxed);
+  gort__stat_add(GORT__STAT_SPAWNED, 1);
   return 0;
 }
 
 void gort__task_exit(gort__task *t) {
   reg_remove(t);
-  atomic_fetch_add(&exited_count, 1);
+  gort__stat_add(GORT__STAT_EXITED, 1);
   gort__free(t->spawn_stack);
   task_free(t);
   /* The last running task may be this one (Go checks when an M exits too). */
@@ -356,8 +355,10 @@ int64_t gort__timers_pending(void) { return atomic_load(&timers_pending); }
 
 void gort_get_counters(gort_counters *c) {
   if (gort__nil(c)) return;
-  c->spawned = (uint64_t)atomic_load(&spawned_count);
-  c->exited = (uint64_t)atomic_load(&exited_count);
+  uint64_t st[GORT__STAT__COUNT];
+  gort__stats_sum(st);
+  c->spawned = st[GORT__STAT_SPAWNED];
+  c->exited = st[GORT__STAT_EXITED];
   c->live = (uint64_t)atomic_load(&gort__live_count);
   c->peak_live = (uint64_t)atomic_load(&peak_live);
   int64_t parked = atomic_load(&gort__parked_count);
@@ -365,9 +366,9 @@ void gort_get_counters(gort_counters *c) {
   gort__be->counters(c); /* threads_created, threads_reused, threads_idle */
   int64_t tp = atomic_load(&timers_pending);
   c->timers_pending = tp > 0 ? (uint64_t)tp : 0;
-  c->allocs = atomic_load(&gort__allocs);
-  c->frees = atomic_load(&gort__frees);
-  c->alloc_bytes = atomic_load(&gort__alloc_bytes);
+  c->allocs = st[GORT__STAT_ALLOCS];
+  c->frees = st[GORT__STAT_FREES];
+  c->alloc_bytes = st[GORT__STAT_BYTES];
 }
 
 void gort_reset_peak_live(void) { atomic_store(&peak_live, atomic_load(&gort__live_count)); }
@@ -422,9 +423,11 @@ size_t gort_task_snapshot(gort_task_info *out, size_t max) {
 static void atfork_prepare(void) {
   pthread_mutex_lock(&gort__reg_lock);
   gort__be->atfork_prepare();
+  gort__stats_fork_lock();
 }
 
 static void atfork_parent(void) {
+  gort__stats_fork_unlock();
   gort__be->atfork_parent();
   pthread_mutex_unlock(&gort__reg_lock);
 }
@@ -441,6 +444,7 @@ static void atfork_child(void) {
   atomic_store(&gort__live_count, self ? 1 : 0);
   atomic_store(&gort__adopted_alive, self && self->adopted ? 1 : 0);
   atomic_store(&gort__parked_count, 0);
+  gort__stats_fork_unlock();
   gort__be->atfork_child();
   pthread_mutex_unlock(&gort__reg_lock);
 }

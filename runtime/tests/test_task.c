@@ -644,10 +644,16 @@ static void task_quiesce_stops_helper_threads(void **state) {
   assert_int_equal(gort_go(double_it, &j), 0);
   gort_test_join(j.done, 1);
   assert_true(gort_test_eventually(num_tasks_is, (void *)(intptr_t)1, WAIT_MS));
+  gort_counters before;
+  gort_get_counters(&before);
   gort_runtime_quiesce();
   gort_counters c;
   gort_get_counters(&c);
   assert_int_equal(c.threads_idle, 0);
+  /* The exited threads' counts (per thread while they ran) are kept. */
+  assert_int_equal(c.spawned, before.spawned);
+  assert_int_equal(c.exited, before.exited);
+  assert_true(c.allocs >= before.allocs);
   pid_t tids[8];
   assert_int_equal(gort_runtime_threads(tids, 8), 0);
   gort_runtime_quiesce(); /* idempotent */
