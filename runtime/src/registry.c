@@ -59,26 +59,46 @@ const gort__backend *gort__be = &gort__threads_backend;
 
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 
-static void reg_insert(gort__task *t) {
-  pthread_mutex_lock(&gort__reg_lock);
-  t->reg_prev = NULL;
-  t->reg_next = gort__reg_head;
-  if (gort__reg_head) gort__reg_head->reg_prev = t;
-  gort__reg_head = t;
-  pthread_mutex_unlock(&gort__reg_lock);
+static void reg_count_live(void) {
   int64_t n = atomic_fetch_add(&gort__live_count, 1) + 1;
   int64_t peak = atomic_load(&peak_live);
   while (n > peak && !atomic_compare_exchange_weak(&peak_live, &peak, n)) {
   }
 }
 
-static void reg_remove(gort__task *t) {
-  pthread_mutex_lock(&gort__reg_lock);
+/* Publish t, filled in, as a live task. A record from the cache is listed
+ * already: a release store publishes it, without the registry lock. */
+static void reg_insert(gort__task *t, bool listed) {
+  if (listed) {
+    GORT__HB_BEFORE(&t->reg_alive);
+    atomic_store_explicit(&t->reg_alive, true, memory_order_release);
+  } else {
+    GORT__HB_ATOMIC(&t->reg_alive, sizeof t->reg_alive);
+    pthread_mutex_lock(&gort__reg_lock);
+    atomic_store_explicit(&t->reg_alive, true, memory_order_relaxed);
+    t->reg_prev = NULL;
+    t->reg_next = gort__reg_head;
+    if (gort__reg_head) gort__reg_head->reg_prev = t;
+    gort__reg_head = t;
+    pthread_mutex_unlock(&gort__reg_lock);
+  }
+  reg_count_live();
+}
+
+static void reg_unlink(gort__task *t) {
   if (t->reg_prev)
     t->reg_prev->reg_next = t->reg_next;
   else
     gort__reg_head = t->reg_next;
   if (t->reg_next) t->reg_next->reg_prev = t->reg_prev;
+}
+
+/* t is no longer a live task. Under the lock, so no reader is reading its
+ * fields once this returns; keep: it stays listed, for the cache. */
+static void reg_remove(gort__task *t, bool keep) {
+  pthread_mutex_lock(&gort__reg_lock);
+  atomic_store_explicit(&t->reg_alive, false, memory_order_relaxed);
+  if (!keep) reg_unlink(t);
   pthread_mutex_unlock(&gort__reg_lock);
   atomic_fetch_sub(&gort__live_count, 1);
 }
@@ -94,7 +114,7 @@ typedef struct {
 
 static void adopted_exit(void *p) {
   gort__task *t = p;
-  reg_remove(t);
+  reg_remove(t, false);
   atomic_fetch_sub(&gort__adopted_alive, 1);
   gort__tls_task = NULL;
   gort__free(t);
@@ -127,7 +147,7 @@ static gort__task *adopt(void) {
   t->spawned_at = gort__nanotime_coarse();
   gort__tls_task = t;
   atomic_fetch_add(&gort__adopted_alive, 1);
-  reg_insert(t);
+  reg_insert(t, false);
   /* The main thread's record lives until exit; others go with their thread. */
   if (atomic_load_explicit(&t->tid, memory_order_relaxed) != getpid()) {
     pthread_once(&adopted_key_once, make_adopted_key);
@@ -212,13 +232,15 @@ void gort_debug_fail_thread_create(int n) { atomic_store(&fail_thread_creates, n
 /* Freed task records are kept per thread for the next spawn there, as Go
  * reuses its gs: malloc and free cost a fifth of a green spawn, and a record
  * freed on another worker than the one that allocated it contends for
- * malloc's arena lock. The cache is bounded, drained when its thread exits,
- * bypassed while a user allocator is set, and its records count as freed
- * (gort_counters); ASan sees them as freed memory (poisoned). */
+ * malloc's arena lock. A cached record stays on the registry list (not
+ * alive), as Go's allgs keeps dead gs, so its next spawn publishes it
+ * without the registry lock. The cache is bounded, drained when its thread
+ * exits, bypassed while a user allocator is set, and its records count as
+ * freed (gort_counters); ASan sees all but the links as freed memory. */
 #define TASK_CACHE_MAX 32
 
 typedef struct cached_task {
-  struct cached_task *next;
+  struct cached_task *next; /* over the record's id */
 } cached_task;
 
 static _Thread_local struct {
@@ -229,11 +251,19 @@ static _Thread_local struct {
 static pthread_key_t task_cache_key;
 static pthread_once_t task_cache_once = PTHREAD_ONCE_INIT;
 
+/* The fields a spawn fills in: everything before the registry's. */
+#define TASK_FIELDS offsetof(gort__task, reg_prev)
+
 static void task_cache_drain(void *unused) {
   (void)unused;
+  pthread_mutex_lock(&gort__reg_lock);
+  for (cached_task *c = task_cache.head; c; c = c->next) {
+    GORT__ASAN_UNPOISON(c, sizeof(gort__task));
+    reg_unlink((gort__task *)(void *)c);
+  }
+  pthread_mutex_unlock(&gort__reg_lock);
   while (task_cache.head) {
     cached_task *c = task_cache.head;
-    GORT__ASAN_UNPOISON(c, sizeof(gort__task));
     task_cache.head = c->next;
     free(c); /* malloc's (the cache holds no other), counted freed when cached */
   }
@@ -242,20 +272,36 @@ static void task_cache_drain(void *unused) {
 
 static void make_task_cache_key(void) { pthread_key_create(&task_cache_key, task_cache_drain); }
 
-static gort__task *task_alloc(void) {
+/* A record for a spawn, its fields (not the links) cleared; *listed: it is
+ * on the registry list already (from the cache). */
+static gort__task *task_alloc(bool *listed) {
   cached_task *c = task_cache.head;
+  gort__task *t;
   if (c && gort__allocator_default()) {
-    GORT__ASAN_UNPOISON(c, sizeof(gort__task));
+    GORT__ASAN_UNPOISON(c, TASK_FIELDS);
     task_cache.head = c->next;
     task_cache.n--;
     gort__count_alloc(sizeof(gort__task));
-    return (gort__task *)(void *)c;
+    t = (gort__task *)(void *)c;
+    *listed = true;
+  } else {
+    if (!(t = gort__malloc(sizeof(gort__task)))) return NULL;
+    *listed = false;
   }
-  return gort__malloc(sizeof(gort__task));
+  memset(t, 0, TASK_FIELDS);
+  return t;
 }
 
-static void task_free(gort__task *t) {
-  if (task_cache.n >= TASK_CACHE_MAX || !gort__allocator_default()) {
+static bool task_cache_room(void) {
+  return task_cache.n < TASK_CACHE_MAX && gort__allocator_default();
+}
+
+/* Retire a task's record: unregister it, then cache or free it. */
+static void task_retire(gort__task *t) {
+  bool keep = task_cache_room();
+  reg_remove(t, keep);
+  gort__free(t->spawn_stack);
+  if (!keep) {
     gort__free(t);
     return;
   }
@@ -269,7 +315,7 @@ static void task_free(gort__task *t) {
   c->next = task_cache.head;
   task_cache.head = c;
   task_cache.n++;
-  GORT__ASAN_POISON((char *)t + sizeof *c, sizeof *t - sizeof *c);
+  GORT__ASAN_POISON((char *)t + sizeof *c, TASK_FIELDS - sizeof *c);
 }
 
 /* ---- spawn and exit ---- */
@@ -282,9 +328,9 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
   }
   if (!atomic_load_explicit(&spawned_any, memory_order_relaxed)) atomic_store(&spawned_any, true);
   gort__task *parent = gort__tls_task; /* no adoption: a spawn never blocks (task.h) */
-  gort__task *t = task_alloc();
+  bool listed;
+  gort__task *t = task_alloc(&listed);
   if (!t) return GORT_ENOMEM;
-  memset(t, 0, sizeof *t);
   task_atomics_unchecked(t);
   t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
   if (name) snprintf(t->name, sizeof t->name, "%s", name);
@@ -298,12 +344,10 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
     if ((t->spawn_stack = gort__malloc(GORT_SPAWN_FRAMES * sizeof(void *))) != NULL)
       t->spawn_depth = backtrace(t->spawn_stack, GORT_SPAWN_FRAMES);
   t->spawned_at = gort__nanotime_coarse(); /* 3 ns; the precise clock costs 20 */
-  reg_insert(t);
+  reg_insert(t, listed);
   int rc = gort__be->start(t);
   if (rc != 0) {
-    reg_remove(t);
-    gort__free(t->spawn_stack);
-    task_free(t);
+    task_retire(t);
     return rc;
   }
   gort__stat_add(GORT__STAT_SPAWNED, 1);
@@ -311,10 +355,8 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
 }
 
 void gort__task_exit(gort__task *t) {
-  reg_remove(t);
+  task_retire(t);
   gort__stat_add(GORT__STAT_EXITED, 1);
-  gort__free(t->spawn_stack);
-  task_free(t);
   /* The last running task may be this one (Go checks when an M exits too). */
   gort__deadlock_check();
 }
@@ -405,11 +447,24 @@ size_t gort_task_snapshot(gort_task_info *out, size_t max) {
   gort__current();
   size_t n = 0;
   pthread_mutex_lock(&gort__reg_lock);
-  /* Oldest first, so a short buffer gets the lowest ids (task 1 first). */
+  /* A short buffer gets the lowest ids: a reused record keeps its place in
+   * the list, so list order is not id order. Once the buffer is full, a
+   * lower id replaces the highest taken (task 1, listed first, stays). */
+  size_t top = 0; /* out[top] has the highest id taken, once full */
   gort__task *t = gort__reg_head;
   while (t && t->reg_next) t = t->reg_next;
-  for (; t; t = t->reg_prev, n++)
-    if (out && n < max) gort__task_info_fill(&out[n], t);
+  for (; t; t = t->reg_prev) {
+    if (!gort__reg_alive(t)) continue;
+    if (out && n < max) {
+      gort__task_info_fill(&out[n], t);
+    } else if (out && max > 0 && t->id < out[top].id) {
+      gort__task_info_fill(&out[top], t);
+    }
+    n++;
+    if (out && max > 0 && n >= max)
+      for (size_t i = 0; i < max; i++)
+        if (out[i].id > out[top].id) top = i;
+  }
   pthread_mutex_unlock(&gort__reg_lock);
   if (out) qsort(out, n < max ? n : max, sizeof *out, cmp_id);
   return n;
@@ -441,6 +496,9 @@ static void atfork_child(void) {
     atomic_store_explicit(&self->tid, tid, memory_order_relaxed);
   }
   gort__reg_head = self;
+  /* The cache's records were listed; the list is gone: forget them. */
+  task_cache.head = NULL;
+  task_cache.n = 0;
   atomic_store(&gort__live_count, self ? 1 : 0);
   atomic_store(&gort__adopted_alive, self && self->adopted ? 1 : 0);
   atomic_store(&gort__parked_count, 0);

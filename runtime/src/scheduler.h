@@ -77,8 +77,11 @@ struct gort__task {
   _Atomic uint32_t select_done;
   gort__waiter *param; /* the waiter that completed a select */
 
-  /* registry links, protected by the registry lock */
+  /* Registry (last: a spawn that reuses a cached record clears the fields
+   * above only). The links are under the registry lock; a cached record
+   * stays listed with reg_alive false, and readers skip it (backend.h). */
   gort__task *reg_prev, *reg_next;
+  _Atomic bool reg_alive;
 };
 
 /* current: the calling thread's task; adopts the thread if it has none.
