@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
-#include "stats.h"
+#include "local.h"
 
 static _Atomic(void *(*)(size_t)) user_malloc;
 static _Atomic(void *(*)(size_t, size_t)) user_calloc;

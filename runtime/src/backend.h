@@ -65,6 +65,8 @@ extern _Thread_local gort__task *gort__tls_task;
 /* A spawned task's fn has returned on its thread: unregister and free it,
  * then check for a deadlock (the last running task may be this one). */
 void gort__task_exit(gort__task *t);
+/* Unlist and free a thread's cached task records (local.h's list). */
+void gort__reg_drop_cached(void *list);
 /* Snapshot one task for introspection. */
 void gort__task_info_fill(gort_task_info *o, const gort__task *t);
 

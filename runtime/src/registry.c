@@ -21,7 +21,7 @@
 
 #include "backend.h"
 #include "hb.h"
-#include "stats.h"
+#include "local.h"
 #include "threads/token.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -236,86 +236,61 @@ void gort_debug_fail_thread_create(int n) { atomic_store(&fail_thread_creates, n
  * alive), as Go's allgs keeps dead gs, so its next spawn publishes it
  * without the registry lock. The cache is bounded, drained when its thread
  * exits, bypassed while a user allocator is set, and its records count as
- * freed (gort_counters); ASan sees all but the links as freed memory. */
-#define TASK_CACHE_MAX 32
-
-typedef struct cached_task {
-  struct cached_task *next; /* over the record's id */
-} cached_task;
-
-static _Thread_local struct {
-  cached_task *head;
-  int n;
-  bool keyed; /* the drain on thread exit is armed */
-} task_cache;
-static pthread_key_t task_cache_key;
-static pthread_once_t task_cache_once = PTHREAD_ONCE_INIT;
+ * freed (gort_counters); ASan sees all but the link and the registry fields
+ * as freed memory. The cache itself is per-thread state (local.c). */
 
 /* The fields a spawn fills in: everything before the registry's. */
 #define TASK_FIELDS offsetof(gort__task, reg_prev)
 
-static void task_cache_drain(void *unused) {
-  (void)unused;
+/* A thread's cached records, taken back when it exits (local.c): off the
+ * list and freed (they were counted freed when cached). */
+void gort__reg_drop_cached(void *list) {
+  if (!list) return;
   pthread_mutex_lock(&gort__reg_lock);
-  for (cached_task *c = task_cache.head; c; c = c->next) {
+  for (void *c = list; c; c = *(void **)c) {
     GORT__ASAN_UNPOISON(c, sizeof(gort__task));
-    reg_unlink((gort__task *)(void *)c);
+    reg_unlink(c);
   }
   pthread_mutex_unlock(&gort__reg_lock);
-  while (task_cache.head) {
-    cached_task *c = task_cache.head;
-    task_cache.head = c->next;
-    free(c); /* malloc's (the cache holds no other), counted freed when cached */
+  while (list) {
+    void *c = list;
+    list = *(void **)c;
+    free(c); /* malloc's: the cache holds no other */
   }
-  task_cache.n = 0;
 }
-
-static void make_task_cache_key(void) { pthread_key_create(&task_cache_key, task_cache_drain); }
 
 /* A record for a spawn, its fields (not the links) cleared; *listed: it is
  * on the registry list already (from the cache). */
 static gort__task *task_alloc(bool *listed) {
-  cached_task *c = task_cache.head;
-  gort__task *t;
-  if (c && gort__allocator_default()) {
-    GORT__ASAN_UNPOISON(c, TASK_FIELDS);
-    task_cache.head = c->next;
-    task_cache.n--;
-    gort__count_alloc(sizeof(gort__task));
-    t = (gort__task *)(void *)c;
+  gort__task *t = gort__allocator_default() ? gort__task_cache_get() : NULL;
+  if (t) {
+    GORT__ASAN_UNPOISON(t, TASK_FIELDS);
+    gort__count_alloc(sizeof *t);
     *listed = true;
   } else {
-    if (!(t = gort__malloc(sizeof(gort__task)))) return NULL;
+    if (!(t = gort__malloc(sizeof *t))) return NULL;
     *listed = false;
   }
   memset(t, 0, TASK_FIELDS);
   return t;
 }
 
-static bool task_cache_room(void) {
-  return task_cache.n < TASK_CACHE_MAX && gort__allocator_default();
-}
-
 /* Retire a task's record: unregister it, then cache or free it. */
 static void task_retire(gort__task *t) {
-  bool keep = task_cache_room();
+  bool keep = gort__allocator_default();
   reg_remove(t, keep);
   gort__free(t->spawn_stack);
-  if (!keep) {
-    gort__free(t);
+  if (keep && gort__task_cache_put(t)) {
+    gort__count_free();
+    GORT__ASAN_POISON((char *)t + sizeof(void *), TASK_FIELDS - sizeof(void *));
     return;
   }
-  if (!task_cache.keyed) {
-    pthread_once(&task_cache_once, make_task_cache_key);
-    pthread_setspecific(task_cache_key, &task_cache);
-    task_cache.keyed = true;
+  if (keep) { /* the cache is full */
+    pthread_mutex_lock(&gort__reg_lock);
+    reg_unlink(t);
+    pthread_mutex_unlock(&gort__reg_lock);
   }
-  gort__count_free();
-  cached_task *c = (cached_task *)(void *)t;
-  c->next = task_cache.head;
-  task_cache.head = c;
-  task_cache.n++;
-  GORT__ASAN_POISON((char *)t + sizeof *c, TASK_FIELDS - sizeof *c);
+  gort__free(t);
 }
 
 /* ---- spawn and exit ---- */
@@ -497,8 +472,7 @@ static void atfork_child(void) {
   }
   gort__reg_head = self;
   /* The cache's records were listed; the list is gone: forget them. */
-  task_cache.head = NULL;
-  task_cache.n = 0;
+  (void)gort__task_cache_take();
   atomic_store(&gort__live_count, self ? 1 : 0);
   atomic_store(&gort__adopted_alive, self && self->adopted ? 1 : 0);
   atomic_store(&gort__parked_count, 0);

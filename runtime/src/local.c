@@ -1,9 +1,10 @@
-/* stats.c - per-thread event counters (stats.h). */
+/* local.c - per-thread counters and the task-record cache (local.h). */
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "backend.h"
 #include "hb.h"
-#include "stats.h"
+#include "local.h"
 
 _Thread_local gort__stats *gort__my_stats;
 
@@ -47,6 +48,8 @@ gort__stats *gort__stats_attach(void) {
   return s;
 }
 
+void gort__stat_add_fn(int which, uint64_t n) { gort__stat_add_inline(which, n); }
+
 void gort__stats_fork_lock(void) { pthread_mutex_lock(&stats_lock); }
 void gort__stats_fork_unlock(void) { pthread_mutex_unlock(&stats_lock); }
 
@@ -57,4 +60,51 @@ void gort__stats_sum(uint64_t out[GORT__STAT__COUNT]) {
     for (int i = 0; i < GORT__STAT__COUNT; i++)
       out[i] += atomic_load_explicit(&s->v[i], memory_order_relaxed);
   pthread_mutex_unlock(&stats_lock);
+}
+
+/* ---- the task-record cache ---- */
+
+static _Thread_local struct {
+  void *head;
+  int n;
+  bool keyed; /* the drain on thread exit is armed */
+} task_cache;
+static pthread_key_t task_cache_key;
+static pthread_once_t task_cache_once = PTHREAD_ONCE_INIT;
+
+void *gort__task_cache_take(void) {
+  void *list = task_cache.head;
+  task_cache.head = NULL;
+  task_cache.n = 0;
+  return list;
+}
+
+static void task_cache_drain(void *unused) {
+  (void)unused;
+  gort__reg_drop_cached(gort__task_cache_take());
+}
+
+static void make_task_cache_key(void) { pthread_key_create(&task_cache_key, task_cache_drain); }
+
+void *gort__task_cache_get(void) {
+  void *rec = task_cache.head;
+  if (!rec) return NULL;
+  task_cache.head = *(void **)rec;
+  task_cache.n--;
+  GORT__TSAN_ACQUIRE(rec); /* its put */
+  return rec;
+}
+
+bool gort__task_cache_put(void *rec) {
+  if (task_cache.n >= GORT__TASK_CACHE_MAX) return false;
+  if (!task_cache.keyed) {
+    pthread_once(&task_cache_once, make_task_cache_key);
+    pthread_setspecific(task_cache_key, &task_cache);
+    task_cache.keyed = true;
+  }
+  GORT__TSAN_RELEASE(rec); /* to the spawn that takes it */
+  *(void **)rec = task_cache.head;
+  task_cache.head = rec;
+  task_cache.n++;
+  return true;
 }
