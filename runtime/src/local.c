@@ -12,7 +12,6 @@ static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static gort__stats *blocks;                 /* stats_lock */
 static uint64_t retired[GORT__STAT__COUNT]; /* stats_lock: exited threads' */
 static pthread_key_t stats_key;
-static pthread_once_t stats_once = PTHREAD_ONCE_INIT;
 
 /* At thread exit: fold the block into the totals. */
 static void stats_detach(void *p) {
@@ -30,14 +29,11 @@ static void stats_detach(void *p) {
   free(s); /* malloc's own: the counters do not count themselves */
 }
 
-static void make_stats_key(void) { pthread_key_create(&stats_key, stats_detach); }
-
 gort__stats *gort__stats_attach(void) {
   gort__stats *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   /* Only the owner writes; readers load under the lock (not an edge). */
   GORT__HB_ATOMIC(s->v, sizeof s->v);
-  pthread_once(&stats_once, make_stats_key);
   pthread_mutex_lock(&stats_lock);
   s->next = blocks;
   if (blocks) blocks->prev = s;
@@ -70,7 +66,6 @@ static _Thread_local struct {
   bool keyed; /* the drain on thread exit is armed */
 } task_cache;
 static pthread_key_t task_cache_key;
-static pthread_once_t task_cache_once = PTHREAD_ONCE_INIT;
 
 void *gort__task_cache_take(void) {
   void *list = task_cache.head;
@@ -84,7 +79,12 @@ static void task_cache_drain(void *unused) {
   gort__reg_drop_cached(gort__task_cache_take());
 }
 
-static void make_task_cache_key(void) { pthread_key_create(&task_cache_key, task_cache_drain); }
+/* The keys exist before any thread of ours: created at load, so no thread
+ * races their creation (pthread_once's fast path is a race to Helgrind). */
+__attribute__((constructor)) static void local_init(void) {
+  pthread_key_create(&stats_key, stats_detach);
+  pthread_key_create(&task_cache_key, task_cache_drain);
+}
 
 void *gort__task_cache_get(void) {
   void *rec = task_cache.head;
@@ -98,7 +98,6 @@ void *gort__task_cache_get(void) {
 bool gort__task_cache_put(void *rec) {
   if (task_cache.n >= GORT__TASK_CACHE_MAX) return false;
   if (!task_cache.keyed) {
-    pthread_once(&task_cache_once, make_task_cache_key);
     pthread_setspecific(task_cache_key, &task_cache);
     task_cache.keyed = true;
   }
