@@ -86,6 +86,19 @@ __attribute__((constructor)) static void local_init(void) {
   pthread_key_create(&task_cache_key, task_cache_drain);
 }
 
+void gort__local_thread_exit(void) {
+  gort__reg_drop_cached(gort__task_cache_take());
+  if (task_cache.keyed) {
+    pthread_setspecific(task_cache_key, NULL);
+    task_cache.keyed = false;
+  }
+  gort__stats *s = gort__my_stats;
+  if (s) {
+    pthread_setspecific(stats_key, NULL);
+    stats_detach(s);
+  }
+}
+
 void *gort__task_cache_get(void) {
   void *rec = task_cache.head;
   if (!rec) return NULL;

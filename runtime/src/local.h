@@ -80,4 +80,10 @@ bool gort__task_cache_put(void *rec);
 /* Empty the cache, returning its list (the child after fork). */
 void *gort__task_cache_take(void);
 
+/* A thread about to exit: fold its counters and give back its cached
+ * records now rather than in its key destructors, for a thread whose exit
+ * is awaited otherwise than by pthread_join (the thread backend's quiesce
+ * waits until its workers are on their way out, then counts threads). */
+void gort__local_thread_exit(void);
+
 #endif
