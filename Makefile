@@ -88,13 +88,13 @@ lib: $(LIBGORT_A) $(LIBGORT_SO)
 # ThreadSanitizer does not instrument the M:N scheduler and the runtime's
 # per-worker state, as Go's race detector does not instrument Go's runtime:
 # that state (run queues, the current task, the random sources, sync.Pool's
-# caches) is used by one task after another on a worker with nothing a task
-# could see ordering them, and the scheduler's atomics must not order the
-# tasks it runs. This code states the real edges itself (runtime/src/hb.h:
+# caches, the spawn counters and task-record cache) is used by one task after
+# another on a worker with nothing a task could see ordering them, and the
+# scheduler's atomics must not order the tasks it runs. This code states the real edges itself (runtime/src/hb.h:
 # GORT__TSAN_RELEASE/ACQUIRE). GORT_TSAN_UNINSTRUMENTED tells it that it is
 # in a TSan build.
 TSAN_UNINSTRUMENTED := runtime/src/mn/%.c runtime/src/clock.c runtime/src/chaos.c \
-  runtime/src/pool.c
+  runtime/src/local.c runtime/src/pool.c
 runtime_cflags = $(if $(and $(filter thread,$(SAN)),$(filter $(TSAN_UNINSTRUMENTED),$(1))),\
   $(filter-out -fsanitize=thread,$(GORT_CFLAGS)) -DGORT_TSAN_UNINSTRUMENTED=1,$(GORT_CFLAGS))
 

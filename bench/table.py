@@ -149,6 +149,17 @@ def ns_cell(r):
     return num(r["ns"], 1 if r["ns"] is not None and r["ns"] < 100 else 0)
 
 
+def row_order(name):
+    """The seed's rows, then single benchmarks by name, then each sweep by
+    its numeric arguments (a file written with random interleaving is in no
+    useful order)."""
+    if name in SEED_ROWS:
+        return (0, SEED_ROWS.index(name), name, ())
+    family, _, args = name.partition("/")
+    nums = tuple(int(a.split(":")[1]) for a in args.split("/") if a.split(":")[-1].isdigit())
+    return (1 if not args else 2, 0, family, nums)
+
+
 def backends(paths):
     """gort-threads, gort-mn and Go side by side, with each gort's ratio to Go."""
     (tctx, order, thread), (mctx, _, mn), (_, _, go) = (load(p) for p in paths)
@@ -159,7 +170,7 @@ def backends(paths):
     print("\ngort (thread backend), gort (mn backend) and Go: medians, ns/op")
     print("| Benchmark | gort-threads | gort-mn | Go | threads/Go | mn/Go |")
     print("|---|---|---|---|---|---|")
-    for name in [n for n in SEED_ROWS if n in thread] + [n for n in order if n not in SEED_ROWS]:
+    for name in sorted(order, key=row_order):
         if name not in mn or name not in go:
             continue
         t, m, o = thread[name], mn[name], go[name]

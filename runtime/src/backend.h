@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 
+#include "hb.h"
 #include "internal.h"
 
 typedef struct gort__backend {
@@ -49,6 +50,13 @@ extern const gort__backend *gort__be;
 
 extern pthread_mutex_t gort__reg_lock;
 extern gort__task *gort__reg_head; /* gort__reg_lock */
+/* Whether a listed record is a live task's (under gort__reg_lock): a spawn
+ * publishes a reused record with a release store, so this acquires. */
+static inline bool gort__reg_alive(gort__task *t) {
+  bool alive = atomic_load_explicit(&t->reg_alive, memory_order_acquire);
+  if (alive) GORT__HB_AFTER(&t->reg_alive);
+  return alive;
+}
 extern _Atomic int64_t gort__parked_count, gort__live_count;
 extern _Atomic int64_t gort__adopted_alive;
 extern _Atomic bool gort__deadlock_reported; /* cleared by any ready */
@@ -57,6 +65,8 @@ extern _Thread_local gort__task *gort__tls_task;
 /* A spawned task's fn has returned on its thread: unregister and free it,
  * then check for a deadlock (the last running task may be this one). */
 void gort__task_exit(gort__task *t);
+/* Unlist and free a thread's cached task records (local.h's list). */
+void gort__reg_drop_cached(void *list);
 /* Snapshot one task for introspection. */
 void gort__task_info_fill(gort_task_info *o, const gort__task *t);
 

@@ -10,6 +10,12 @@ int64_t gort__nanotime(void) {
   return (int64_t)ts.tv_sec * GORT_SECOND + ts.tv_nsec;
 }
 
+int64_t gort__nanotime_coarse(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (int64_t)ts.tv_sec * GORT_SECOND + ts.tv_nsec;
+}
+
 int64_t gort_now(void) { return gort__nanotime(); }
 
 /* wyrand, per thread: fast and good enough for select's shuffle. */

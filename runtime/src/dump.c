@@ -128,10 +128,12 @@ static void dump_all(const dump_sink *s) {
   }
   if (!locked) emit(s, "(registry busy; dump may be inconsistent)\n");
   if (gort__chaos_on) emit(s, "(schedule perturbation GORT_CHAOS=%llu)\n\n", gort__chaos_seed());
-  /* Oldest first, as Go lists goroutine 1 first: walk to the tail. */
+  /* In the order first listed, as Go walks allgs: task 1 first; a reused
+   * record keeps its place. Walk to the tail. */
   gort__task *t = gort__reg_head;
   while (t && t->reg_next) t = t->reg_next;
   for (; t; t = t->reg_prev) {
+    if (!gort__reg_alive(t)) continue; /* a cached record */
     dump_one(s, t, now);
     emit(s, "\n");
   }

@@ -74,6 +74,14 @@ void gort__print_caller_stack(FILE *out);
 void *gort__malloc(size_t n);
 void *gort__calloc(size_t n, size_t size);
 void gort__free(void *p);
+/* For a cache of freed objects kept by its owner (task records): true when
+ * no allocator was set (the cache then holds malloc's memory, and bypasses
+ * a user's allocator, which must see every allocation); and the counters,
+ * so that an object taken from or given back to the cache counts as if it
+ * were allocated and freed. */
+bool gort__allocator_default(void);
+void gort__count_alloc(size_t n);
+void gort__count_free(void);
 
 /* Report a deadlock if every task is parked, no timer is pending and no
  * unknown thread exists. Called after a park published its waiter, after a

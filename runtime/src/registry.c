@@ -4,7 +4,8 @@
  * Invariants:
  *  - Every live task is on the registry list (gort__reg_lock). A spawned
  *    task is registered before the backend can run it and unregistered by
- *    gort__task_exit after fn returns; then the record is freed.
+ *    gort__task_exit after fn returns; then the record is freed (to its
+ *    thread's cache of records, below).
  *  - adopted_alive counts adopted threads (main = task 1, and foreign
  *    threads that call into gort); the backend counts its own threads.
  * Lock order: gort__reg_lock is never held while a backend lock is taken,
@@ -20,14 +21,31 @@
 
 #include "backend.h"
 #include "hb.h"
+#include "local.h"
 #include "threads/token.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GORT_REG_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GORT_REG_ASAN 1
+#endif
+#endif
+#ifdef GORT_REG_ASAN
+#include <sanitizer/asan_interface.h>
+#define GORT__ASAN_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define GORT__ASAN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define GORT__ASAN_POISON(p, n) ((void)(p), (void)(n))
+#define GORT__ASAN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 pthread_mutex_t gort__reg_lock = PTHREAD_MUTEX_INITIALIZER;
 gort__task *gort__reg_head;
 static _Atomic uint64_t next_id = 1;
 
 _Atomic int64_t gort__parked_count, gort__live_count, gort__adopted_alive;
-static _Atomic int64_t peak_live, spawned_count, exited_count;
+static _Atomic int64_t peak_live;
 static _Atomic int64_t timers_pending;
 static _Atomic int fail_thread_creates;
 static _Atomic bool spawn_traces;
@@ -39,30 +57,48 @@ static pthread_once_t adopted_key_once = PTHREAD_ONCE_INIT;
 
 const gort__backend *gort__be = &gort__threads_backend;
 
-extern _Atomic uint64_t gort__allocs, gort__frees, gort__alloc_bytes;
-
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 
-static void reg_insert(gort__task *t) {
-  pthread_mutex_lock(&gort__reg_lock);
-  t->reg_prev = NULL;
-  t->reg_next = gort__reg_head;
-  if (gort__reg_head) gort__reg_head->reg_prev = t;
-  gort__reg_head = t;
-  pthread_mutex_unlock(&gort__reg_lock);
+static void reg_count_live(void) {
   int64_t n = atomic_fetch_add(&gort__live_count, 1) + 1;
   int64_t peak = atomic_load(&peak_live);
   while (n > peak && !atomic_compare_exchange_weak(&peak_live, &peak, n)) {
   }
 }
 
-static void reg_remove(gort__task *t) {
-  pthread_mutex_lock(&gort__reg_lock);
+/* Publish t, filled in, as a live task. A record from the cache is listed
+ * already: a release store publishes it, without the registry lock. */
+static void reg_insert(gort__task *t, bool listed) {
+  if (listed) {
+    GORT__HB_BEFORE(&t->reg_alive);
+    atomic_store_explicit(&t->reg_alive, true, memory_order_release);
+  } else {
+    GORT__HB_ATOMIC(&t->reg_alive, sizeof t->reg_alive);
+    pthread_mutex_lock(&gort__reg_lock);
+    atomic_store_explicit(&t->reg_alive, true, memory_order_relaxed);
+    t->reg_prev = NULL;
+    t->reg_next = gort__reg_head;
+    if (gort__reg_head) gort__reg_head->reg_prev = t;
+    gort__reg_head = t;
+    pthread_mutex_unlock(&gort__reg_lock);
+  }
+  reg_count_live();
+}
+
+static void reg_unlink(gort__task *t) {
   if (t->reg_prev)
     t->reg_prev->reg_next = t->reg_next;
   else
     gort__reg_head = t->reg_next;
   if (t->reg_next) t->reg_next->reg_prev = t->reg_prev;
+}
+
+/* t is no longer a live task. Under the lock, so no reader is reading its
+ * fields once this returns; keep: it stays listed, for the cache. */
+static void reg_remove(gort__task *t, bool keep) {
+  pthread_mutex_lock(&gort__reg_lock);
+  atomic_store_explicit(&t->reg_alive, false, memory_order_relaxed);
+  if (!keep) reg_unlink(t);
   pthread_mutex_unlock(&gort__reg_lock);
   atomic_fetch_sub(&gort__live_count, 1);
 }
@@ -78,7 +114,7 @@ typedef struct {
 
 static void adopted_exit(void *p) {
   gort__task *t = p;
-  reg_remove(t);
+  reg_remove(t, false);
   atomic_fetch_sub(&gort__adopted_alive, 1);
   gort__tls_task = NULL;
   gort__free(t);
@@ -108,10 +144,10 @@ static gort__task *adopt(void) {
   r->thread.tid = gettid_();
   t->thread = &r->thread;
   atomic_store_explicit(&t->tid, r->thread.tid, memory_order_relaxed);
-  t->spawned_at = gort__nanotime();
+  t->spawned_at = gort__nanotime_coarse();
   gort__tls_task = t;
   atomic_fetch_add(&gort__adopted_alive, 1);
-  reg_insert(t);
+  reg_insert(t, false);
   /* The main thread's record lives until exit; others go with their thread. */
   if (atomic_load_explicit(&t->tid, memory_order_relaxed) != getpid()) {
     pthread_once(&adopted_key_once, make_adopted_key);
@@ -191,6 +227,72 @@ void gort_syscall_exit(void) { gort__be->syscall_exit(); }
 void gort_set_spawn_traces(bool on) { atomic_store(&spawn_traces, on); }
 void gort_debug_fail_thread_create(int n) { atomic_store(&fail_thread_creates, n); }
 
+/* ---- task records ---- */
+
+/* Freed task records are kept per thread for the next spawn there, as Go
+ * reuses its gs: malloc and free cost a fifth of a green spawn, and a record
+ * freed on another worker than the one that allocated it contends for
+ * malloc's arena lock. A cached record stays on the registry list (not
+ * alive), as Go's allgs keeps dead gs, so its next spawn publishes it
+ * without the registry lock. The cache is bounded, drained when its thread
+ * exits, bypassed while a user allocator is set, and its records count as
+ * freed (gort_counters); ASan sees all but the link and the registry fields
+ * as freed memory. The cache itself is per-thread state (local.c). */
+
+/* The fields a spawn fills in: everything before the registry's. */
+#define TASK_FIELDS offsetof(gort__task, reg_prev)
+
+/* A thread's cached records, taken back when it exits (local.c): off the
+ * list and freed (they were counted freed when cached). */
+void gort__reg_drop_cached(void *list) {
+  if (!list) return;
+  pthread_mutex_lock(&gort__reg_lock);
+  for (void *c = list; c; c = *(void **)c) {
+    GORT__ASAN_UNPOISON(c, sizeof(gort__task));
+    reg_unlink(c);
+  }
+  pthread_mutex_unlock(&gort__reg_lock);
+  while (list) {
+    void *c = list;
+    list = *(void **)c;
+    free(c); /* malloc's: the cache holds no other */
+  }
+}
+
+/* A record for a spawn, its fields (not the links) cleared; *listed: it is
+ * on the registry list already (from the cache). */
+static gort__task *task_alloc(bool *listed) {
+  gort__task *t = gort__allocator_default() ? gort__task_cache_get() : NULL;
+  if (t) {
+    GORT__ASAN_UNPOISON(t, TASK_FIELDS);
+    gort__count_alloc(sizeof *t);
+    *listed = true;
+  } else {
+    if (!(t = gort__malloc(sizeof *t))) return NULL;
+    *listed = false;
+  }
+  memset(t, 0, TASK_FIELDS);
+  return t;
+}
+
+/* Retire a task's record: unregister it, then cache or free it. */
+static void task_retire(gort__task *t) {
+  bool keep = gort__allocator_default();
+  reg_remove(t, keep);
+  gort__free(t->spawn_stack);
+  if (keep && gort__task_cache_put(t)) {
+    gort__count_free();
+    GORT__ASAN_POISON((char *)t + sizeof(void *), TASK_FIELDS - sizeof(void *));
+    return;
+  }
+  if (keep) { /* the cache is full */
+    pthread_mutex_lock(&gort__reg_lock);
+    reg_unlink(t);
+    pthread_mutex_unlock(&gort__reg_lock);
+  }
+  gort__free(t);
+}
+
 /* ---- spawn and exit ---- */
 
 int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, int line) {
@@ -201,9 +303,9 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
   }
   if (!atomic_load_explicit(&spawned_any, memory_order_relaxed)) atomic_store(&spawned_any, true);
   gort__task *parent = gort__tls_task; /* no adoption: a spawn never blocks (task.h) */
-  gort__task *t = gort__malloc(sizeof *t);
+  bool listed;
+  gort__task *t = task_alloc(&listed);
   if (!t) return GORT_ENOMEM;
-  memset(t, 0, sizeof *t);
   task_atomics_unchecked(t);
   t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
   if (name) snprintf(t->name, sizeof t->name, "%s", name);
@@ -216,24 +318,20 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
   if (atomic_load_explicit(&spawn_traces, memory_order_relaxed))
     if ((t->spawn_stack = gort__malloc(GORT_SPAWN_FRAMES * sizeof(void *))) != NULL)
       t->spawn_depth = backtrace(t->spawn_stack, GORT_SPAWN_FRAMES);
-  t->spawned_at = gort__nanotime();
-  reg_insert(t);
+  t->spawned_at = gort__nanotime_coarse(); /* 3 ns; the precise clock costs 20 */
+  reg_insert(t, listed);
   int rc = gort__be->start(t);
   if (rc != 0) {
-    reg_remove(t);
-    gort__free(t->spawn_stack);
-    gort__free(t);
+    task_retire(t);
     return rc;
   }
-  atomic_fetch_add_explicit(&spawned_count, 1, memory_order_relaxed);
+  gort__stat_add(GORT__STAT_SPAWNED, 1);
   return 0;
 }
 
 void gort__task_exit(gort__task *t) {
-  reg_remove(t);
-  atomic_fetch_add(&exited_count, 1);
-  gort__free(t->spawn_stack);
-  gort__free(t);
+  task_retire(t);
+  gort__stat_add(GORT__STAT_EXITED, 1);
   /* The last running task may be this one (Go checks when an M exits too). */
   gort__deadlock_check();
 }
@@ -274,8 +372,10 @@ int64_t gort__timers_pending(void) { return atomic_load(&timers_pending); }
 
 void gort_get_counters(gort_counters *c) {
   if (gort__nil(c)) return;
-  c->spawned = (uint64_t)atomic_load(&spawned_count);
-  c->exited = (uint64_t)atomic_load(&exited_count);
+  uint64_t st[GORT__STAT__COUNT];
+  gort__stats_sum(st);
+  c->spawned = st[GORT__STAT_SPAWNED];
+  c->exited = st[GORT__STAT_EXITED];
   c->live = (uint64_t)atomic_load(&gort__live_count);
   c->peak_live = (uint64_t)atomic_load(&peak_live);
   int64_t parked = atomic_load(&gort__parked_count);
@@ -283,9 +383,9 @@ void gort_get_counters(gort_counters *c) {
   gort__be->counters(c); /* threads_created, threads_reused, threads_idle */
   int64_t tp = atomic_load(&timers_pending);
   c->timers_pending = tp > 0 ? (uint64_t)tp : 0;
-  c->allocs = atomic_load(&gort__allocs);
-  c->frees = atomic_load(&gort__frees);
-  c->alloc_bytes = atomic_load(&gort__alloc_bytes);
+  c->allocs = st[GORT__STAT_ALLOCS];
+  c->frees = st[GORT__STAT_FREES];
+  c->alloc_bytes = st[GORT__STAT_BYTES];
 }
 
 void gort_reset_peak_live(void) { atomic_store(&peak_live, atomic_load(&gort__live_count)); }
@@ -322,11 +422,24 @@ size_t gort_task_snapshot(gort_task_info *out, size_t max) {
   gort__current();
   size_t n = 0;
   pthread_mutex_lock(&gort__reg_lock);
-  /* Oldest first, so a short buffer gets the lowest ids (task 1 first). */
+  /* A short buffer gets the lowest ids: a reused record keeps its place in
+   * the list, so list order is not id order. Once the buffer is full, a
+   * lower id replaces the highest taken (task 1, listed first, stays). */
+  size_t top = 0; /* out[top] has the highest id taken, once full */
   gort__task *t = gort__reg_head;
   while (t && t->reg_next) t = t->reg_next;
-  for (; t; t = t->reg_prev, n++)
-    if (out && n < max) gort__task_info_fill(&out[n], t);
+  for (; t; t = t->reg_prev) {
+    if (!gort__reg_alive(t)) continue;
+    if (out && n < max) {
+      gort__task_info_fill(&out[n], t);
+    } else if (out && max > 0 && t->id < out[top].id) {
+      gort__task_info_fill(&out[top], t);
+    }
+    n++;
+    if (out && max > 0 && n >= max)
+      for (size_t i = 0; i < max; i++)
+        if (out[i].id > out[top].id) top = i;
+  }
   pthread_mutex_unlock(&gort__reg_lock);
   if (out) qsort(out, n < max ? n : max, sizeof *out, cmp_id);
   return n;
@@ -340,9 +453,11 @@ size_t gort_task_snapshot(gort_task_info *out, size_t max) {
 static void atfork_prepare(void) {
   pthread_mutex_lock(&gort__reg_lock);
   gort__be->atfork_prepare();
+  gort__stats_fork_lock();
 }
 
 static void atfork_parent(void) {
+  gort__stats_fork_unlock();
   gort__be->atfork_parent();
   pthread_mutex_unlock(&gort__reg_lock);
 }
@@ -356,9 +471,12 @@ static void atfork_child(void) {
     atomic_store_explicit(&self->tid, tid, memory_order_relaxed);
   }
   gort__reg_head = self;
+  /* The cache's records were listed; the list is gone: forget them. */
+  (void)gort__task_cache_take();
   atomic_store(&gort__live_count, self ? 1 : 0);
   atomic_store(&gort__adopted_alive, self && self->adopted ? 1 : 0);
   atomic_store(&gort__parked_count, 0);
+  gort__stats_fork_unlock();
   gort__be->atfork_child();
   pthread_mutex_unlock(&gort__reg_lock);
 }

@@ -77,8 +77,11 @@ struct gort__task {
   _Atomic uint32_t select_done;
   gort__waiter *param; /* the waiter that completed a select */
 
-  /* registry links, protected by the registry lock */
+  /* Registry (last: a spawn that reuses a cached record clears the fields
+   * above only). The links are under the registry lock; a cached record
+   * stays listed with reg_alive false, and readers skip it (backend.h). */
   gort__task *reg_prev, *reg_next;
+  _Atomic bool reg_alive;
 };
 
 /* current: the calling thread's task; adopts the thread if it has none.
@@ -92,9 +95,12 @@ void gort__ready(gort__task *t);
 
 /* spawn is gort_go_at and yield is gort_yield (gort/task.h). */
 
-/* clock (clock.c): monotonic nanoseconds, and a cheap per-thread random
- * source for select's shuffle. */
+/* clock (clock.c): monotonic nanoseconds; the same clock as of the
+ * kernel's last timekeeping update (CLOCK_MONOTONIC_COARSE: a tick or more
+ * behind, never ahead, a sixth of the cost), for timestamps only people
+ * read; and a cheap per-thread random source for select's shuffle. */
 int64_t gort__nanotime(void);
+int64_t gort__nanotime_coarse(void);
 uint32_t gort__fastrand(void);
 uint32_t gort__fastrandn(uint32_t n);
 

@@ -62,6 +62,9 @@ typedef struct {
   gort_task_state state;
   gort_wait_reason wait_reason;
   int64_t waiting_since; /* gort_now() when it parked; 0 when running */
+  /* The spawn's (adoption's) time on gort_now()'s clock as of the kernel's
+   * last timekeeping update (CLOCK_MONOTONIC_COARSE, a sixth of the cost):
+   * a tick (4 ms here) early, more when that update runs late. */
   int64_t spawned_at;
 } gort_task_info;
 

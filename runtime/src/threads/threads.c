@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "local.h"
 #include "threads/token.h"
 
 #define EXIT_TASK ((gort__task *)(uintptr_t)1)
@@ -123,6 +124,7 @@ static void *thread_main(void *arg) {
   }
   exiting_add(th->tid);
   gort__free(th);
+  gort__local_thread_exit(); /* before it counts as gone from the pool */
   atomic_fetch_sub(&threads_alive, 1);
   atomic_fetch_sub(&threads_between, 1);
   return NULL;
