@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from . import gate, gbench, jsonio, repo, sanitizer, tests, valgrind
+from . import excerpt, gate, gbench, jsonio, repo, sanitizer, tests, valgrind
 from .errors import InputError
 from .findings import Finding, Occurrence, conflict_site, merge, site
 
@@ -115,9 +115,11 @@ def _crash_findings(variant: str, r: tests.Record, suite: str) -> list[Finding]:
         return found  # a test the watchdog named is its own finding
     kind = "timeout" if r.status == "timeout" else "crash"
     why = (f"killed by {tests.signal_name(r.signal)}" if r.signal else f"exit status {r.exit_code}")
+    by = excerpt.stopped_by(r.log_tail)
+    why += f", stopped by {by}" if by else ""
     file, line = _source_of(r.name)
     text = f"{r.binary} {'timed out' if kind == 'timeout' else 'died'} ({why}); its last output:\n{r.log_tail}"
-    return [Finding(kind, f"{r.name} {'timed out' if kind == 'timeout' else 'died'} ({why})",
+    return [Finding(kind, f"{r.name} {'timed out' if kind == 'timeout' else 'died'} ({excerpt.one_line(why, 300)})",
                     text, subject=r.name, file=file, line=line,
                     occurrences=[Occurrence(variant, suite, "(binary)", text, r.seconds, error=True)])]
 
@@ -133,7 +135,9 @@ def _tests_section(variants: dict[str, list[tests.Record]]) -> dict[str, Any]:
             "not_run": sum(r.count("not_run") for r in recs),
             "seconds": round(sum(r.seconds for r in recs), 3),
             "records": [{"binary": r.binary, "status": r.status, "exit_code": r.exit_code,
-                         "signal": r.signal, "seconds": r.seconds, "log_tail": r.log_tail[-4000:],
+                         "signal": r.signal, "seconds": r.seconds, "log_tail": r.log_tail,
+                         **({"stopped_by": excerpt.stopped_by(r.log_tail)}
+                            if r.status in ("crashed", "timeout") else {}),
                          "tests": [vars(t) for t in r.tests]} for r in recs],
         }
     return sec
@@ -159,11 +163,13 @@ def _leak_findings(doc: dict[str, Any]) -> list[Finding]:
         extra = f"fd-target:{ident.get('target', '')}" if f["kind"] == "fd" else ""
         how = "allocated" if f["kind"] == "heap" else "created"
         title = f"leaked {f['kind']} in {name}: {test}" + (f", {how} at {fn} ({file}:{line})" if fn else "")
+        # As leakcheck prints it: its header for the layer, then the leak.
+        text = f"leakcheck: {excerpt.LEAK_HEADERS.get(f['kind'], 'found leaks:')}\n{f['message']}"
         out.append(Finding(
-            f"leak-{f['kind']}", title, f["message"], subject=f"{name}: {test}", function=fn, file=file,
+            f"leak-{f['kind']}", title, text, subject=f"{name}: {test}", function=fn, file=file,
             line=line, stack=stack, extra_key=extra,
             occurrences=[Occurrence(f["mode"], f"leakcheck.{f['mode']}", f"{name}: {test} [{f['kind']}]",
-                                    f["message"], run_secs.get((f["binary"], f["mode"]), 0.0))]))
+                                    text, run_secs.get((f["binary"], f["mode"]), 0.0))]))
     for r in doc["runs"]:
         if r["verdict"] in ("clean", "leaks"):
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from . import plots
+from . import excerpt, plots
 
 SECTIONS = ["summary", "seed", "sweeps", "micro", "compare", "leaks", "races", "verdicts", "tests"]
 _SECTION_OF = {"race": "races", "leakcheck-run": "leaks", "calibration": "leaks", "catalog-verdict": "verdicts",
@@ -53,7 +53,7 @@ def _finding(f: dict[str, Any]) -> str:
     modes = "".join(f"<span class='mode'>{e(m)}</span>" for m in f["modes"])
     return (f"<div class='finding' id='f-{e(f['id'])}'><b>{e(f['kind'])}</b>: {e(f['message'])}{where}"
             f"<br>seen in: {modes} <span class='muted'>id {e(f['id'])}</span>"
-            f"<pre>{e(f['text'][:8000])}</pre></div>")
+            f"<pre>{e(excerpt.keep_head(f['text'], 8000))}</pre></div>")
 
 
 def _findings_in(report: dict[str, Any], section: str) -> list[dict[str, Any]]:

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import jsonio, sanitizer
+from . import excerpt, jsonio, sanitizer
 from .errors import InputError, run_cli
 
 SCHEMA = "gort.tests/2"
-TAIL_CHARS = 16000
+TAIL_CHARS = 16000  # the end of a failed binary's output kept; a longer one says how much was cut
 
 # A test that leaks prints leakcheck's report to stderr, opened by this line
 # (leakcheck/src/lc_cmocka.c), and fails with "... leaked (report above)".
@@ -163,7 +163,7 @@ def make_record(binary: str, rc: int, seconds: float, xml_files: list[str], log:
     if sig is not None:
         rec["signal"] = sig
     if status != "passed":
-        rec["log_tail"] = log[-TAIL_CHARS:]
+        rec["log_tail"] = excerpt.keep_tail(log, TAIL_CHARS)
     jsonio.validate(rec, SCHEMA, binary)
     return rec
 

@@ -89,35 +89,72 @@ def test_modes() -> None:
 def test_junit_has_a_failing_testcase_with_the_detectors_text_for_each() -> None:
     cases = failing_cases()
     src_line = f"{SRC}:{line_of(SRC, 'assert_int_equal(1 + 1, 3)')}: error: Failure!"
-    # The failing assert: cmocka's message.
+    # Each failure's message attribute is the detector's own first line(s)
+    # with the site they name; its body the detector's whole text.
+    # The failing assert: cmocka's message and where it failed.
     [assert_case] = [c for c in cases if c[0] == "tests.default.test_planted" and c[1] == "planted_failing_assert"]
-    assert assert_case[2] == "0x2 != 0x3" and src_line in assert_case[3]
-    # The task leak: leakcheck's goleak-shaped report, in each mode.
+    assert assert_case[2] == f"0x2 != 0x3 ({SRC}:{line_of(SRC, 'assert_int_equal(1 + 1, 3)')})", assert_case[2]
+    assert src_line in assert_case[3]
+    # The task leak: leakcheck's goleak-shaped report, in each mode, and in
+    # the test that failed on it.
+    created = f"created by planted_task_leak in task 1 at {SRC}:{line_of(SRC, 'gort_go(stuck, c)')}"
+    task_message = re.compile(r"leakcheck: found unexpected tasks: Task 2 in state \[chan receive, \d+ ms\], "
+                              rf"with stuck on top of the stack, {re.escape(created)}")
     for mode in ("native", "asan", "valgrind"):
         [task] = [c for c in cases if c[0] == f"leakcheck.{mode}" and c[1] == "test_planted: planted_task_leak [task]"]
+        assert task_message.fullmatch(task[2]), task[2]
         assert re.search(r"Task 2 in state \[chan receive, \d+ ms\], with stuck on top of the stack:", task[3])
         assert f"created by planted_task_leak in task 1\n\t{SRC}:{line_of(SRC, 'gort_go(stuck, c)')}" in task[3]
+        assert "spawn stack:" in task[3]
     [test_leak] = [c for c in cases if c[0] == "tests.default.test_planted" and c[1] == "planted_task_leak"]
-    assert test_leak[2] == "leakcheck: found unexpected tasks:"
+    assert task_message.fullmatch(test_leak[2]), test_leak[2]
     # The heap leak: LeakSanitizer's and Valgrind's records, allocated by make_block.
     heap = {c[0]: c for c in cases if c[1].startswith("test_planted_heap: (exit) [heap]")}
     assert set(heap) == {"leakcheck.asan", "leakcheck.valgrind"}, [c[:2] for c in cases]
+    heap_at = rf", allocated by (make_block|planted_heap_leak) at {re.escape(HEAP_SRC)}:\d+"
+    assert re.fullmatch(r"leakcheck: found heap leaks: Direct leak: 16384 byte\(s\) in 4 object\(s\) \(lsan\)"
+                        + heap_at, heap["leakcheck.asan"][2]), heap["leakcheck.asan"][2]
+    assert re.fullmatch(r"leakcheck: found heap leaks: definitely lost: 16384 byte\(s\) in 4 object\(s\) "
+                        r"\(valgrind\)" + heap_at, heap["leakcheck.valgrind"][2]), heap["leakcheck.valgrind"][2]
     assert "Direct leak: 16384 byte(s) in 4 object(s) (lsan)" in heap["leakcheck.asan"][3]
     assert "definitely lost: 16384 byte(s) in 4 object(s) (valgrind)" in heap["leakcheck.valgrind"][3]
     for c in heap.values():
         assert re.search(rf"\n\t{re.escape(HEAP_SRC)}:\d+\n", c[3]), c[3]
-    # The race: ThreadSanitizer's report with both stacks.
+    # The race: ThreadSanitizer's first line and both accesses in the
+    # message, its report with both stacks in the body.
     [race] = [c for c in cases if c[0] == "races.thread"]
     text = race[3]
+    assert race[2].startswith("ThreadSanitizer: data race: "), race[2]
+    for fn, after in (("writer", "writer(void"), ("planted_race", "planted_race(void")):
+        assert f" in {fn} ({SRC}:{line_of(SRC, 'shared++', after)})" in race[2], race[2]
     assert "WARNING: ThreadSanitizer: data race" in text and "SUMMARY: ThreadSanitizer: data race" in text
     assert re.search(r"#0 planted_race " + re.escape(SRC), text) and re.search(r"#0 writer " + re.escape(SRC), text)
     assert "Previous write" in text or "Previous read" in text
+    for _, _, message, _ in cases:
+        assert "\n" not in message and 0 < len(message) <= 500, message
     for c in ET.parse(OUT / "junit.xml").getroot().iter("testcase"):
         assert c.get("time") is not None
     # A leak's testcase takes the time of the leakcheck run that found it.
     times = {(s.get("name"), c.get("name")): float(c.get("time", "0"))
              for s in ET.parse(OUT / "junit.xml").getroot().iter("testsuite") for c in s.iter("testcase")}
     assert times[("leakcheck.valgrind", "test_planted: planted_task_leak [task]")] > 0
+
+
+def test_unchecked_exit_is_skipped_in_junit_and_noted_in_sarif() -> None:
+    """test_planted failed, so leakcheck judged no exit of it (as goleak):
+    its heap went unchecked under ASan and Valgrind. Not a failure, not
+    silent: a skipped testcase and a SARIF warning for each mode."""
+    root = ET.parse(OUT / "junit.xml").getroot()
+    skipped = {s.get("name", ""): c.find("skipped") for s in root.iter("testsuite") for c in s.iter("testcase")
+               if c.get("name") == "test_planted: (exit)"}
+    assert set(skipped) == {"leakcheck.native", "leakcheck.asan", "leakcheck.valgrind"}, set(skipped)
+    for mode, checker in (("asan", "LeakSanitizer"), ("valgrind", "Valgrind")):
+        el = skipped[f"leakcheck.{mode}"]
+        assert el is not None and f"so its heap ({checker}) was not checked: the run failed" in el.get("message", "")
+    [inv] = load(OUT / "findings.sarif")["runs"][0]["invocations"]
+    warned = sorted(n["properties"]["mode"] for n in inv["toolExecutionNotifications"]
+                    if n["descriptor"]["id"] == "leakcheck-exit-not-checked")
+    assert warned == ["asan", "native", "valgrind"]
 
 
 def test_sarif_one_result_per_finding_valid_and_located() -> None:
