@@ -132,8 +132,8 @@ def test_junit_has_a_failing_testcase_with_the_detectors_text_for_each() -> None
     assert "Previous write" in text or "Previous read" in text
     for _, _, message, _ in cases:
         assert "\n" not in message and 0 < len(message) <= 500, message
-    for c in ET.parse(OUT / "junit.xml").getroot().iter("testcase"):
-        assert c.get("time") is not None
+    for tc in ET.parse(OUT / "junit.xml").getroot().iter("testcase"):
+        assert tc.get("time") is not None
     # A leak's testcase takes the time of the leakcheck run that found it.
     times = {(s.get("name"), c.get("name")): float(c.get("time", "0"))
              for s in ET.parse(OUT / "junit.xml").getroot().iter("testsuite") for c in s.iter("testcase")}
