@@ -11,7 +11,8 @@
 # findings.sarif once with a distinct fingerprint and a relative location,
 # index.html once with its modes, and that the gate fails.
 #   PLANTED_DIR=dir  work there (kept) instead of a temporary directory
-#   PLANTED_REGEN=1  then refresh reports/tests/fixtures/planted from the run
+#   PLANTED_REGEN=1  then refresh reports/tests/fixtures/planted (and the
+#                    cmocka XML and log in reports/tests/fixtures/cmocka) from the run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ -n ${PLANTED_DIR:-} ]]; then
@@ -49,5 +50,15 @@ if [[ -n ${PLANTED_REGEN:-} ]]; then
   for f in tests-default.jsonl tests-thread.jsonl leakcheck.json race.json; do
     sed 's|runtime/tests/test_planted|reports/tests/fixtures/src/test_planted|g' "reports/out/$f" >"$dst/$f"
   done
-  echo "planted-check: refreshed tests-*.jsonl, leakcheck.json and race.json in $dst"
+  # cmocka's own XML and the binary's output, for the readers' tests.
+  cm=$root/reports/tests/fixtures/cmocka
+  sed 's|runtime/tests/test_planted|reports/tests/fixtures/src/test_planted|g' \
+    reports/out/tests-default.d/test_planted.0.tests.xml >"$cm/test_planted.tests.xml"
+  ${PYTHON:-/usr/bin/python3} -c 'import json, sys
+for line in open(sys.argv[1]):
+    rec = json.loads(line)
+    if rec["binary"].endswith("/test_planted"):
+        sys.stdout.write(rec.get("log_tail", ""))' reports/out/tests-default.jsonl |
+    sed 's|runtime/tests/test_planted|reports/tests/fixtures/src/test_planted|g' >"$cm/test_planted.log"
+  echo "planted-check: refreshed tests-*.jsonl, leakcheck.json and race.json in $dst, test_planted.* in $cm"
 fi

@@ -215,3 +215,17 @@ def test_a_long_log_says_how_much_it_lost(tmp: Path) -> None:
     assert tail.endswith("WARNING: ThreadSanitizer: data race\n")
     assert excerpt.keep_tail("short", 10) == "short" and excerpt.keep_head("short", 10) == "short"
     assert excerpt.keep_head("abcdef", 2) == "ab\n[... 4 bytes elided ...]"
+
+
+def test_a_test_that_leaked_fails_with_leakchecks_report() -> None:
+    """cmocka's own XML and output of the planted binary: the failure of the
+    test that leaked is leakcheck's report, its headline the leak's line."""
+    xml = FIXTURES / "cmocka" / "test_planted.tests.xml"
+    log = (FIXTURES / "cmocka" / "test_planted.log").read_text()
+    rec = tests.make_record("build/cc/tests/runtime/test_planted", 2, 1.0, [str(xml)], log, [])
+    by = {t["name"]: t for t in rec["tests"]}
+    assert excerpt.headline(by["planted_failing_assert"]["message"]) == f"0x2 != 0x3 ({SRC}:14)"
+    leak = by["planted_task_leak"]["message"]
+    assert leak.startswith("leakcheck: found unexpected tasks:\nTask 2 in state [chan receive, ")
+    assert leak.endswith("(cmocka: leakcheck/src/lc_cmocka.c:76: error: Failure!)")
+    assert excerpt.headline(leak).endswith(f"created by planted_task_leak in task 1 at {SRC}:27")

@@ -10,7 +10,7 @@ from gortreport import sanitizer, tests, valgrind
 
 
 def test_cmocka_xml_cases() -> None:
-    cases = tests.parse_cmocka_xml(FIXTURES / "cmocka" / "planted.tests.xml")
+    cases = tests.parse_cmocka_xml(FIXTURES / "cmocka" / "test_planted.tests.xml")
     by = {c.name: c for c in cases}
     assert by["planted_failing_assert"].status == "failed"
     assert "0x2 != 0x3" in by["planted_failing_assert"].message
@@ -19,7 +19,7 @@ def test_cmocka_xml_cases() -> None:
 
 
 def test_leak_report_is_cut_from_the_log() -> None:
-    log = (FIXTURES / "cmocka" / "planted.log").read_text()
+    log = (FIXTURES / "cmocka" / "test_planted.log").read_text()
     rep = tests.leak_report(log, "planted_task_leak")
     assert rep.startswith("leakcheck: found unexpected tasks:")
     assert "ERROR: leakcheck" not in rep
@@ -82,9 +82,9 @@ def test_sanitizer_reports_of_a_passing_binary_are_not_named(tmp_path: Path) -> 
     log.write_text((FIXTURES / "logs" / "tsan.log").read_text())
     out = tmp_path / "t.jsonl"
     r = run_module("gortreport.tests", "--binary", "build/x/test_badinput", "--rc", "0", "--seconds", "1",
-                   "--log", str(log), "--out", str(out), str(FIXTURES / "cmocka" / "planted.tests.xml"))
+                   "--log", str(log), "--out", str(out), str(FIXTURES / "cmocka" / "test_planted.tests.xml"))
     assert r.returncode == 0, r.stderr
     assert "Sanitizer" not in r.stdout
     r = run_module("gortreport.tests", "--binary", "build/x/test_planted", "--rc", "66", "--seconds", "1",
-                   "--log", str(log), "--out", str(out), str(FIXTURES / "cmocka" / "planted.tests.xml"))
+                   "--log", str(log), "--out", str(out), str(FIXTURES / "cmocka" / "test_planted.tests.xml"))
     assert "ThreadSanitizer: data race in test_planted at " in r.stdout
