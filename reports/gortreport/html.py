@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from . import excerpt, plots
+from . import excerpt, junit, plots
 
 SECTIONS = ["summary", "seed", "sweeps", "micro", "compare", "leaks", "races", "verdicts", "tests"]
 _SECTION_OF = {"race": "races", "leakcheck-run": "leaks", "calibration": "leaks", "catalog-verdict": "verdicts",
@@ -318,8 +318,12 @@ def _tests(report: dict[str, Any]) -> str:
         for r in t["records"]:
             for c in r["tests"]:
                 if c["status"] != "passed":
+                    # As JUnit says it: the detector's line, or what stopped the binary.
+                    why = (excerpt.headline(c.get("message") or "failed") if c["status"] == "failed" else
+                           junit.died(r).removeprefix("not run: ") if c["status"] == "not_run" else "")
                     named.append(f"<li>[{e(v)}] {e(r['binary'].rsplit('/', 1)[-1])}: {e(c['name'])} — "
-                                 f"<b>{e(c['status'].replace('_', ' '))}</b></li>")
+                                 f"<b>{e(c['status'].replace('_', ' '))}</b>"
+                                 + (f": <code>{e(why)}</code>" if why else "") + "</li>")
     out.append("</table>")
     if named:
         out.append("<p>Tests that did not pass:</p><ul>" + "".join(named) + "</ul>")

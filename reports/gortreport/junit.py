@@ -78,7 +78,7 @@ def _site(f: dict[str, Any]) -> tuple[str, str, int]:
     return f.get("function", ""), f.get("file", ""), f.get("line", 0)
 
 
-def _died(r: dict[str, Any]) -> str:
+def died(r: dict[str, Any]) -> str:
     """Why a binary's remaining tests did not run: its status and what
     stopped it, in the detector's words."""
     name = os.path.basename(r["binary"])
@@ -134,14 +134,14 @@ def render(report: dict[str, Any]) -> ET.Element:
         for r in sec["records"]:
             name = os.path.basename(r["binary"])
             suite = f"tests.{variant}.{name}"
-            died = _died(r) if any(t["status"] == "not_run" for t in r["tests"]) else ""
+            why = died(r) if any(t["status"] == "not_run" for t in r["tests"]) else ""
             for t in r["tests"]:
                 c = js.case(suite, t["name"], t.get("seconds", 0.0))
                 if t["status"] == "failed":
                     text = t.get("message") or "failed"
                     _fail(c, excerpt.headline(text), text)
                 elif t["status"] == "not_run":
-                    _fail(c, died, f"{died}\n\n{r['binary']}'s last output:\n"
+                    _fail(c, why, f"{why}\n\n{r['binary']}'s last output:\n"
                           f"{r.get('log_tail', '')}", error=True)
                 elif t["status"] == "skipped":
                     ET.SubElement(c, "skipped")

@@ -133,6 +133,10 @@ def test_tests_not_run_name_the_detector_that_stopped_the_binary(tmp: Path) -> N
                             "data race: Read of size 8 at 0x"), m
         assert f"in writer ({SRC}:33)" in m and len(m) <= excerpt.MESSAGE_CHARS
         assert "WARNING: ThreadSanitizer: data race" in (el.text or "")  # the log's end, in the body
+    # The HTML's list of tests that did not pass says the same.
+    page = (out / "index.html").read_text()
+    assert ("[thread] test_planted: planted_race — <b>not run</b>: <code>test_planted died first (exit status 66), "
+            "stopped by ThreadSanitizer: data race: Read of size 8") in page
 
 
 def test_tests_not_run_after_gorts_panic_name_it(tmp: Path) -> None:
