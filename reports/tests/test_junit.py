@@ -233,3 +233,28 @@ def test_a_test_that_leaked_fails_with_leakchecks_report() -> None:
     assert leak.startswith("leakcheck: found unexpected tasks:\nTask 2 in state [chan receive, ")
     assert leak.endswith("(cmocka: leakcheck/src/lc_cmocka.c:76: error: Failure!)")
     assert excerpt.headline(leak).endswith(f"created by planted_task_leak in task 1 at {SRC}:27")
+
+
+ASAN = f"""==123==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010 at pc 0x55 bp 0x7f sp 0x7e
+READ of size 4 at 0x602000000010 thread T0
+    #0 0x55d in use_after {SRC}:14:5
+    #1 0x55e in main {SRC}:48:3
+
+freed by thread T0 here:
+    #0 0x7f in __interceptor_free ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:52
+    #1 0x55 in use_after {SRC}:13:3
+
+SUMMARY: AddressSanitizer: heap-use-after-free {SRC}:14 in use_after
+"""
+
+
+def test_asan_and_ubsan_headlines() -> None:
+    """ASan: its first line, the access and the free, each at its first
+    frame in the repository (not the allocator's interceptor); UBSan's
+    report is one line with its site already."""
+    assert excerpt.headline(ASAN) == (
+        "AddressSanitizer: heap-use-after-free on address 0x602000000010 at pc 0x55 bp 0x7f sp 0x7e: READ of "
+        f"size 4 at 0x602000000010 thread T0 in use_after ({SRC}:14); freed by thread T0 in use_after ({SRC}:13)")
+    assert excerpt.stopped_by("test output\n" + ASAN) == excerpt.headline(ASAN)
+    ub = f"{SRC}:14:5: runtime error: signed integer overflow\n    #0 0x55 in f {SRC}:14\n"
+    assert excerpt.headline(ub) == f"{SRC}:14:5: runtime error: signed integer overflow"
