@@ -74,6 +74,13 @@ def _fail(case: ET.Element, message: str, text: str, error: bool = False) -> Non
     el.text = _clean(text)
 
 
+def _by_detector(kind: str) -> bool:
+    """Whether a finding's text is a detector's report (its headline is the
+    message) rather than gort's own account (a crash, a failed step, a
+    benchmark, the catalog: its title is)."""
+    return kind in ("test-failure", "timeout", "race", "memory-error") or kind.startswith("leak-")
+
+
 def _site(f: dict[str, Any]) -> tuple[str, str, int]:
     return f.get("function", ""), f.get("file", ""), f.get("line", 0)
 
@@ -151,7 +158,7 @@ def render(report: dict[str, Any]) -> ET.Element:
                 continue  # the test's own testcase above already fails
             c = js.case(o["suite"], o["case"], o["seconds"])
             seen = ", ".join(f["modes"])
-            _fail(c, excerpt.headline(o["text"], _site(f)),
+            _fail(c, excerpt.headline(o["text"], _site(f)) if _by_detector(f["kind"]) else f["message"],
                   f"{o['text'].rstrip()}\n\n-- gort: {f['message']} (finding {f['id']}, seen in: {seen})",
                   error=o["error"])
     _leakcheck_runs(js, report.get("leakcheck") or {}, finding_cases)
