@@ -22,7 +22,7 @@ RATIOS = (("naive_over_pool", "NaiveSpawn / WorkerPool"), ("pool_over_floor", "W
 _SWEEP = re.compile(r"^\w+?(Sweep|IO)(/|$)")
 # What to run when a side did not.
 _HOW = {"gort": "no bench.json in reports/out: make bench-quick or make bench writes it",
-        "gort_mn": "no bench-mn.json in reports/out: make bench-quick or make bench writes it (GORT_BACKEND=mn)",
+        "gort_mn": "no bench-mn.json in reports/out: make bench-quick or make bench writes it, with GORT_BACKEND=mn",
         "go": "no bench-go.json or bench-go-quick.json in reports/out: make bench-quick and make bench run Go "
               "when go is installed (make deps)"}
 
@@ -58,9 +58,10 @@ def sweep_names(b: Bench) -> list[str]:
 
 
 def over_go(b: Bench, side: str, name: str) -> float | None:
-    """A gort side's median over Go's (build computes it: `over_go`)."""
-    v = row(b, side, name).get("over_go")
-    return None if v is None else float(v)
+    """A gort side's median over Go's, from the medians drawn beside it (as
+    build's `over_go`)."""
+    g, o = row(b, side, name).get("median_ns"), row(b, "go", name).get("median_ns")
+    return float(g) / float(o) if g and o else None
 
 
 def not_run(b: Bench) -> list[str]:

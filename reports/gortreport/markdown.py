@@ -42,12 +42,11 @@ def _bench(b: dict[str, Any]) -> list[str]:
     backend beside Go), then make report's sweep (gort, thread backend)."""
     seed, micro = benchview.seed_names(b), benchview.micro_names(b)
     lines = [f"Sources: {benchview.sources(b)}.", ""]
-    lines += [f"> {n}" for n in benchview.not_run(b)]
+    notes = benchview.not_run(b)
     noisy = benchview.noisy(b, seed + micro)
     if noisy:
-        lines.append(f"> Noisy: coefficient of variation above {b['cv_noisy']:.0%} for {', '.join(noisy)}.")
-    if lines[-1] != "":
-        lines.append("")
+        notes.append(f"Noisy: coefficient of variation above {b['cv_noisy']:.0%} for {', '.join(noisy)}.")
+    lines += [line for n in notes for line in (f"> {n}", "")]
     lines += ["### Seed: naive spawn vs worker pool", "", *_table(b, seed), "",
               "| ratio | " + " | ".join(label for _, label, _ in benchview.SIDES) + " |",
               "|---|" + "---:|" * len(benchview.SIDES)]
