@@ -44,7 +44,7 @@ report: deps
 	-@$(REPORT_STEP) --output leakcheck.json leakcheck -- $(MAKE) --no-print-directory leakcheck
 	-@$(REPORT_STEP) --output verdicts.json antipatterns -- $(MAKE) --no-print-directory antipatterns-check
 	@# bench-quick is descriptive; only make bench-compare BASE=<ref> judges regressions
-	-@$(REPORT_STEP) --output bench.json bench-quick -- $(MAKE) --no-print-directory bench-quick
+	-@$(REPORT_STEP) --output bench.json --output bench-mn.json bench-quick -- $(MAKE) --no-print-directory bench-quick
 	-@$(REPORT_STEP) --output bench-sweep.json sweeps -- $(BENCH_BIN) --benchmark_filter='Sweep|IO' --benchmark_repetitions=3 \
 	  --benchmark_min_time=0.05 --benchmark_out=$(REPORT_DIR)/bench-sweep.json --benchmark_out_format=json
 	-@PYTHONPATH=reports $(PYTHON) -m gortreport.generate $(REPORT_DIR)

@@ -1,7 +1,8 @@
 """Build report.json (gort.report/2) from the harness files in one directory.
 
-Inputs (each optional): tests-<variant>.jsonl (gort.tests/2), bench.json and
-bench-go[-quick].json (gort.bench/1), compare.json (gort.compare/1),
+Inputs (each optional): tests-<variant>.jsonl (gort.tests/2), bench.json
+(gort on the thread backend), bench-mn.json (on the M:N backend),
+bench-sweep.json and bench-go[-quick].json (gort.bench/1), compare.json (gort.compare/1),
 leakcheck.json (gort.leakcheck/1), leakcheck-calibration.json
 (gort.leakcheck-calibration/1), valgrind.json (gort.valgrind/2), race.json
 (gort.race/1), verdicts.json (gort.verdicts/1), steps.jsonl (progress).
@@ -325,26 +326,54 @@ def _ratio(rows: dict[str, dict[str, Any]], a: str, b: str) -> dict[str, Any] | 
             "high": max(ra["samples_ns"]) / min(rb["samples_ns"])}
 
 
+# The gort columns of the benchmark tables: report key, file, backend (make
+# bench and make bench-quick write one file per backend; bench/bench.mk).
+GORT_SIDES = (("gort", "bench.json", "thread"), ("gort_mn", "bench-mn.json", "mn"))
+RATIOS = (("naive_over_pool", "NaiveSpawn", "WorkerPool"), ("pool_over_floor", "WorkerPool", "ParallelFloor"))
+
+
+def _gort_reader(backend: str) -> Callable[[Path], tuple[gbench.BenchFile, str]]:
+    """Reads one backend's file, checking the backend its context names;
+    also returns where the backend was read (gbench.backend)."""
+    def read(p: Path) -> tuple[gbench.BenchFile, str]:
+        bf = gbench.read(p)
+        return bf, gbench.backend(bf, backend)[1]
+    return read
+
+
 def _bench_section(rd: _Reader) -> dict[str, Any] | None:
     out = rd.out
-    gort = rd.read("bench.json", gbench.read)
+    gort = {key: got for key, name, backend in GORT_SIDES
+            if (got := rd.read(name, _gort_reader(backend))) is not None}
     go_files = [p for p in (out / "bench-go.json", out / "bench-go-quick.json") if p.exists()]
-    go = rd.read(max(go_files, key=lambda p: p.stat().st_mtime).name, gbench.read) if go_files else None
+    go_name = max(go_files, key=lambda p: p.stat().st_mtime).name if go_files else ""
+    go = rd.read(go_name, gbench.read) if go_name else None
     sweep = rd.read("bench-sweep.json", gbench.read)
-    if gort is None and go is None and sweep is None:
+    if not gort and go is None and sweep is None:
         return None
-    g, o = _bench_rows(gort), _bench_rows(go)
-    # make report's short sweep (bench-sweep.json) joins gort's rows.
-    g.update(_bench_rows(sweep))
-    reps = [len(b.runs) for bf in (gort, go) if bf for b in bf.benchmarks.values()]
+    o = _bench_rows(go)
+    sides = {key: _bench_rows(gort[key][0] if key in gort else None) for key, _, _ in GORT_SIDES}
+    # make report's short sweep (bench-sweep.json, the thread backend) joins
+    # gort's rows.
+    sides["gort"].update(_bench_rows(sweep))
+    for rows in sides.values():
+        for name, row in rows.items():
+            g, go_row = row["median_ns"], o.get(name, {}).get("median_ns")
+            row["over_go"] = g / go_row if g and go_row else None
+    reps = [len(b.runs) for bf in [got[0] for got in gort.values()] + [go] if bf for b in bf.benchmarks.values()]
+    sources: dict[str, dict[str, str] | None] = {
+        key: {"file": name, "backend": backend, "backend_from": gort[key][1]} if key in gort else None
+        for key, name, backend in GORT_SIDES}
+    sources["go"] = {"file": go_name} if go else None
     return {
-        "gort": g, "go": o,
-        "context": {"gort": gort.context if gort else {}, "go": go.context if go else {}},
+        **sides, "go": o,
+        "context": {**{key: gort[key][0].context if key in gort else {} for key, _, _ in GORT_SIDES},
+                    "go": go.context if go else {}},
+        "sources": sources,
         "repetitions": max(reps) if reps else 0,
         "cv_noisy": CV_NOISY,
-        "ratios": {side: {"naive_over_pool": _ratio(rows, "NaiveSpawn", "WorkerPool"),
-                          "pool_over_floor": _ratio(rows, "WorkerPool", "ParallelFloor")}
-                   for side, rows in (("gort", g), ("go", o))},
+        "ratios": {side: {key: _ratio(rows, a, b) for key, a, b in RATIOS}
+                   for side, rows in (*sides.items(), ("go", o))},
     }
 
 
@@ -416,7 +445,7 @@ def _inputs(out: Path) -> list[dict[str, str]]:
     """Every harness file the report read, and when it was written: a file
     left from an earlier run is visible as such."""
     names = sorted(p.name for p in out.glob("tests-*.jsonl")) + [
-        n for n in ("bench.json", "bench-sweep.json", "bench-go.json", "bench-go-quick.json", "compare.json", "leakcheck.json",
+        n for n in ("bench.json", "bench-mn.json", "bench-sweep.json", "bench-go.json", "bench-go-quick.json", "compare.json", "leakcheck.json",
                     "leakcheck-calibration.json", "valgrind.json", "race.json", "verdicts.json")
         if (out / n).exists()]
     return [{"file": n, "written": datetime.datetime.fromtimestamp(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import jsonio
+from .errors import InputError
 
 SCHEMA = "gort.bench/1"
 
@@ -113,3 +114,20 @@ def parse(doc: dict[str, Any], path: str = "bench.json") -> BenchFile:
 def read(path: str | os.PathLike[str]) -> BenchFile:
     """Read and validate a Google Benchmark JSON file (InputError if bad)."""
     return parse(jsonio.read(path, SCHEMA), str(path))
+
+
+def backend(bf: BenchFile, expected: str) -> tuple[str, str]:
+    """The backend gort ran on for this file (the bench binary's context
+    key gort_backend, gort_backend_name(): "thread" or "mn", as GORT_BACKEND
+    chose it), and where that was read:
+    ("mn", "context") from the context's gort_backend; a file written
+    before the bench binary wrote that key is taken to be what its name
+    says (expected, "file name"). A file whose context names another
+    backend than expected is mislabelled: InputError."""
+    said = bf.context.get("gort_backend")
+    if said is None:
+        return expected, "file name"
+    if said != expected:
+        raise InputError(f"{bf.path}: gort_backend is {said!r}, expected {expected!r} "
+                         f"(make bench writes bench.json with GORT_BACKEND=thread, bench-mn.json with mn)")
+    return expected, "context"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from . import excerpt, junit, plots
+from . import benchview, excerpt, junit, plots
 
 SECTIONS = ["summary", "seed", "sweeps", "micro", "compare", "leaks", "races", "verdicts", "tests"]
 _SECTION_OF = {"race": "races", "leakcheck-run": "leaks", "calibration": "leaks", "catalog-verdict": "verdicts",
@@ -29,6 +29,7 @@ td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}
 pre{background:#f6f6f6;padding:6px 8px;overflow-x:auto;font-size:12px;max-height:28em}
 .muted{color:#777}.bad{color:#c62828;font-weight:bold}.good{color:#1a7f37}
 .plots{display:flex;flex-wrap:wrap;gap:8px}.plots>div{border:1px solid #ddd}
+th.side{text-align:center}tr.sub th:first-child{text-align:right}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:bold}dd{margin:0}
 """
 
@@ -103,38 +104,56 @@ def _summary(report: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _allocs(r: dict[str, Any]) -> str:
+    return "-" if r.get("allocs_per_op") is None else f"{r['allocs_per_op']:,.1f}"
+
+
+def _times(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}×"
+
+
+def _warnings(b: dict[str, Any], names: list[str]) -> str:
+    """The sides that did not run, and the noisy figures of every column."""
+    out = [f"<p class='warn'>{e(n)}</p>" for n in benchview.not_run(b)]
+    noisy = benchview.noisy(b, names)
+    if noisy:
+        out.append(f"<p class='warn'>Noisy: coefficient of variation above {b['cv_noisy']:.0%} for "
+                   f"{e(', '.join(noisy))}. The machine was busy; treat these figures with care.</p>")
+    return "".join(out)
+
+
+def _head(cols: list[str]) -> str:
+    """Two header rows: each side's label over its columns, then the columns,
+    then one gort / Go ratio per backend."""
+    sides = "".join(f"<th colspan='{len(cols)}' class='side'>{e(label)}</th>" for _, label, _ in benchview.SIDES)
+    ratios = "".join(f"<th>{e(short)}</th>" for _, _, short in benchview.GORT_SIDES)
+    return (f"<tr><th rowspan='2'>benchmark</th>{sides}<th colspan='{len(benchview.GORT_SIDES)}' "
+            f"class='side'>gort / Go</th></tr><tr class='sub'>"
+            + "".join(f"<th>{c}</th>" for _ in benchview.SIDES for c in cols) + ratios + "</tr>")
+
+
 def _seed(b: dict[str, Any] | None) -> str:
     if not b:
         return "<p class='muted'>Benchmarks not run (make bench-quick or make bench).</p>"
-    from .build import SEED
-    out = ["<table><tr><th>benchmark</th><th>gort time/op</th><th>gort cv</th><th>gort allocs/op</th>"
-           "<th>Go time/op</th><th>Go cv</th><th>Go allocs/op</th><th>gort / Go</th></tr>"]
-    noisy = []
-    for name in SEED:
-        g, o = b["gort"].get(name), b["go"].get(name)
-        if not g and not o:
-            continue
-        g, o = g or {}, o or {}
-        for side, row in (("gort", g), ("Go", o)):
-            if row.get("cv") is not None and row["cv"] > b["cv_noisy"]:
-                noisy.append(f"{side} {name} (cv {row['cv']:.1%})")
-        ratio = (g["median_ns"] / o["median_ns"]) if g.get("median_ns") and o.get("median_ns") else None
-        allocs = [("-" if r.get("allocs_per_op") is None else f"{r['allocs_per_op']:,.1f}") for r in (g, o)]
-        out.append(f"<tr><td>{e(name)}</td><td>{_ns(g.get('median_ns'))}</td><td>{_pct(g.get('cv'))}</td>"
-                   f"<td>{allocs[0]}</td><td>{_ns(o.get('median_ns'))}</td><td>{_pct(o.get('cv'))}</td>"
-                   f"<td>{allocs[1]}</td><td>{'-' if ratio is None else f'{ratio:.2f}×'}</td></tr>")
-    out.append("</table><table><tr><th>ratio</th><th>gort</th><th>Go</th></tr>")
-    for key, label in (("naive_over_pool", "NaiveSpawn / WorkerPool"), ("pool_over_floor", "WorkerPool / ParallelFloor")):
+    names = benchview.seed_names(b)
+    out = [_warnings(b, names), "<table>", _head(["time/op", "cv", "allocs/op"])]
+    for name in names:
         cells = []
-        for side in ("gort", "go"):
-            r = b["ratios"][side].get(key)
-            cells.append("-" if not r else f"{r['ratio']:.2f}× <span class='muted'>({r['low']:.2f} – {r['high']:.2f})</span>")
-        out.append(f"<tr><td>{label}</td><td>{cells[0]}</td><td>{cells[1]}</td></tr>")
+        for side, _, _ in benchview.SIDES:
+            r = benchview.row(b, side, name)
+            cells += [_ns(r.get("median_ns")), _pct(r.get("cv")), _allocs(r)]
+        cells += [_times(benchview.over_go(b, side, name)) for side, _, _ in benchview.GORT_SIDES]
+        out.append(f"<tr><td>{e(name)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    out.append("</table><table><tr><th>ratio</th>"
+               + "".join(f"<th>{e(label)}</th>" for _, label, _ in benchview.SIDES) + "</tr>")
+    for key, label in benchview.RATIOS:
+        cells = []
+        for side, _, _ in benchview.SIDES:
+            q = (b["ratios"].get(side) or {}).get(key)
+            cells.append("-" if not q else f"{q['ratio']:.2f}× <span class='muted'>({q['low']:.2f} – {q['high']:.2f})</span>")
+        out.append(f"<tr><td>{label}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append("</table><p class='muted'>Medians of the repetitions; the ratio's spread is its range over "
-               "the repetitions' extremes.</p>")
-    if noisy:
-        out.insert(0, f"<p class='warn'>Noisy: coefficient of variation above {b['cv_noisy']:.0%} for "
-                      f"{e(', '.join(noisy))}. The machine was busy; treat these figures with care.</p>")
+               f"the repetitions' extremes. {e(benchview.sources(b))}.</p>")
     return "".join(out)
 
 
@@ -176,27 +195,30 @@ MICRO_HOW = ("<code>make bench</code> (gort, on both backends, and Go, every ben
 
 
 def _micro(b: dict[str, Any] | None) -> str:
-    from .build import SEED
-    gort_set = ((b or {}).get("context", {}).get("gort") or {}).get("gort_set", "")
-    if not b or not b["gort"] or gort_set != "full":
+    sets = {((b or {}).get("context", {}).get(side) or {}).get("gort_set", "") for side, _, _ in benchview.GORT_SIDES}
+    if not b or not b["gort"] and not b.get("gort_mn") or "full" not in sets:
         what = ("make report runs <code>make bench-quick</code>: the seed's benchmarks and a few micro "
-                "benchmarks, gort only" if gort_set == "quick" else "no gort benchmark file in reports/out")
+                "benchmarks, gort only" if "quick" in sets else "no gort benchmark file in reports/out")
         head = (f"<p class='warn'><b>The micro set did not run</b> ({what}), so there is no gort vs Go comparison "
                 f"here. To fill this section: {MICRO_HOW}.</p>")
     else:
         head = ""
-    names = [n for n in (b or {}).get("gort", {}) if n.split("/")[0] not in SEED and not plots._ARG.match(n)]
+    names = benchview.micro_names(b) if b else []
     if not b or not names:
         return head
-    out = [head, "<table><tr><th>benchmark</th><th>gort</th><th>gort cv</th><th>Go</th><th>gort / Go</th></tr>"]
+    out = [head, _warnings(b, names), "<table>", _head(["time/op", "cv"])]
     items = []
     for n in names:
-        g, o = b["gort"][n], b["go"].get(n, {})
-        ratio = g["median_ns"] / o["median_ns"] if g.get("median_ns") and o.get("median_ns") else None
-        if ratio:
-            items.append((n, ratio))
-        out.append(f"<tr><td>{e(n)}</td><td>{_ns(g.get('median_ns'))}</td><td>{_pct(g.get('cv'))}</td>"
-                   f"<td>{_ns(o.get('median_ns'))}</td><td>{'-' if ratio is None else f'{ratio:.2f}×'}</td></tr>")
+        cells = []
+        for side, _, _ in benchview.SIDES:
+            r = benchview.row(b, side, n)
+            cells += [_ns(r.get("median_ns")), _pct(r.get("cv"))]
+        for side, _, short in benchview.GORT_SIDES:
+            ratio = benchview.over_go(b, side, n)
+            cells.append(_times(ratio))
+            if ratio:
+                items.append((f"{n} ({short})", ratio))
+        out.append(f"<tr><td>{e(n)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append("</table>")
     if head:
         out.append("<p class='muted'>Above: bench-quick's micro benchmarks, gort alone.</p>")
@@ -339,7 +361,7 @@ def render(report: dict[str, Any]) -> str:
         "verdicts": _verdicts(report), "tests": _tests(report),
     }
     titles = {"summary": "Summary", "seed": "Seed benchmark: naive spawn vs worker pool", "sweeps": "Sweeps",
-              "micro": "Micro benchmarks: gort vs Go", "compare": "Comparison with the base",
+              "micro": "Micro benchmarks: gort (threads, mn) vs Go", "compare": "Comparison with the base",
               "leaks": "Leaks", "races": "Races", "verdicts": "Anti-pattern verdicts", "tests": "Tests"}
     nav = " · ".join(f"<a href='#{s}'>{titles[s].split(':')[0]}</a>" for s in SECTIONS)
     parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",

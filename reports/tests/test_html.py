@@ -58,19 +58,24 @@ def test_report_renders(tmp: Path, name: str) -> None:
 
 
 def test_micro_ratio_bars(tmp: Path) -> None:
+    """One bar per backend and benchmark: gort (threads) / Go and gort (mn) / Go."""
     from gortreport import build, html
     out = copy_fixture("clean", tmp)
     report = build.build(out)
     bench = report["bench"]
     micro = [n for n in bench["gort"] if n.startswith(("Chan", "Mutex", "Create"))]
-    assert micro
+    assert micro and set(micro) <= set(bench["gort_mn"])
     for n in micro:
         bench["go"][n] = dict(bench["gort"][n], median_ns=bench["gort"][n]["median_ns"] * 0.8)
-    bench["context"]["gort"]["gort_set"] = "full"  # as make bench writes it
+        bench["gort_mn"][n]["median_ns"] = bench["gort"][n]["median_ns"] * 0.4
+    for side in ("gort", "gort_mn"):
+        bench["context"][side]["gort_set"] = "full"  # as make bench writes it
     page = html.render(report)
     section = page[page.index("<section id='micro'>"):page.index("<section id='compare'>")]
-    assert section.count("<rect") == len(micro)
-    assert "1.25×" in section
+    assert section.count("<rect") == 2 * len(micro)
+    assert section.count("1.25×") == 2 * len(micro)  # threads / Go: in the table and on the bar
+    assert section.count("0.50×") == 2 * len(micro)  # mn / Go
+    assert f"{micro[0]} (threads)" in section and f"{micro[0]} (mn)" in section
 
 
 def _section(page: str, sid: str) -> str:

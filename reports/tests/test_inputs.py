@@ -23,6 +23,7 @@ def _one_error_line(stderr: str, prog: str) -> str:
     ("truncated-leakcheck.json", "leakcheck.json"),
     ("invalid-leakcheck.json", "leakcheck.json"),
     ("truncated-bench.json", "bench.json"),
+    ("truncated-bench.json", "bench-mn.json"),
     ("empty.json", "valgrind.json"),
 ])
 def test_bad_harness_file(tmp: Path, bad: str, name: str) -> None:
@@ -39,6 +40,7 @@ def test_bad_harness_file(tmp: Path, bad: str, name: str) -> None:
     ("truncated-tests.jsonl", "tests-default.jsonl"),
     ("truncated-leakcheck.json", "leakcheck.json"),
     ("truncated-bench.json", "bench.json"),
+    ("truncated-bench.json", "bench-mn.json"),
 ])
 def test_bad_file_of_a_report_step_is_that_steps_failure(tmp: Path, bad: str, name: str) -> None:
     """A file a step of make report had to write (its --output in
