@@ -94,15 +94,6 @@ static int select_impl(gort_select_case *cases, size_t n, bool block) {
     if (cases[i].dir == GORT_SELECT_RECV) cases[i].ok = false;
   }
 
-  /* One case and a default: the channel's own non-blocking operation, with
-   * its lock-free check (what Go's compiler makes of such a select). */
-  if (!block && n == 1 && cases[0].chan) {
-    gort_select_case *k = &cases[0];
-    int rc = k->dir == GORT_SELECT_RECV ? gort_chan_try_recv(k->chan, k->elem, &k->ok)
-                                        : gort_chan_try_send(k->chan, k->elem);
-    return rc == 0 || (rc == GORT_ECLOSED && k->dir == GORT_SELECT_RECV) ? 0 : rc;
-  }
-
   size_t stack_order[2 * GORT_SELECT_STACK_CASES];
   gort__waiter stack_waiters[GORT_SELECT_STACK_CASES];
   size_t *pollorder = stack_order, *lockorder = stack_order + GORT_SELECT_STACK_CASES;
@@ -198,4 +189,23 @@ out:
 }
 
 int gort_select(gort_select_case *cases, size_t n) { return select_impl(cases, n, true); }
-int gort_select_try(gort_select_case *cases, size_t n) { return select_impl(cases, n, false); }
+/* One case and a default is the channel's own non-blocking operation (what
+ * Go's compiler makes of such a select: selectnbrecv/selectnbsend), with its
+ * inline lock-free "would block" check: no frame, no call, no lock on that
+ * path. It gives exactly what select_impl would: EINVAL for a NULL elem
+ * to send, the misuse of a send on a closed channel, a receive that fires
+ * on a closed channel (index 0, ok = false, elem zeroed), and a nil channel
+ * never ready. Any other select goes to select_impl, which locks every
+ * channel as Go's selectgo does: n reads without the locks would see each
+ * channel at a different instant, and "none ready" must hold at one. */
+int gort_select_try(gort_select_case *cases, size_t n) {
+  if (n == 1 && cases) {
+    gort_select_case *k = &cases[0];
+    if (k->dir == GORT_SELECT_RECV) {
+      int rc = gort__chan_try_recv_inline(k->chan, k->elem, &k->ok);
+      return rc == GORT_ECLOSED ? 0 : rc;
+    }
+    if (k->dir == GORT_SELECT_SEND) return gort__chan_try_send_inline(k->chan, k->elem);
+  }
+  return select_impl(cases, n, false);
+}
