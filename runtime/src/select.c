@@ -84,6 +84,22 @@ static int try_case(gort_select_case *k, const sel_locks *s, int *result) {
   return 0;
 }
 
+/* A select with one live case and a default is that channel's own
+ * non-blocking operation (what Go's compiler makes of a one-case select:
+ * selectnbrecv/selectnbsend), with its inline lock-free "would block"
+ * verdict (chan_impl.h): no frame, no call, no lock on that path. Returns 0
+ * when the case ran, or what select_impl would return: GORT_EAGAIN, EINVAL
+ * for a NULL elem to send, the misuse of a send on a closed channel; a
+ * receive that fires on a closed channel runs (ok = false, elem zeroed), and
+ * a nil channel is never ready. k->dir is RECV or SEND. */
+static inline int select_one_nb(gort_select_case *k) {
+  if (k->dir == GORT_SELECT_RECV) {
+    int rc = gort__chan_try_recv_inline(k->chan, k->elem, &k->ok);
+    return rc == GORT_ECLOSED ? 0 : rc;
+  }
+  return gort__chan_try_send_inline(k->chan, k->elem);
+}
+
 static int select_impl(gort_select_case *cases, size_t n, bool block) {
   if (n > 0 && !cases) return GORT_EINVAL;
   for (size_t i = 0; i < n; i++) {
@@ -122,6 +138,12 @@ static int select_impl(gort_select_case *cases, size_t n, bool block) {
     if (!block) return GORT_EAGAIN;
     gort__park(GORT_WAIT_SELECT_NO_CASES, NULL, NULL);
     gort__fatal("select with no cases was woken");
+  }
+  if (!block && npoll == 1) { /* the other cases are nil: they never fire */
+    gort__free(scratch);
+    size_t i = pollorder[0];
+    int rc = select_one_nb(&cases[i]);
+    return rc == 0 ? (int)i : rc;
   }
 
   /* Lock order: by channel address (insertion sort; n is small). */
@@ -189,23 +211,15 @@ out:
 }
 
 int gort_select(gort_select_case *cases, size_t n) { return select_impl(cases, n, true); }
-/* One case and a default is the channel's own non-blocking operation (what
- * Go's compiler makes of such a select: selectnbrecv/selectnbsend), with its
- * inline lock-free "would block" check: no frame, no call, no lock on that
- * path. It gives exactly what select_impl would: EINVAL for a NULL elem
- * to send, the misuse of a send on a closed channel, a receive that fires
- * on a closed channel (index 0, ok = false, elem zeroed), and a nil channel
- * never ready. Any other select goes to select_impl, which locks every
- * channel as Go's selectgo does: n reads without the locks would see each
- * channel at a different instant, and "none ready" must hold at one. */
+/* One case and a default: select_one_nb, before select_impl's frame is
+ * even set up. Any select with two or more live cases locks every channel
+ * as Go's selectgo does: n reads without the locks would see each channel at
+ * a different instant, and "none ready" must hold at one (a task that sends
+ * on a, then drains b, must never let a select on {a, b} take the default;
+ * reading a before the send and b after the drain would). */
 int gort_select_try(gort_select_case *cases, size_t n) {
-  if (n == 1 && cases) {
-    gort_select_case *k = &cases[0];
-    if (k->dir == GORT_SELECT_RECV) {
-      int rc = gort__chan_try_recv_inline(k->chan, k->elem, &k->ok);
-      return rc == GORT_ECLOSED ? 0 : rc;
-    }
-    if (k->dir == GORT_SELECT_SEND) return gort__chan_try_send_inline(k->chan, k->elem);
-  }
+  if (n == 1 && cases &&
+      (cases[0].dir == GORT_SELECT_RECV || cases[0].dir == GORT_SELECT_SEND))
+    return select_one_nb(&cases[0]);
   return select_impl(cases, n, false);
 }

@@ -241,6 +241,40 @@ static void select_try_one_nil(void **state) {
   assert_int_equal(gort_select_try(cs, 1), GORT_EAGAIN);
 }
 
+/* One live case among nil ones is the one-case form: the same results. */
+static void select_try_one_live_among_nil(void **state) {
+  (void)state;
+  int *calls = gort_test_misuse_return_mode();
+  gort_chan *b = gort_test_make_chan(sizeof(int), 1);
+  int v = -1, w = 6;
+  gort_select_case cs[] = {gort_case_send(NULL, NULL), gort_case_recv(b, &v),
+                           gort_case_recv(NULL, &v)};
+  cs[1].ok = true;
+  assert_int_equal(gort_select_try(cs, 3), GORT_EAGAIN);
+  assert_false(cs[1].ok);
+  assert_int_equal(gort_chan_send(b, &w), 0);
+  assert_int_equal(gort_select_try(cs, 3), 1);
+  assert_true(cs[1].ok);
+  assert_int_equal(v, 6);
+  cs[1] = gort_case_send(b, &w);
+  assert_int_equal(gort_select_try(cs, 3), 1);
+  assert_int_equal(gort_select_try(cs, 3), GORT_EAGAIN); /* full */
+  cs[1] = gort_case_send(b, NULL);
+  assert_int_equal(gort_select_try(cs, 3), GORT_EINVAL);
+  assert_int_equal(gort_chan_recv(b, &v, NULL), 0);
+  assert_int_equal(gort_chan_close(b), 0);
+  cs[1] = gort_case_recv(b, &v);
+  cs[1].ok = true;
+  assert_int_equal(gort_select_try(cs, 3), 1);
+  assert_false(cs[1].ok);
+  assert_int_equal(v, 0);
+  cs[1] = gort_case_send(b, &w);
+  assert_int_equal(gort_select_try(cs, 3), GORT_ESENDCLOSED);
+  assert_int_equal(*calls, 1);
+  gort_test_misuse_abort_mode();
+  gort_chan_release(b);
+}
+
 typedef struct {
   gort_chan *c;
   atomic_int bad;
@@ -929,6 +963,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(select_try_one_recv_closed),
     cmocka_unit_test(select_try_one_send),
     cmocka_unit_test(select_try_one_nil),
+    cmocka_unit_test(select_try_one_live_among_nil),
     cmocka_unit_test(select_try_one_closed_race),
     cmocka_unit_test(select_nil_case_never_fires),
     cmocka_unit_test(select_closed_recv_fires_ok_false),
