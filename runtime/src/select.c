@@ -100,6 +100,13 @@ static inline int select_one_nb(gort_select_case *k) {
   return gort__chan_try_send_inline(k->chan, k->elem);
 }
 
+/* select_impl's one live case (the others nil): out of line, so that the
+ * general path's register allocation does not pay for the inlined check. */
+static __attribute__((noinline)) int select_one_live(gort_select_case *cases, size_t i) {
+  int rc = select_one_nb(&cases[i]);
+  return rc == 0 ? (int)i : rc;
+}
+
 static int select_impl(gort_select_case *cases, size_t n, bool block) {
   if (n > 0 && !cases) return GORT_EINVAL;
   for (size_t i = 0; i < n; i++) {
@@ -141,9 +148,7 @@ static int select_impl(gort_select_case *cases, size_t n, bool block) {
   }
   if (!block && npoll == 1) { /* the other cases are nil: they never fire */
     gort__free(scratch);
-    size_t i = pollorder[0];
-    int rc = select_one_nb(&cases[i]);
-    return rc == 0 ? (int)i : rc;
+    return select_one_live(cases, pollorder[0]);
   }
 
   /* Lock order: by channel address (insertion sort; n is small). */
