@@ -91,22 +91,6 @@ void gort__chan_buf_take(gort_chan *c, void *elem) {
   __atomic_store_n(&c->count, c->count - 1, __ATOMIC_RELAXED);
 }
 
-/* ---- lock-free checks for non-blocking operations (Go's full/empty) ----
- * A send would block when no receiver waits (unbuffered) or the buffer is
- * full; a receive when no sender waits or the buffer is empty. Each reads
- * one word, so the answer was true at some instant between the call and
- * the return: reporting "would block" then is a correct linearization of
- * the try operation. Closed is checked as Go does (see the callers). */
-static inline bool chan_full(gort_chan *c) {
-  if (c->cap == 0) return __atomic_load_n(&c->recvq.head, __ATOMIC_RELAXED) == NULL;
-  return __atomic_load_n(&c->count, __ATOMIC_RELAXED) == c->cap;
-}
-
-static inline bool chan_empty(gort_chan *c) {
-  if (c->cap == 0) return __atomic_load_n(&c->sendq.head, __ATOMIC_RELAXED) == NULL;
-  return __atomic_load_n(&c->count, __ATOMIC_RELAXED) == 0;
-}
-
 /* ---- hand-off to a waiting peer ---- */
 
 void gort__chan_send_direct(gort_chan *c, gort__waiter *w, const void *elem,
@@ -146,15 +130,14 @@ static _Noreturn void block_forever(gort_wait_reason reason) {
   gort__fatal("a task blocked forever was woken");
 }
 
-static int chan_send(gort_chan *c, const void *elem, bool block) {
-  if (!c) {
-    if (!block) return GORT_EAGAIN;
-    block_forever(GORT_WAIT_CHAN_SEND_NIL);
-  }
+/* The try forms' inline prefix (chan_impl.h) has already answered the
+ * common "would block"; the checks are repeated here for the callers that
+ * come without it (and they are cheap next to the lock). */
+int gort__chan_send(gort_chan *c, const void *elem, bool block) {
   if (!elem && c->elem_size > 0) return GORT_EINVAL;
-  /* Not closed, then full: at the moment of the second read the channel was
-   * full, and (close being permanent) not closed at the first. */
-  if (!block && !__atomic_load_n(&c->closed, __ATOMIC_RELAXED) && chan_full(c)) return GORT_EAGAIN;
+  /* Not closed, then full (gort__chan_try_send_inline). */
+  if (!block && !__atomic_load_n(&c->closed, __ATOMIC_RELAXED) && gort__chan_full(c))
+    return GORT_EAGAIN;
   gort__chan_lock(c);
   if (c->closed) {
     gort__lock_release(&c->lock);
@@ -185,18 +168,15 @@ static int chan_send(gort_chan *c, const void *elem, bool block) {
   return me.success ? 0 : gort__misuse(GORT_ESENDCLOSED);
 }
 
-static int chan_recv(gort_chan *c, void *elem, bool *ok, bool block) {
+int gort__chan_recv(gort_chan *c, void *elem, bool *ok, bool block) {
   if (ok) *ok = false;
-  if (!c) {
-    if (!block) return GORT_EAGAIN;
-    block_forever(GORT_WAIT_CHAN_RECV_NIL);
-  }
-  if (!block && chan_empty(c)) {
-    /* Empty and open: would block. Empty after closed was seen (acquire,
-     * pairing with close's release): closed and drained, as Go's chanrecv. */
+  if (!block && gort__chan_empty(c)) {
+    /* Empty and open: would block (gort__chan_try_recv_inline). Empty
+     * after closed was seen (acquire, pairing with close's release): closed
+     * and drained, as Go's chanrecv. */
     if (!__atomic_load_n(&c->closed, __ATOMIC_ACQUIRE)) return GORT_EAGAIN;
     GORT__HB_AFTER(&c->closed);
-    if (chan_empty(c)) {
+    if (gort__chan_empty(c)) {
       gort__chan_zero(c, elem);
       return GORT_ECLOSED;
     }
@@ -234,10 +214,26 @@ static int chan_recv(gort_chan *c, void *elem, bool *ok, bool block) {
   return me.success ? 0 : GORT_ECLOSED; /* close zeroed *elem */
 }
 
-int gort_chan_send(gort_chan *c, const void *elem) { return chan_send(c, elem, true); }
-int gort_chan_try_send(gort_chan *c, const void *elem) { return chan_send(c, elem, false); }
-int gort_chan_recv(gort_chan *c, void *elem, bool *ok) { return chan_recv(c, elem, ok, true); }
-int gort_chan_try_recv(gort_chan *c, void *elem, bool *ok) { return chan_recv(c, elem, ok, false); }
+int gort_chan_send(gort_chan *c, const void *elem) {
+  if (!c) block_forever(GORT_WAIT_CHAN_SEND_NIL);
+  return gort__chan_send(c, elem, true);
+}
+
+int gort_chan_recv(gort_chan *c, void *elem, bool *ok) {
+  if (!c) {
+    if (ok) *ok = false;
+    block_forever(GORT_WAIT_CHAN_RECV_NIL);
+  }
+  return gort__chan_recv(c, elem, ok, true); /* sets *ok */
+}
+
+int gort_chan_try_send(gort_chan *c, const void *elem) {
+  return gort__chan_try_send_inline(c, elem);
+}
+
+int gort_chan_try_recv(gort_chan *c, void *elem, bool *ok) {
+  return gort__chan_try_recv_inline(c, elem, ok);
+}
 
 int gort_chan_close(gort_chan *c) {
   if (!c) return gort__misuse(GORT_ECLOSENIL);

@@ -84,6 +84,29 @@ static int try_case(gort_select_case *k, const sel_locks *s, int *result) {
   return 0;
 }
 
+/* A select with one live case and a default is that channel's own
+ * non-blocking operation (what Go's compiler makes of a one-case select:
+ * selectnbrecv/selectnbsend), with its inline lock-free "would block"
+ * verdict (chan_impl.h): no frame, no call, no lock on that path. Returns 0
+ * when the case ran, or what select_impl would return: GORT_EAGAIN, EINVAL
+ * for a NULL elem to send, the misuse of a send on a closed channel; a
+ * receive that fires on a closed channel runs (ok = false, elem zeroed), and
+ * a nil channel is never ready. k->dir is RECV or SEND. */
+static inline int select_one_nb(gort_select_case *k) {
+  if (k->dir == GORT_SELECT_RECV) {
+    int rc = gort__chan_try_recv_inline(k->chan, k->elem, &k->ok);
+    return rc == GORT_ECLOSED ? 0 : rc;
+  }
+  return gort__chan_try_send_inline(k->chan, k->elem);
+}
+
+/* select_impl's one live case (the others nil): out of line, so that the
+ * general path's register allocation does not pay for the inlined check. */
+static __attribute__((noinline)) int select_one_live(gort_select_case *cases, size_t i) {
+  int rc = select_one_nb(&cases[i]);
+  return rc == 0 ? (int)i : rc;
+}
+
 static int select_impl(gort_select_case *cases, size_t n, bool block) {
   if (n > 0 && !cases) return GORT_EINVAL;
   for (size_t i = 0; i < n; i++) {
@@ -92,15 +115,6 @@ static int select_impl(gort_select_case *cases, size_t n, bool block) {
         cases[i].chan->elem_size > 0)
       return GORT_EINVAL;
     if (cases[i].dir == GORT_SELECT_RECV) cases[i].ok = false;
-  }
-
-  /* One case and a default: the channel's own non-blocking operation, with
-   * its lock-free check (what Go's compiler makes of such a select). */
-  if (!block && n == 1 && cases[0].chan) {
-    gort_select_case *k = &cases[0];
-    int rc = k->dir == GORT_SELECT_RECV ? gort_chan_try_recv(k->chan, k->elem, &k->ok)
-                                        : gort_chan_try_send(k->chan, k->elem);
-    return rc == 0 || (rc == GORT_ECLOSED && k->dir == GORT_SELECT_RECV) ? 0 : rc;
   }
 
   size_t stack_order[2 * GORT_SELECT_STACK_CASES];
@@ -131,6 +145,10 @@ static int select_impl(gort_select_case *cases, size_t n, bool block) {
     if (!block) return GORT_EAGAIN;
     gort__park(GORT_WAIT_SELECT_NO_CASES, NULL, NULL);
     gort__fatal("select with no cases was woken");
+  }
+  if (!block && npoll == 1) { /* the other cases are nil: they never fire */
+    gort__free(scratch);
+    return select_one_live(cases, pollorder[0]);
   }
 
   /* Lock order: by channel address (insertion sort; n is small). */
@@ -198,4 +216,15 @@ out:
 }
 
 int gort_select(gort_select_case *cases, size_t n) { return select_impl(cases, n, true); }
-int gort_select_try(gort_select_case *cases, size_t n) { return select_impl(cases, n, false); }
+/* One case and a default: select_one_nb, before select_impl's frame is
+ * even set up. Any select with two or more live cases locks every channel
+ * as Go's selectgo does: n reads without the locks would see each channel at
+ * a different instant, and "none ready" must hold at one (a task that sends
+ * on a, then drains b, must never let a select on {a, b} take the default;
+ * reading a before the send and b after the drain would). */
+int gort_select_try(gort_select_case *cases, size_t n) {
+  if (n == 1 && cases &&
+      (cases[0].dir == GORT_SELECT_RECV || cases[0].dir == GORT_SELECT_SEND))
+    return select_one_nb(&cases[0]);
+  return select_impl(cases, n, false);
+}

@@ -301,7 +301,10 @@ static void chan_try_recv_empty_eagain(void **state) {
   int v = 77;
   bool ok = true;
   assert_int_equal(gort_chan_try_recv(u, &v, &ok), GORT_EAGAIN);
+  assert_false(ok);
+  ok = true;
   assert_int_equal(gort_chan_try_recv(b, &v, &ok), GORT_EAGAIN);
+  assert_false(ok);
   assert_int_equal(v, 77); /* untouched */
   gort_chan_release(u);
   gort_chan_release(b);
@@ -655,6 +658,7 @@ static void chan_nil_try_eagain(void **state) {
   bool ok = true;
   assert_int_equal(gort_chan_try_send(NULL, &v), GORT_EAGAIN);
   assert_int_equal(gort_chan_try_recv(NULL, &v, &ok), GORT_EAGAIN);
+  assert_false(ok);
   assert_int_equal(v, 3);
   assert_null(gort_chan_retain(NULL));
   gort_chan_release(NULL);

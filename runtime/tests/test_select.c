@@ -98,6 +98,219 @@ static void select_einval(void **state) {
   gort_chan_release(a);
 }
 
+/* ---- one case and a default (Go's selectnbrecv/selectnbsend) ----
+ * gort_select_try with one case answers "would block" lock-free, inline;
+ * every other outcome must be what the general select gives. */
+
+typedef struct {
+  gort_chan *c;
+  int value;
+  int rc;
+  gort_chan *done;
+} peer_job;
+
+static void blocked_send(void *arg) {
+  peer_job *j = arg;
+  j->rc = gort_chan_send(j->c, &j->value);
+  gort_test_signal_done(j->done);
+}
+
+static void blocked_recv(void *arg) {
+  peer_job *j = arg;
+  j->rc = gort_chan_recv(j->c, &j->value, NULL);
+  gort_test_signal_done(j->done);
+}
+
+static void select_try_one_recv(void **state) {
+  (void)state;
+  gort_chan *u = gort_test_make_chan(sizeof(int), 0), *b = gort_test_make_chan(sizeof(int), 2);
+  int v = -7;
+  gort_select_case cs[] = {gort_case_recv(u, &v)};
+  /* Empty, open: default, ok false, elem untouched. */
+  for (gort_chan *c = u; c; c = c == u ? b : NULL) {
+    cs[0] = gort_case_recv(c, &v);
+    cs[0].ok = true;
+    assert_int_equal(gort_select_try(cs, 1), GORT_EAGAIN);
+    assert_false(cs[0].ok);
+    assert_int_equal(v, -7);
+  }
+  /* Buffered with data: the values in order, then default again. */
+  assert_int_equal(gort_chan_send(b, &(int){1}), 0);
+  assert_int_equal(gort_chan_send(b, &(int){2}), 0);
+  for (int i = 1; i <= 2; i++) {
+    assert_int_equal(gort_select_try(cs, 1), 0);
+    assert_true(cs[0].ok);
+    assert_int_equal(v, i);
+  }
+  cs[0].ok = true;
+  assert_int_equal(gort_select_try(cs, 1), GORT_EAGAIN);
+  assert_false(cs[0].ok);
+  /* Unbuffered with a sender waiting: the hand-off. */
+  peer_job j = {u, 41, -1, gort_test_make_chan(1, 0)};
+  assert_int_equal(gort_go(blocked_send, &j), 0);
+  assert_true(gort_test_wait_parked(blocked_send, GORT_WAIT_CHAN_SEND, 1, WAIT_MS));
+  cs[0] = gort_case_recv(u, &v);
+  assert_int_equal(gort_select_try(cs, 1), 0);
+  assert_true(cs[0].ok);
+  assert_int_equal(v, 41);
+  gort_test_join(j.done, 1);
+  assert_int_equal(j.rc, 0);
+  /* A value-less receive (elem NULL) works the same. */
+  assert_int_equal(gort_chan_send(b, &(int){3}), 0);
+  cs[0] = gort_case_recv(b, NULL);
+  assert_int_equal(gort_select_try(cs, 1), 0);
+  assert_true(cs[0].ok);
+  assert_int_equal(gort_select_try(cs, 1), GORT_EAGAIN);
+  gort_chan_release(j.done);
+  gort_chan_release(u);
+  gort_chan_release(b);
+}
+
+/* A closed channel's case fires: first what the buffer still holds
+ * (ok = true), then, drained, index 0 with ok = false and a zeroed elem,
+ * every time, never the default. */
+static void select_try_one_recv_closed(void **state) {
+  (void)state;
+  gort_chan *u = gort_test_make_chan(sizeof(int), 0), *b = gort_test_make_chan(sizeof(int), 3);
+  assert_int_equal(gort_chan_send(b, &(int){5}), 0);
+  assert_int_equal(gort_chan_close(u), 0);
+  assert_int_equal(gort_chan_close(b), 0);
+  int v = -1;
+  gort_select_case cs[] = {gort_case_recv(b, &v)};
+  assert_int_equal(gort_select_try(cs, 1), 0);
+  assert_true(cs[0].ok);
+  assert_int_equal(v, 5);
+  for (int i = 0; i < 10; i++) {
+    cs[0] = gort_case_recv(i % 2 ? u : b, &v);
+    cs[0].ok = true;
+    v = -1;
+    assert_int_equal(gort_select_try(cs, 1), 0);
+    assert_false(cs[0].ok);
+    assert_int_equal(v, 0);
+  }
+  cs[0] = gort_case_recv(u, NULL);
+  cs[0].ok = true;
+  assert_int_equal(gort_select_try(cs, 1), 0);
+  assert_false(cs[0].ok);
+  gort_chan_release(u);
+  gort_chan_release(b);
+}
+
+static void select_try_one_send(void **state) {
+  (void)state;
+  gort_chan *u = gort_test_make_chan(sizeof(int), 0), *b = gort_test_make_chan(sizeof(int), 2);
+  int w = 11;
+  gort_select_case cs[] = {gort_case_send(u, &w)};
+  /* Unbuffered, no receiver: default. */
+  assert_int_equal(gort_select_try(cs, 1), GORT_EAGAIN);
+  /* Buffered: fits twice, then full. */
+  cs[0] = gort_case_send(b, &w);
+  assert_int_equal(gort_select_try(cs, 1), 0);
+  assert_int_equal(gort_select_try(cs, 1), 0);
+  assert_int_equal(gort_select_try(cs, 1), GORT_EAGAIN);
+  assert_int_equal(gort_chan_len(b), 2);
+  /* Unbuffered with a receiver waiting: the hand-off. */
+  peer_job j = {u, -1, -1, gort_test_make_chan(1, 0)};
+  assert_int_equal(gort_go(blocked_recv, &j), 0);
+  assert_true(gort_test_wait_parked(blocked_recv, GORT_WAIT_CHAN_RECV, 1, WAIT_MS));
+  cs[0] = gort_case_send(u, &w);
+  assert_int_equal(gort_select_try(cs, 1), 0);
+  gort_test_join(j.done, 1);
+  assert_int_equal(j.rc, 0);
+  assert_int_equal(j.value, 11);
+  gort_chan_release(j.done);
+  gort_chan_release(u);
+  gort_chan_release(b);
+}
+
+/* A nil channel's one case never fires: default, ok = false, nothing
+ * touched; a NULL elem does not matter on a nil channel. */
+static void select_try_one_nil(void **state) {
+  (void)state;
+  int v = 4;
+  gort_select_case cs[] = {gort_case_recv(NULL, &v)};
+  cs[0].ok = true;
+  assert_int_equal(gort_select_try(cs, 1), GORT_EAGAIN);
+  assert_false(cs[0].ok);
+  assert_int_equal(v, 4);
+  cs[0] = gort_case_send(NULL, &v);
+  assert_int_equal(gort_select_try(cs, 1), GORT_EAGAIN);
+  cs[0] = gort_case_send(NULL, NULL);
+  assert_int_equal(gort_select_try(cs, 1), GORT_EAGAIN);
+  cs[0] = gort_case_recv(NULL, NULL);
+  assert_int_equal(gort_select_try(cs, 1), GORT_EAGAIN);
+}
+
+/* One live case among nil ones is the one-case form: the same results. */
+static void select_try_one_live_among_nil(void **state) {
+  (void)state;
+  int *calls = gort_test_misuse_return_mode();
+  gort_chan *b = gort_test_make_chan(sizeof(int), 1);
+  int v = -1, w = 6;
+  gort_select_case cs[] = {gort_case_send(NULL, NULL), gort_case_recv(b, &v),
+                           gort_case_recv(NULL, &v)};
+  cs[1].ok = true;
+  assert_int_equal(gort_select_try(cs, 3), GORT_EAGAIN);
+  assert_false(cs[1].ok);
+  assert_int_equal(gort_chan_send(b, &w), 0);
+  assert_int_equal(gort_select_try(cs, 3), 1);
+  assert_true(cs[1].ok);
+  assert_int_equal(v, 6);
+  cs[1] = gort_case_send(b, &w);
+  assert_int_equal(gort_select_try(cs, 3), 1);
+  assert_int_equal(gort_select_try(cs, 3), GORT_EAGAIN); /* full */
+  cs[1] = gort_case_send(b, NULL);
+  assert_int_equal(gort_select_try(cs, 3), GORT_EINVAL);
+  assert_int_equal(gort_chan_recv(b, &v, NULL), 0);
+  assert_int_equal(gort_chan_close(b), 0);
+  cs[1] = gort_case_recv(b, &v);
+  cs[1].ok = true;
+  assert_int_equal(gort_select_try(cs, 3), 1);
+  assert_false(cs[1].ok);
+  assert_int_equal(v, 0);
+  cs[1] = gort_case_send(b, &w);
+  assert_int_equal(gort_select_try(cs, 3), GORT_ESENDCLOSED);
+  assert_int_equal(*calls, 1);
+  gort_test_misuse_abort_mode();
+  gort_chan_release(b);
+}
+
+typedef struct {
+  gort_chan *c;
+  atomic_int bad;
+  gort_chan *done;
+} one_race_job;
+
+static void select_try_one_must_fire(void *arg) {
+  one_race_job *j = arg;
+  int v = -1;
+  gort_select_case cs[] = {gort_case_recv(j->c, &v)};
+  int rc = gort_select_try(cs, 1);
+  /* Either the value, or closed and drained (the main task took it). */
+  if (rc != 0 || (cs[0].ok ? v != 1 : v != 0)) atomic_fetch_add(&j->bad, 1);
+  gort_test_signal_done(j->done);
+}
+
+/* Go's chanrecv fast path re-checks empty after it sees closed: a channel
+ * that held a value when the select started and is closed (and perhaps
+ * drained) meanwhile was never "empty and open", so the one-case select
+ * must fire, with the value or with ok = false. */
+static void select_try_one_closed_race(void **state) {
+  (void)state;
+  one_race_job j = {.done = gort_test_make_chan(1, 1)};
+  for (int i = 0; i < 1000; i++) {
+    j.c = gort_test_make_chan(sizeof(int), 1);
+    assert_int_equal(gort_chan_send(j.c, &(int){1}), 0);
+    assert_int_equal(gort_go(select_try_one_must_fire, &j), 0);
+    assert_int_equal(gort_chan_close(j.c), 0);
+    gort_chan_recv(j.c, NULL, NULL); /* either the value or closed */
+    gort_test_join(j.done, 1);
+    gort_chan_release(j.c);
+    assert_int_equal(atomic_load(&j.bad), 0);
+  }
+  gort_chan_release(j.done);
+}
+
 /* ---- nil channel cases ---- */
 
 typedef struct {
@@ -746,6 +959,12 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(select_send_ready_chosen),
     cmocka_unit_test(select_try_nothing_ready_eagain),
     cmocka_unit_test(select_einval),
+    cmocka_unit_test(select_try_one_recv),
+    cmocka_unit_test(select_try_one_recv_closed),
+    cmocka_unit_test(select_try_one_send),
+    cmocka_unit_test(select_try_one_nil),
+    cmocka_unit_test(select_try_one_live_among_nil),
+    cmocka_unit_test(select_try_one_closed_race),
     cmocka_unit_test(select_nil_case_never_fires),
     cmocka_unit_test(select_closed_recv_fires_ok_false),
     cmocka_unit_test(select_send_closed_misuse_abort),
