@@ -112,13 +112,10 @@ def test_racy_flag_flagged_in_every_run(prefix: Path, progs: Path, tmp_path: Pat
     race = next(r for r in prog["races"]
                 if f"race_flag.c:{READ_LINE}" in " ".join(r["signature"]))
     assert race["kind"] == "data race"
-    # Every run is flagged by a race of this program; which of its two races
-    # (the flag, the result) TSan reports in a run is TSan's: about 1 run in
-    # 200 it reports only the result's (measured with TSAN_OPTIONS log_path
-    # on 200 runs), so the flag's race need not be in every run.
-    seen = sorted({n for r in prog["races"] if "race_flag.c:" in " ".join(r["signature"])
-                   for n in r["runs_found"]})
-    assert seen == list(range(1, RUNS + 1))
+    # The flag's race itself is found in every run (issue #12): race_flag.c's
+    # worker writes only after main's first read is recorded, so TSan cannot
+    # miss it (see the comment there).
+    assert race["runs_found"] == list(range(1, RUNS + 1))
     access = [s for s in race["stacks"] if s["title"].startswith(("Read", "Write", "Previous"))]
     assert len(access) == 2  # both stacks: the current access and the previous one
     assert {s["frames"][0]["function"] for s in access} >= {"worker"}

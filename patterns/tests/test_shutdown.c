@@ -83,6 +83,16 @@ static gortp_shutdown_server *start_server(handler_env *env, int workers, int qu
   return srv;
 }
 
+/* How long a wait may last before it is called a hang: far beyond what any
+ * load makes of these tests' waits (the test case timeout is 120 s), so
+ * that what fails is a wrong outcome, never a slow machine. */
+#define SHUTDOWN_HANG_MS 60000
+/* The example's shutdown deadline where the test wants a graceful one: as
+ * for the in-process server, a bound on a broken wait, not a timing. */
+#define SHUTDOWN_HANG_DEADLINE "60000"
+
+static bool has_accepted_one(void *srv) { return gortp_shutdown_server_accepted(srv) >= 1; }
+
 static void url_of(char *buf, size_t len, gortp_shutdown_server *srv, const char *path) {
   snprintf(buf, len, "http://127.0.0.1:%u%s", (unsigned)gortp_shutdown_server_port(srv), path);
 }
@@ -136,7 +146,7 @@ static void shutdown_server_waits_for_inflight(void **state) {
   /* Drive the clients until all four requests are in handlers. */
   int started = 0;
   int64_t t0 = gort_now();
-  while (started < 4 && httptest_ms_since(t0) < 5000) {
+  while (started < 4 && httptest_ms_since(t0) < SHUTDOWN_HANG_MS) {
     httptest_gets_step(&g, -1, 10);
     while (gort_chan_try_recv(env.started, NULL, NULL) == 0) started++;
   }
@@ -146,13 +156,16 @@ static void shutdown_server_waits_for_inflight(void **state) {
   assert_int_equal(gortp_shutdown_server_stop_accepting(srv), 0);
   assert_true(httptest_connect_refused(port));
 
+  /* The deadline is only a bound on a broken wait: rc 0 is what says the
+   * shutdown waited for the requests rather than forcing them, whatever
+   * the load makes their 300 ms take. */
   struct shutdown_call call = {srv, NULL, NULL};
-  assert_int_equal(gort_context_with_timeout(gort_context_background(), 5 * GORT_SECOND,
-                                             &call.ctx), 0);
+  assert_int_equal(gort_context_with_timeout(gort_context_background(),
+                                             SHUTDOWN_HANG_MS * GORT_MILLISECOND, &call.ctx),
+                   0);
   GORT_CHAN_MAKE(&call.rc, int, 1);
-  int64_t t1 = gort_now();
   assert_int_equal(gort_go(shutdown_task, &call), 0);
-  assert_true(httptest_gets_finish(&g, 5000));
+  assert_true(httptest_gets_finish(&g, SHUTDOWN_HANG_MS));
   for (int i = 0; i < 4; i++) {
     assert_int_equal(g.result[i], CURLE_OK);
     assert_int_equal(g.status[i], 200);
@@ -161,7 +174,6 @@ static void shutdown_server_waits_for_inflight(void **state) {
   int rc = -1;
   gort_chan_recv(call.rc, &rc, NULL);
   assert_int_equal(rc, 0);
-  assert_true(httptest_ms_since(t1) < 5000);
   assert_int_equal(gortp_shutdown_server_inflight(srv), 0);
   httptest_gets_cleanup(&g);
   gortp_shutdown_server_free(srv);
@@ -186,12 +198,18 @@ static void shutdown_server_counts_dropped(void **state) {
   assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
   static const char half[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   assert_int_equal(send(fd, half, sizeof half - 1, MSG_NOSIGNAL), (ssize_t)(sizeof half - 1));
+  /* connect() succeeds once the kernel has the connection in the listener's
+   * backlog; the server takes it from there (its thread, or stop_accepting
+   * adopting the backlog) a moment later. The scenario is a connection the
+   * server has accepted: wait for that, as Go's tests wait on ConnState. */
+  assert_true(gort_test_eventually(has_accepted_one, srv, SHUTDOWN_HANG_MS));
   gort_context *ctx;
   assert_int_equal(
       gort_context_with_timeout(gort_context_background(), 200 * GORT_MILLISECOND, &ctx), 0);
   assert_int_equal(gortp_shutdown_server_shutdown(srv, ctx), GORT_EDEADLINE);
   assert_int_equal(gortp_shutdown_server_dropped(srv), 1);
   assert_int_equal(gortp_shutdown_server_answered(srv), 0);
+  assert_int_equal(gortp_shutdown_server_accepted(srv), 1);
   char buf[64];
   assert_true(recv(fd, buf, sizeof buf, 0) <= 0); /* closed, unanswered */
   close(fd);
@@ -205,7 +223,7 @@ static void shutdown_server_counts_dropped(void **state) {
   const char *u[1] = {url};
   httptest_gets g;
   httptest_gets_start(&g, u, 1);
-  assert_true(httptest_gets_finish(&g, 5000));
+  assert_true(httptest_gets_finish(&g, SHUTDOWN_HANG_MS));
   assert_int_equal(g.status[0], 200);
   httptest_gets_cleanup(&g);
   assert_int_equal(gortp_shutdown_server_shutdown(srv, NULL), 0);
@@ -216,8 +234,10 @@ static void shutdown_server_counts_dropped(void **state) {
 }
 
 /* A request that outlives the deadline is cut short: shutdown cancels the
- * handlers' context and returns the deadline error, within the deadline plus
- * scheduling slack. */
+ * handlers' context and returns the deadline error, not before the deadline.
+ * How long after it is the machine's business, not asserted: the handler
+ * would run for 10 minutes, so a shutdown that waited for it instead of
+ * forcing fails at the bounded waits below (or the test case timeout). */
 static void shutdown_server_forces_at_deadline(void **state) {
   (void)state;
   baseline b = take_baseline();
@@ -225,12 +245,13 @@ static void shutdown_server_forces_at_deadline(void **state) {
   GORT_CHAN_MAKE(&env.started, int, 16);
   gortp_shutdown_server *srv = start_server(&env, 4, 16);
   char url[128];
-  url_of(url, sizeof url, srv, "/slow?ms=20000");
+  url_of(url, sizeof url, srv, "/slow?ms=600000");
   const char *u[1] = {url};
   httptest_gets g;
   httptest_gets_start(&g, u, 1);
   int64_t t0 = gort_now();
-  while (gort_chan_try_recv(env.started, NULL, NULL) != 0 && httptest_ms_since(t0) < 5000)
+  while (gort_chan_try_recv(env.started, NULL, NULL) != 0 &&
+         httptest_ms_since(t0) < SHUTDOWN_HANG_MS)
     httptest_gets_step(&g, -1, 10);
   assert_int_equal(gortp_shutdown_server_inflight(srv), 1);
 
@@ -238,14 +259,16 @@ static void shutdown_server_forces_at_deadline(void **state) {
   assert_int_equal(gort_context_with_timeout(gort_context_background(), 200 * GORT_MILLISECOND,
                                              &call.ctx), 0);
   GORT_CHAN_MAKE(&call.rc, int, 1);
-  int64_t t1 = gort_now();
   assert_int_equal(gort_go(shutdown_task, &call), 0);
-  assert_true(httptest_gets_finish(&g, 5000));
+  assert_true(httptest_gets_finish(&g, SHUTDOWN_HANG_MS));
   int rc = 0;
   gort_chan_recv(call.rc, &rc, NULL);
-  int64_t took = httptest_ms_since(t1);
+  /* Measured from the context's own deadline, not from a time taken after
+   * creating it: on a loaded machine that gap alone can exceed any slack. */
+  int64_t returned = gort_now(), deadline = 0;
+  assert_true(gort_context_deadline(call.ctx, &deadline));
   assert_int_equal(rc, GORT_EDEADLINE);
-  assert_true(took >= 150 && took < 3000);
+  assert_true(returned >= deadline);
   assert_true(g.result[0] != CURLE_OK || g.status[0] != 200); /* not completed */
   httptest_gets_cleanup(&g);
   gortp_shutdown_server_free(srv);
@@ -274,7 +297,8 @@ static void shutdown_server_busy_answers_503(void **state) {
   httptest_gets g;
   httptest_gets_start(&g, u, 1);
   int64_t t0 = gort_now();
-  while (gort_chan_try_recv(env.started, NULL, NULL) != 0 && httptest_ms_since(t0) < 5000)
+  while (gort_chan_try_recv(env.started, NULL, NULL) != 0 &&
+         httptest_ms_since(t0) < SHUTDOWN_HANG_MS)
     httptest_gets_step(&g, -1, 10);
 
   long status = 0;
@@ -283,7 +307,7 @@ static void shutdown_server_busy_answers_503(void **state) {
   assert_int_equal(status, 503);
 
   gort_chan_close(env.gate);
-  assert_true(httptest_gets_finish(&g, 5000));
+  assert_true(httptest_gets_finish(&g, SHUTDOWN_HANG_MS));
   assert_int_equal(g.status[0], 200);
   httptest_gets_cleanup(&g);
   gortp_shutdown_server_free(srv);
@@ -349,7 +373,7 @@ static void shutdown_example_sigterm_completes_inflight(void **state) {
   baseline b = take_baseline();
   httptest_child c;
   unsigned port = 0;
-  start_example(&c, "5000", &port);
+  start_example(&c, SHUTDOWN_HANG_DEADLINE, &port);
 
   char urls[6][128];
   const char *u[6];
@@ -362,25 +386,23 @@ static void shutdown_example_sigterm_completes_inflight(void **state) {
   httptest_gets_start(&g, u, 6);
   /* Every request has reached a handler before the signal is sent (the slow
    * ones are still there); a request that arrives after it gets 503. */
-  assert_true(drive_until(&g, &c, "handling GET /slow\n", 4, 5000));
-  assert_true(drive_until(&g, &c, "handling GET /\n", 2, 5000));
-  int64_t t0 = gort_now();
+  assert_true(drive_until(&g, &c, "handling GET /slow\n", 4, SHUTDOWN_HANG_MS));
+  assert_true(drive_until(&g, &c, "handling GET /\n", 2, SHUTDOWN_HANG_MS));
   assert_int_equal(kill(c.pid, SIGTERM), 0);
   /* The worker's goodbye comes after the listener was closed. */
-  assert_true(drive_until(&g, &c, "Worker shutting down...\n", 1, 5000));
+  assert_true(drive_until(&g, &c, "Worker shutting down...\n", 1, SHUTDOWN_HANG_MS));
   assert_true(httptest_connect_refused(port));
 
-  assert_true(httptest_gets_finish(&g, 5000));
+  assert_true(httptest_gets_finish(&g, SHUTDOWN_HANG_MS));
   for (int i = 0; i < 6; i++) {
     assert_int_equal(g.result[i], CURLE_OK);
     assert_int_equal(g.status[i], 200);
     assert_string_equal(g.body[i], "OK\n");
   }
-  int status = httptest_child_finish(&c, 5000);
-  int64_t took = httptest_ms_since(t0);
+  int status = httptest_child_finish(&c, SHUTDOWN_HANG_MS);
+  /* Graceful, so before its deadline: exit 0 and no "timed out" (below). */
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
-  assert_true(took < 5000); /* within the deadline */
   static const char *const want[] = {"listening on http://127.0.0.1:", "Background work tick\n",
                                      "\nShutdown signal received...\n",
                                      "Worker shutting down...\n",
@@ -402,16 +424,19 @@ static void shutdown_example_deadline_forces_exit(void **state) {
   const char *u[1] = {url};
   httptest_gets g;
   httptest_gets_start(&g, u, 1);
-  assert_true(drive_until(&g, &c, "handling GET /slow\n", 1, 5000));
+  assert_true(drive_until(&g, &c, "handling GET /slow\n", 1, SHUTDOWN_HANG_MS));
   int64_t t0 = gort_now();
   assert_int_equal(kill(c.pid, SIGTERM), 0);
-  assert_true(httptest_gets_finish(&g, 5000));
+  assert_true(httptest_gets_finish(&g, SHUTDOWN_HANG_MS));
   assert_true(g.result[0] != CURLE_OK || g.status[0] != 200);
-  int status = httptest_child_finish(&c, 5000);
+  int status = httptest_child_finish(&c, SHUTDOWN_HANG_MS);
   int64_t took = httptest_ms_since(t0);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 1);
-  assert_true(took >= 250 && took < 3000);
+  /* Not before its 300 ms deadline (which starts when the signal arrives);
+   * how long after is not asserted: the exit status and the message below
+   * say it forced rather than waited for the 20 s request. */
+  assert_true(took >= 250);
   static const char *const want[] = {"\nShutdown signal received...\n",
                                      "Shutdown timed out, forcing exit\n"};
   assert_true(in_order(c.out, want, 2));
@@ -424,9 +449,9 @@ static void shutdown_example_sigint_when_idle(void **state) {
   baseline b = take_baseline();
   httptest_child c;
   unsigned port = 0;
-  start_example(&c, "5000", &port);
+  start_example(&c, SHUTDOWN_HANG_DEADLINE, &port);
   assert_int_equal(kill(c.pid, SIGINT), 0);
-  int status = httptest_child_finish(&c, 5000);
+  int status = httptest_child_finish(&c, SHUTDOWN_HANG_MS);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
   static const char *const want[] = {"\nShutdown signal received...\n",

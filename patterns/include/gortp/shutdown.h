@@ -113,6 +113,13 @@ GORT_API int gortp_shutdown_server_inflight(gortp_shutdown_server *srv);
  * own abort): snapshots. After a graceful shutdown dropped is 0. */
 GORT_API long gortp_shutdown_server_answered(gortp_shutdown_server *srv);
 GORT_API long gortp_shutdown_server_dropped(gortp_shutdown_server *srv);
+/* Connections the server has started serving (Go's ConnState StateNew),
+ * accepted by its own thread or adopted from the backlog by stop_accepting;
+ * a shutdown waits for each until it is idle. A connection whose connect()
+ * succeeded may not be counted yet: it can wait in the kernel's backlog for
+ * a moment. Tests wait for this count instead of sleeping. A snapshot that
+ * never decreases. */
+GORT_API long gortp_shutdown_server_accepted(gortp_shutdown_server *srv);
 /* Phase 1: stop accepting. Idempotent; returns 0. */
 GORT_API int gortp_shutdown_server_stop_accepting(gortp_shutdown_server *srv);
 /* Phases 1 and 3 (see above). 0 when every in-flight request was answered
