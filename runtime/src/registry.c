@@ -14,6 +14,7 @@
  */
 #include <execinfo.h>
 #include <limits.h>
+#include <linux/membarrier.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +105,24 @@ static void reg_unlink(gort__task *t) {
  * snapshot, a dump), under gort__reg_lock; read by reg_remove. */
 static _Atomic bool reg_reading;
 
+/* Readers are rare (a snapshot, a dump) and exits are not: with the
+ * kernel's membarrier, a reader makes every running thread of the process
+ * execute a full barrier, and an exit needs only a compiler barrier
+ * between its store and its load (the asymmetric fence of liburcu). Chosen
+ * once at load, before any task: both sides read it unchanged. */
+static bool reg_membarrier;
+
+static void reg_membarrier_init(void) {
+  long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+      syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+    reg_membarrier = true;
+}
+
 void gort__reg_read_begin(void) {
   atomic_store(&reg_reading, true); /* seq_cst, before any reg_alive load */
+  if (reg_membarrier && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+    gort__fatal("registry: membarrier failed after it was registered");
 }
 
 void gort__reg_read_end(void) {
@@ -121,12 +138,18 @@ void gort__reg_read_end(void) {
  * exits shared). The exit stores reg_alive false, then loads reg_reading; a
  * reader stores reg_reading true, then loads reg_alive (gort__reg_alive).
  * All four are seq_cst (Dekker; no fences, which ThreadSanitizer does not
- * model): either the reader sees false and skips t, or this sees the
- * reader and waits for it by taking the lock. Seeing false from a reader's
- * end acquires that reader's reads of t. */
+ * model), or, with membarrier (above), the reader's barrier on every
+ * thread stands in for the exit's: either the reader sees false and skips
+ * t, or this sees the reader and waits for it by taking the lock. Seeing
+ * false from a reader's end acquires that reader's reads of t. */
 static void reg_remove(gort__task *t, bool keep) {
   if (keep) {
-    atomic_store(&t->reg_alive, false);
+    if (reg_membarrier) {
+      atomic_store_explicit(&t->reg_alive, false, memory_order_relaxed);
+      __asm__ __volatile__("" ::: "memory"); /* the reader's membarrier is the fence */
+    } else {
+      atomic_store(&t->reg_alive, false);
+    }
     if (atomic_load(&reg_reading)) {
       pthread_mutex_lock(&gort__reg_lock);
       pthread_mutex_unlock(&gort__reg_lock);
@@ -416,7 +439,7 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
   gort__task *t = task_alloc(&listed);
   if (!t) return GORT_ENOMEM;
   task_atomics_unchecked(t);
-  t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+  t->id = gort__id_next(&next_id);
   if (name) snprintf(t->name, sizeof t->name, "%s", name);
   t->fn = fn;
   t->arg = arg;
@@ -599,6 +622,7 @@ static void atfork_child(void) {
 }
 
 __attribute__((constructor)) static void gort__init(void) {
+  reg_membarrier_init();
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
   gort__current(); /* the loading thread (main) becomes task 1 */
   const char *tb = getenv("GORT_TRACEBACK");
