@@ -51,12 +51,18 @@ extern const gort__backend *gort__be;
 extern pthread_mutex_t gort__reg_lock;
 extern gort__task *gort__reg_head; /* gort__reg_lock */
 /* Whether a listed record is a live task's (under gort__reg_lock): a spawn
- * publishes a reused record with a release store, so this acquires. */
+ * publishes a reused record with a release store, so this acquires; seq_cst
+ * for an exit's handshake with gort__reg_read_begin (registry.c). */
 static inline bool gort__reg_alive(gort__task *t) {
-  bool alive = atomic_load_explicit(&t->reg_alive, memory_order_acquire);
+  bool alive = atomic_load(&t->reg_alive);
   if (alive) GORT__HB_AFTER(&t->reg_alive);
   return alive;
 }
+/* Around a walk that reads live records' fields, with gort__reg_lock held:
+ * an exit that leaves its record listed takes no lock, and waits for such a
+ * reader instead (registry.c, reg_remove). */
+void gort__reg_read_begin(void);
+void gort__reg_read_end(void);
 extern _Atomic int64_t gort__parked_count, gort__live_count;
 extern _Atomic int64_t gort__adopted_alive;
 extern _Atomic bool gort__deadlock_reported; /* cleared by any ready */

@@ -127,6 +127,7 @@ static void dump_all(const dump_sink *s) {
     }
   }
   if (!locked) emit(s, "(registry busy; dump may be inconsistent)\n");
+  if (locked) gort__reg_read_begin();
   if (gort__chaos_on) emit(s, "(schedule perturbation GORT_CHAOS=%llu)\n\n", gort__chaos_seed());
   /* In the order first listed, as Go walks allgs: task 1 first; a reused
    * record keeps its place. Walk to the tail. */
@@ -137,7 +138,10 @@ static void dump_all(const dump_sink *s) {
     dump_one(s, t, now);
     emit(s, "\n");
   }
-  if (locked) pthread_mutex_unlock(&gort__reg_lock);
+  if (locked) {
+    gort__reg_read_end();
+    pthread_mutex_unlock(&gort__reg_lock);
+  }
 }
 
 void gort_dump_tasks(FILE *out) {

@@ -120,3 +120,17 @@ bool gort__task_cache_put(void *rec) {
   task_cache.n++;
   return true;
 }
+
+/* ---- task ids ---- */
+
+static _Thread_local struct {
+  uint64_t next, end;
+} id_cache;
+
+uint64_t gort__id_next(_Atomic uint64_t *gen) {
+  if (id_cache.next == id_cache.end) {
+    id_cache.next = atomic_fetch_add_explicit(gen, GORT__ID_BATCH, memory_order_relaxed);
+    id_cache.end = id_cache.next + GORT__ID_BATCH;
+  }
+  return id_cache.next++;
+}

@@ -86,4 +86,12 @@ void *gort__task_cache_take(void);
  * waits until its workers are on their way out, then counts threads). */
 void gort__local_thread_exit(void);
 
+/* A fresh task id from gen, taken GORT__ID_BATCH at a time into the
+ * calling thread's range, as Go's per-P goidcache (_GoidCacheBatch): one
+ * spawn in GORT__ID_BATCH pays the shared read-modify-write. Ids are unique;
+ * the ones a thread spawns one after another increase, but tasks spawned
+ * on different threads (workers) interleave out of spawn order, as in Go. */
+#define GORT__ID_BATCH 16
+uint64_t gort__id_next(_Atomic uint64_t *gen);
+
 #endif

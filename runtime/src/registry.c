@@ -9,10 +9,12 @@
  *  - adopted_alive counts adopted threads (main = task 1, and foreign
  *    threads that call into gort); the backend counts its own threads.
  * Lock order: gort__reg_lock is never held while a backend lock is taken,
- * except around fork().
+ * except around fork(); rec_pool_lock (the shared pool of cached records)
+ * is taken alone, or after gort__reg_lock around fork().
  */
 #include <execinfo.h>
 #include <limits.h>
+#include <linux/membarrier.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,12 +42,18 @@
 #define GORT__ASAN_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-pthread_mutex_t gort__reg_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The words every spawn, exit or park writes each have a cache line, away
+ * from each other and from those every spawn only reads (configuration,
+ * the backend): under the M:N backend one worker spawns while another
+ * exits, and a shared line moved between them on every task. */
+#define GORT__OWN_LINE _Alignas(64)
+GORT__OWN_LINE pthread_mutex_t gort__reg_lock = PTHREAD_MUTEX_INITIALIZER;
 gort__task *gort__reg_head;
-static _Atomic uint64_t next_id = 1;
-
-_Atomic int64_t gort__parked_count, gort__live_count, gort__adopted_alive;
-static _Atomic int64_t peak_live;
+GORT__OWN_LINE static _Atomic uint64_t next_id = 1;
+static _Atomic int64_t peak_live; /* beside next_id: both the spawner's */
+GORT__OWN_LINE _Atomic int64_t gort__live_count;
+GORT__OWN_LINE _Atomic int64_t gort__parked_count;
+GORT__OWN_LINE _Atomic int64_t gort__adopted_alive;
 static _Atomic int64_t timers_pending;
 static _Atomic int fail_thread_creates;
 static _Atomic bool spawn_traces;
@@ -93,13 +101,67 @@ static void reg_unlink(gort__task *t) {
   if (t->reg_next) t->reg_next->reg_prev = t->reg_prev;
 }
 
-/* t is no longer a live task. Under the lock, so no reader is reading its
- * fields once this returns; keep: it stays listed, for the cache. */
+/* Set while a reader walks the list and reads live records' fields (a
+ * snapshot, a dump), under gort__reg_lock; read by reg_remove. */
+static _Atomic bool reg_reading;
+
+/* Readers are rare (a snapshot, a dump) and exits are not: with the
+ * kernel's membarrier, a reader makes every running thread of the process
+ * execute a full barrier, and an exit needs only a compiler barrier
+ * between its store and its load (the asymmetric fence of liburcu). Chosen
+ * once at load, before any task: both sides read it unchanged. */
+static bool reg_membarrier;
+
+static void reg_membarrier_init(void) {
+  long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+      syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+    reg_membarrier = true;
+}
+
+void gort__reg_read_begin(void) {
+  atomic_store(&reg_reading, true); /* seq_cst, before any reg_alive load */
+  if (reg_membarrier && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+    gort__fatal("registry: membarrier failed after it was registered");
+}
+
+void gort__reg_read_end(void) {
+  GORT__HB_BEFORE(&reg_reading);
+  atomic_store_explicit(&reg_reading, false, memory_order_release);
+}
+
+/* t is no longer a live task; once this returns no reader is reading its
+ * fields. keep: it stays listed, for the cache.
+ *
+ * Kept, it needs no lock (a spawn/exit pair took the registry lock twice,
+ * a tenth of a green spawn's CPU, and it was the one lock every worker's
+ * exits shared). The exit stores reg_alive false, then loads reg_reading; a
+ * reader stores reg_reading true, then loads reg_alive (gort__reg_alive).
+ * All four are seq_cst (Dekker; no fences, which ThreadSanitizer does not
+ * model), or, with membarrier (above), the reader's barrier on every
+ * thread stands in for the exit's: either the reader sees false and skips
+ * t, or this sees the reader and waits for it by taking the lock. Seeing
+ * false from a reader's end acquires that reader's reads of t. */
 static void reg_remove(gort__task *t, bool keep) {
-  pthread_mutex_lock(&gort__reg_lock);
-  atomic_store_explicit(&t->reg_alive, false, memory_order_relaxed);
-  if (!keep) reg_unlink(t);
-  pthread_mutex_unlock(&gort__reg_lock);
+  if (keep) {
+    if (reg_membarrier) {
+      atomic_store_explicit(&t->reg_alive, false, memory_order_relaxed);
+      __asm__ __volatile__("" ::: "memory"); /* the reader's membarrier is the fence */
+    } else {
+      atomic_store(&t->reg_alive, false);
+    }
+    if (atomic_load(&reg_reading)) {
+      pthread_mutex_lock(&gort__reg_lock);
+      pthread_mutex_unlock(&gort__reg_lock);
+    } else {
+      GORT__HB_AFTER(&reg_reading);
+    }
+  } else {
+    pthread_mutex_lock(&gort__reg_lock);
+    atomic_store_explicit(&t->reg_alive, false, memory_order_relaxed);
+    reg_unlink(t);
+    pthread_mutex_unlock(&gort__reg_lock);
+  }
   atomic_fetch_sub(&gort__live_count, 1);
 }
 
@@ -259,10 +321,76 @@ void gort__reg_drop_cached(void *list) {
   }
 }
 
+/* The shared pool of cached records, as Go's sched.gFree behind each P's
+ * gFree: a task spawned on one thread often exits on another (NaiveSpawn's
+ * spawner never exits anything, the worker that runs its tasks exits them
+ * all), so per-thread caches alone run dry on one side and overflow on the
+ * other, back to malloc, free and the registry lock. A full cache moves half
+ * of itself here, an empty one takes a batch back, one lock per REC_BATCH
+ * records. Pooled records stay listed (not alive) and count as freed, as
+ * cached ones do. Bounded (beyond REC_POOL_MAX they are unlisted and freed);
+ * a forked child forgets it. */
+#define REC_BATCH (GORT__TASK_CACHE_MAX / 2)
+#define REC_POOL_MAX 16384
+static pthread_mutex_t rec_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *rec_pool; /* rec_pool_lock; linked through each record's first word */
+static _Atomic int rec_pool_n; /* written under rec_pool_lock; read alone as a hint */
+
+/* The calling thread's cache is full: move a batch to the pool. */
+static void rec_pool_spill(void) {
+  void *batch = NULL, *over = NULL;
+  int n = 0;
+  for (void *c; n < REC_BATCH && (c = gort__task_cache_get()) != NULL; n++) {
+    *(void **)c = batch;
+    batch = c;
+  }
+  pthread_mutex_lock(&rec_pool_lock);
+  while (batch) {
+    void *c = batch;
+    batch = *(void **)c;
+    int n_pooled = atomic_load_explicit(&rec_pool_n, memory_order_relaxed);
+    if (n_pooled < REC_POOL_MAX) {
+      *(void **)c = rec_pool;
+      rec_pool = c;
+      atomic_store_explicit(&rec_pool_n, n_pooled + 1, memory_order_relaxed);
+    } else {
+      *(void **)c = over;
+      over = c;
+    }
+  }
+  pthread_mutex_unlock(&rec_pool_lock);
+  gort__reg_drop_cached(over);
+}
+
+/* The calling thread's cache is empty: take a batch from the pool. */
+static void rec_pool_refill(void) {
+  if (atomic_load_explicit(&rec_pool_n, memory_order_relaxed) == 0) return; /* a hint */
+  pthread_mutex_lock(&rec_pool_lock);
+  void *batch = NULL;
+  for (int n = 0; n < REC_BATCH && rec_pool; n++) {
+    void *c = rec_pool;
+    rec_pool = *(void **)c;
+    atomic_store_explicit(&rec_pool_n, atomic_load_explicit(&rec_pool_n, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
+    *(void **)c = batch;
+    batch = c;
+  }
+  pthread_mutex_unlock(&rec_pool_lock);
+  while (batch) {
+    void *c = batch;
+    batch = *(void **)c;
+    gort__task_cache_put(c); /* it was empty: room for a batch */
+  }
+}
+
 /* A record for a spawn, its fields (not the links) cleared; *listed: it is
  * on the registry list already (from the cache). */
 static gort__task *task_alloc(bool *listed) {
-  gort__task *t = gort__allocator_default() ? gort__task_cache_get() : NULL;
+  gort__task *t = NULL;
+  if (gort__allocator_default() && !(t = gort__task_cache_get())) {
+    rec_pool_refill();
+    t = gort__task_cache_get();
+  }
   if (t) {
     GORT__ASAN_UNPOISON(t, TASK_FIELDS);
     gort__count_alloc(sizeof *t);
@@ -280,15 +408,19 @@ static void task_retire(gort__task *t) {
   bool keep = gort__allocator_default();
   reg_remove(t, keep);
   gort__free(t->spawn_stack);
-  if (keep && gort__task_cache_put(t)) {
+  if (keep && !gort__task_cache_put(t)) {
+    rec_pool_spill();
+    if (!gort__task_cache_put(t)) { /* cannot happen: room was made */
+      pthread_mutex_lock(&gort__reg_lock);
+      reg_unlink(t);
+      pthread_mutex_unlock(&gort__reg_lock);
+      keep = false;
+    }
+  }
+  if (keep) {
     gort__count_free();
     GORT__ASAN_POISON((char *)t + sizeof(void *), TASK_FIELDS - sizeof(void *));
     return;
-  }
-  if (keep) { /* the cache is full */
-    pthread_mutex_lock(&gort__reg_lock);
-    reg_unlink(t);
-    pthread_mutex_unlock(&gort__reg_lock);
   }
   gort__free(t);
 }
@@ -307,7 +439,7 @@ int gort_go_at(gort_task_fn fn, void *arg, const char *name, const char *file, i
   gort__task *t = task_alloc(&listed);
   if (!t) return GORT_ENOMEM;
   task_atomics_unchecked(t);
-  t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+  t->id = gort__id_next(&next_id);
   if (name) snprintf(t->name, sizeof t->name, "%s", name);
   t->fn = fn;
   t->arg = arg;
@@ -425,6 +557,7 @@ size_t gort_task_snapshot(gort_task_info *out, size_t max) {
   /* A short buffer gets the lowest ids: a reused record keeps its place in
    * the list, so list order is not id order. Once the buffer is full, a
    * lower id replaces the highest taken (task 1, listed first, stays). */
+  gort__reg_read_begin();
   size_t top = 0; /* out[top] has the highest id taken, once full */
   gort__task *t = gort__reg_head;
   while (t && t->reg_next) t = t->reg_next;
@@ -440,6 +573,7 @@ size_t gort_task_snapshot(gort_task_info *out, size_t max) {
       for (size_t i = 0; i < max; i++)
         if (out[i].id > out[top].id) top = i;
   }
+  gort__reg_read_end();
   pthread_mutex_unlock(&gort__reg_lock);
   if (out) qsort(out, n < max ? n : max, sizeof *out, cmp_id);
   return n;
@@ -452,6 +586,7 @@ size_t gort_task_snapshot(gort_task_info *out, size_t max) {
  * (they may be mid-use). */
 static void atfork_prepare(void) {
   pthread_mutex_lock(&gort__reg_lock);
+  pthread_mutex_lock(&rec_pool_lock);
   gort__be->atfork_prepare();
   gort__stats_fork_lock();
 }
@@ -459,6 +594,7 @@ static void atfork_prepare(void) {
 static void atfork_parent(void) {
   gort__stats_fork_unlock();
   gort__be->atfork_parent();
+  pthread_mutex_unlock(&rec_pool_lock);
   pthread_mutex_unlock(&gort__reg_lock);
 }
 
@@ -473,15 +609,20 @@ static void atfork_child(void) {
   gort__reg_head = self;
   /* The cache's records were listed; the list is gone: forget them. */
   (void)gort__task_cache_take();
+  rec_pool = NULL;
+  atomic_store(&rec_pool_n, 0);
+  atomic_store(&reg_reading, false);
   atomic_store(&gort__live_count, self ? 1 : 0);
   atomic_store(&gort__adopted_alive, self && self->adopted ? 1 : 0);
   atomic_store(&gort__parked_count, 0);
   gort__stats_fork_unlock();
   gort__be->atfork_child();
+  pthread_mutex_unlock(&rec_pool_lock);
   pthread_mutex_unlock(&gort__reg_lock);
 }
 
 __attribute__((constructor)) static void gort__init(void) {
+  reg_membarrier_init();
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
   gort__current(); /* the loading thread (main) becomes task 1 */
   const char *tb = getenv("GORT_TRACEBACK");

@@ -93,27 +93,47 @@ static void ready_all(wake_list *l) {
 void gort_waitgroup_init(gort_waitgroup *wg) {
   if (gort__nil(wg)) return;
   pthread_mutex_init(&wg->lock, NULL);
-  wg->count = 0;
+  atomic_init(&wg->count, 0);
   wg->waiters = (gort__waitq)GORT__WAITQ_INIT;
 }
 
+/* The counter changes without the lock unless it becomes zero, as Go's
+ * WaitGroup does with one atomic add: NaiveSpawn's ten thousand Done calls,
+ * from tasks on every worker, took and moved the lock each. Waiters queue
+ * only under the lock after reading a nonzero count there, and a change to
+ * zero happens only under the lock, so the add that reaches zero finds every
+ * waiter. Each change is an acq_rel read-modify-write: the last one, and so
+ * the woken or returning Wait (through the lock), acquires every earlier
+ * Done's past, the happens-before edge Go's Done -> Wait gives. */
 int gort_waitgroup_add(gort_waitgroup *wg, int64_t delta) {
   if (wg == NULL) return GORT_EINVAL;
+  int64_t old = atomic_load_explicit(&wg->count, memory_order_relaxed), v;
+  bool locked = false;
+  for (;;) {
+    /* Misuse leaves the counter as it was, so RETURN mode can go on. count
+     * is never negative, so only a positive delta can overflow, and a
+     * negative one only yields a negative sum. */
+    int rc = 0;
+    if (__builtin_add_overflow(old, delta, &v))
+      rc = GORT_EWGOVERFLOW;
+    else if (v < 0)
+      rc = GORT_ENEGWG;
+    if (rc != 0) {
+      if (locked) pthread_mutex_unlock(&wg->lock);
+      return gort__misuse(rc);
+    }
+    if (v == 0 && !locked) { /* to zero: only under the lock */
+      gort__lock_mutex(&wg->lock);
+      locked = true;
+      old = atomic_load_explicit(&wg->count, memory_order_relaxed);
+      continue;
+    }
+    if (atomic_compare_exchange_weak_explicit(&wg->count, &old, v, memory_order_acq_rel,
+                                              memory_order_relaxed))
+      break;
+  }
+  if (!locked) return 0;
   wake_list wake = WAKE_LIST_INIT;
-  gort__lock_mutex(&wg->lock);
-  int64_t v;
-  /* Misuse leaves the counter as it was, so RETURN mode can go on. count
-   * is never negative, so only a positive delta can overflow, and a
-   * negative one only yields a negative sum. */
-  if (__builtin_add_overflow(wg->count, delta, &v)) {
-    pthread_mutex_unlock(&wg->lock);
-    return gort__misuse(GORT_EWGOVERFLOW);
-  }
-  if (v < 0) {
-    pthread_mutex_unlock(&wg->lock);
-    return gort__misuse(GORT_ENEGWG);
-  }
-  wg->count = v;
   if (v == 0) take_all(&wg->waiters, &wake);
   pthread_mutex_unlock(&wg->lock);
   ready_all(&wake);
@@ -125,7 +145,7 @@ int gort_waitgroup_done(gort_waitgroup *wg) { return gort_waitgroup_add(wg, -1);
 int gort_waitgroup_wait(gort_waitgroup *wg) {
   if (wg == NULL) return GORT_EINVAL;
   gort__lock_mutex(&wg->lock);
-  if (wg->count == 0) {
+  if (atomic_load_explicit(&wg->count, memory_order_acquire) == 0) {
     pthread_mutex_unlock(&wg->lock);
     return 0;
   }

@@ -56,8 +56,8 @@ typedef struct {
 
 /* ---- WaitGroup ---- */
 typedef struct {
-  pthread_mutex_t lock; /* protects count and waiters */
-  int64_t count;
+  pthread_mutex_t lock; /* protects waiters, and every change of count to 0 */
+  GORT__ATOMIC(int64_t) count;
   gort__waitq waiters;
 } gort_waitgroup;
 #define GORT_WAITGROUP_INIT {PTHREAD_MUTEX_INITIALIZER, 0, GORT__WAITQ_INIT}

@@ -128,7 +128,10 @@ static struct {
   int nprocs;
   gort__p *allp;
   _Atomic int state;
-  _Atomic int64_t green_live;
+  /* Written by every spawn and exit: on a line of its own, away from the
+   * words every wakep and spinner reads. */
+  _Alignas(64) _Atomic int64_t green_live;
+  _Alignas(64) char green_live_pad_;
   _Atomic int64_t m_alive, m_created;
   sigset_t sigmask;           /* workers run tasks with the first spawner's mask */
   pthread_t sysmon;
@@ -281,6 +284,29 @@ static void global_put(gort__g *g) {
     sched.gq_head = g;
   sched.gq_tail = g;
   atomic_fetch_add(&sched.gq_len, 1);
+  pthread_mutex_unlock(&sched.lock);
+}
+
+/* p's local queue is full: move half of it, then g, to the global queue
+ * under one lock, as Go's runqputslow (a spawner that outruns the workers,
+ * NaiveSpawn's, took the sched lock for every task past the 256th). */
+static void runq_put_slow(gort__p *p, gort__g *g) {
+  gort__g *head = NULL, **tail = &head;
+  int64_t n = 0;
+  for (gort__g *x; n < RUNQ_SIZE / 2 && (x = runq_pop(p)) != NULL; n++) {
+    *tail = x;
+    tail = &x->next;
+  }
+  *tail = g;
+  g->next = NULL;
+  n++;
+  pthread_mutex_lock(&sched.lock);
+  if (sched.gq_tail)
+    sched.gq_tail->next = head;
+  else
+    sched.gq_head = head;
+  sched.gq_tail = g;
+  atomic_fetch_add(&sched.gq_len, n);
   pthread_mutex_unlock(&sched.lock);
 }
 
@@ -559,12 +585,20 @@ static gort__g *find_runnable(gort__m *m) {
 static void ready_g(gort__g *g, bool next) {
   gort__m *m = getm();
   gort__p *p = m ? m->p : NULL;
-  if (p) {
-    if (next) g = atomic_exchange(&p->runnext, g); /* the old runnext goes to the queue */
-    if (g && !runq_put(p, g)) global_put(g);
-  } else {
-    global_put(g);
+  if (p && next) {
+    /* The exchange is a seq_cst read-modify-write: it orders the publication
+     * before wakep's loads as the fence does (the top's no-lost-wake-up
+     * argument), so no fence follows it. The old runnext goes to the queue,
+     * and is visible to the Ms that look once the new one is. */
+    g = atomic_exchange(&p->runnext, g);
+    if (g && !runq_put(p, g)) runq_put_slow(p, g);
+    wakep();
+    return;
   }
+  if (!p)
+    global_put(g);
+  else if (!runq_put(p, g))
+    runq_put_slow(p, g);
   full_fence();
   wakep();
 }
@@ -588,7 +622,10 @@ static void execute(gort__m *m, gort__g *g) {
     m->after = AFTER_NONE;
     gort__tls_task = g->task;
     atomic_store_explicit(&g->task->tid, m->th.tid, memory_order_relaxed);
-    if (m->p) atomic_fetch_add_explicit(&m->p->schedtick, 1, memory_order_relaxed);
+    if (m->p) { /* only its owner counts (sysmon looks for a change): no RMW */
+      uint64_t tick = atomic_load_explicit(&m->p->schedtick, memory_order_relaxed);
+      atomic_store_explicit(&m->p->schedtick, tick + 1, memory_order_relaxed);
+    }
     switch_to_g(m, g);
     gort__tls_task = NULL;
     m->curg = NULL;

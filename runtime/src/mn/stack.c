@@ -311,6 +311,47 @@ static gort__g *slot_g(stack_arena *a, int i) {
 
 static bool fits(const gort__g *g, size_t slot) { return g->map_size == slot; }
 
+/* Under lock: a free slot of size slot for a G, carving a new one only when
+ * carve (else only a dirty one, NULL when there is none). */
+static int take_locked(size_t slot, size_t guard, bool carve, gort__g **out) {
+  *out = NULL;
+  stack_arena *a = avail_head;
+  while (a && a->slot != slot) { /* a stack size no longer wanted: drained by purges */
+    stack_arena *next = a->avail_next;
+    avail_remove(a);
+    a = next;
+  }
+  int rc = 0, i;
+  if (!carve && (!a || a->nfree == 0 || a->state[a->free[a->nfree - 1]] != SLOT_DIRTY)) return 0;
+  if (!a && (a = arena_new(slot, guard, &rc)) != NULL) avail_add(a);
+  if (!a) return rc;
+  if (a->nfree > 0) {
+    i = a->free[--a->nfree];
+    if (a->state[i] == SLOT_DIRTY) {
+      a->ndirty--;
+      ndirty_total--;
+    }
+  } else {
+    i = a->carved;
+    if ((rc = guard_install(slot_lo(a, i), guard)) != 0) return rc;
+#ifdef GORT_MN_VALGRIND
+    a->vid[i] = VALGRIND_STACK_REGISTER(slot_lo(a, i) + guard, slot_lo(a, i) + slot);
+#endif
+    a->carved++;
+  }
+  a->state[i] = SLOT_LIVE;
+  a->live++;
+  if (a->nfree == 0 && a->carved == a->nslots) avail_remove(a);
+  *out = slot_g(a, i);
+  return 0;
+}
+
+/* An M's cache moves to and from the arenas half a cache at a time, one
+ * lock each: a task spawned on one M often exits on another (NaiveSpawn's
+ * spawner frees no stack, the M that runs its tasks frees them all), and
+ * one lock per stack on both sides was a twentieth of a green spawn. */
+#define STACK_BATCH (MN_STACK_CACHE_PER_M / 2)
+
 int gort__stack_get(gort__m *m, gort__g **out) {
   size_t guard, slot = slot_size(gort_get_stack_size(), &guard);
   while (m && m->scache) {
@@ -327,36 +368,17 @@ int gort__stack_get(gort__m *m, gort__g **out) {
     pthread_mutex_unlock(&lock);
   }
   pthread_mutex_lock(&lock);
-  stack_arena *a = avail_head;
-  while (a && a->slot != slot) { /* a stack size no longer wanted: drained by purges */
-    stack_arena *next = a->avail_next;
-    avail_remove(a);
-    a = next;
+  int rc = take_locked(slot, guard, true, out);
+  /* Refill the empty cache with stacks that are warm already. */
+  for (int k = 1; rc == 0 && m && k < STACK_BATCH; k++) {
+    gort__g *g;
+    if (take_locked(slot, guard, false, &g) != 0 || !g) break;
+    g->cache_next = m->scache;
+    m->scache = g;
+    m->nscache++;
   }
-  int rc = 0, i;
-  if (!a && (a = arena_new(slot, guard, &rc)) != NULL) avail_add(a);
-  if (!a) goto out;
-  if (a->nfree > 0) {
-    i = a->free[--a->nfree];
-    if (a->state[i] == SLOT_DIRTY) {
-      a->ndirty--;
-      ndirty_total--;
-    }
-  } else {
-    i = a->carved;
-    if ((rc = guard_install(slot_lo(a, i), guard)) != 0) goto out;
-#ifdef GORT_MN_VALGRIND
-    a->vid[i] = VALGRIND_STACK_REGISTER(slot_lo(a, i) + guard, slot_lo(a, i) + slot);
-#endif
-    a->carved++;
-  }
-  a->state[i] = SLOT_LIVE;
-  a->live++;
-  if (a->nfree == 0 && a->carved == a->nslots) avail_remove(a);
-  *out = slot_g(a, i);
-  GORT__TSAN_ACQUIRE(*out);
-out:
   pthread_mutex_unlock(&lock);
+  if (rc == 0) GORT__TSAN_ACQUIRE(*out);
   return rc;
 }
 
@@ -381,6 +403,12 @@ void gort__stack_put(gort__m *m, gort__g *g) {
   int max = cache_limit();
   pthread_mutex_lock(&lock);
   release_locked(g, slot);
+  for (int k = 1; m && m->scache && k < STACK_BATCH; k++) { /* half the full cache along */
+    gort__g *x = m->scache;
+    m->scache = x->cache_next;
+    m->nscache--;
+    release_locked(x, slot);
+  }
   if (ndirty_total > max) purge_locked(max / 2); /* amortized: a purge per max/2 frees */
   pthread_mutex_unlock(&lock);
 }
