@@ -275,17 +275,20 @@ static bool runq_has_work(gort__p *p) {
          atomic_load_explicit(&p->runnext, memory_order_acquire) != NULL;
 }
 
-static void global_put(gort__g *g) {
-  g->next = NULL;
+/* Append the n Gs head..tail (linked through next) to the global queue. */
+static void global_put_list(gort__g *head, gort__g *tail, int64_t n) {
+  tail->next = NULL;
   pthread_mutex_lock(&sched.lock);
   if (sched.gq_tail)
-    sched.gq_tail->next = g;
+    sched.gq_tail->next = head;
   else
-    sched.gq_head = g;
-  sched.gq_tail = g;
-  atomic_fetch_add(&sched.gq_len, 1);
+    sched.gq_head = head;
+  sched.gq_tail = tail;
+  atomic_fetch_add(&sched.gq_len, n);
   pthread_mutex_unlock(&sched.lock);
 }
+
+static void global_put(gort__g *g) { global_put_list(g, g, 1); }
 
 /* p's local queue is full: move half of it, then g, to the global queue
  * under one lock, as Go's runqputslow (a spawner that outruns the workers,
@@ -298,16 +301,7 @@ static void runq_put_slow(gort__p *p, gort__g *g) {
     tail = &x->next;
   }
   *tail = g;
-  g->next = NULL;
-  n++;
-  pthread_mutex_lock(&sched.lock);
-  if (sched.gq_tail)
-    sched.gq_tail->next = head;
-  else
-    sched.gq_head = head;
-  sched.gq_tail = g;
-  atomic_fetch_add(&sched.gq_len, n);
-  pthread_mutex_unlock(&sched.lock);
+  global_put_list(head, g, n + 1);
 }
 
 /* Take one G for p's worker, and a fair share more into p's local queue. */
