@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "hb.h"
+#include "lock.h"
 #include "mn/mn.h"
 
 #if defined(__has_include)
@@ -79,7 +80,7 @@ struct stack_arena {
 
 /* Everything below is under lock; a spawn takes it only when its M's cache
  * is empty. */
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static gort__lock lock; /* spin-then-futex: a spawn or exit waits for a few dozen instructions */
 static stack_arena *all_head, *avail_head;
 static int ndirty_total;
 static int guard_mode;
@@ -311,10 +312,17 @@ static gort__g *slot_g(stack_arena *a, int i) {
 
 static bool fits(const gort__g *g, size_t slot) { return g->map_size == slot; }
 
-/* Under lock: a free slot of size slot for a G, carving a new one only when
- * carve (else only a dirty one, NULL when there is none). */
-static int take_locked(size_t slot, size_t guard, bool carve, gort__g **out) {
-  *out = NULL;
+/* A slot taken under lock; its G is written after the lock is dropped (the
+ * line is cold: another M freed it, and a batch is a dozen of them). */
+typedef struct {
+  stack_arena *a;
+  int i;
+} slot_ref;
+
+/* Under lock: a free slot of size slot, carving a new one only when carve
+ * (else only a dirty one; out->a NULL when there is none). */
+static int take_locked(size_t slot, size_t guard, bool carve, slot_ref *out) {
+  out->a = NULL;
   stack_arena *a = avail_head;
   while (a && a->slot != slot) { /* a stack size no longer wanted: drained by purges */
     stack_arena *next = a->avail_next;
@@ -342,7 +350,8 @@ static int take_locked(size_t slot, size_t guard, bool carve, gort__g **out) {
   a->state[i] = SLOT_LIVE;
   a->live++;
   if (a->nfree == 0 && a->carved == a->nslots) avail_remove(a);
-  *out = slot_g(a, i);
+  out->a = a;
+  out->i = i;
   return 0;
 }
 
@@ -363,23 +372,29 @@ int gort__stack_get(gort__m *m, gort__g **out) {
       GORT__TSAN_ACQUIRE(*out);
       return 0;
     }
-    pthread_mutex_lock(&lock);
+    gort__lock_acquire(&lock);
     release_locked(g, slot);
-    pthread_mutex_unlock(&lock);
+    gort__lock_release(&lock);
   }
-  pthread_mutex_lock(&lock);
-  int rc = take_locked(slot, guard, true, out);
+  slot_ref got[STACK_BATCH];
+  int n = 0;
+  gort__lock_acquire(&lock);
+  int rc = take_locked(slot, guard, true, &got[0]);
   /* Refill the empty cache with stacks that are warm already. */
-  for (int k = 1; rc == 0 && m && k < STACK_BATCH; k++) {
-    gort__g *g;
-    if (take_locked(slot, guard, false, &g) != 0 || !g) break;
+  if (rc == 0)
+    for (n = 1; m && n < STACK_BATCH; n++)
+      if (take_locked(slot, guard, false, &got[n]) != 0 || !got[n].a) break;
+  gort__lock_release(&lock);
+  if (rc != 0) return rc;
+  for (int k = 1; k < n; k++) {
+    gort__g *g = slot_g(got[k].a, got[k].i);
     g->cache_next = m->scache;
     m->scache = g;
     m->nscache++;
   }
-  pthread_mutex_unlock(&lock);
-  if (rc == 0) GORT__TSAN_ACQUIRE(*out);
-  return rc;
+  *out = slot_g(got[0].a, got[0].i);
+  GORT__TSAN_ACQUIRE(*out);
+  return 0;
 }
 
 /* Called on the scheduler's stack once g's task has exited. */
@@ -401,7 +416,7 @@ void gort__stack_put(gort__m *m, gort__g *g) {
   }
   size_t slot = current_slot();
   int max = cache_limit();
-  pthread_mutex_lock(&lock);
+  gort__lock_acquire(&lock);
   release_locked(g, slot);
   for (int k = 1; m && m->scache && k < STACK_BATCH; k++) { /* half the full cache along */
     gort__g *x = m->scache;
@@ -410,13 +425,13 @@ void gort__stack_put(gort__m *m, gort__g *g) {
     release_locked(x, slot);
   }
   if (ndirty_total > max) purge_locked(max / 2); /* amortized: a purge per max/2 frees */
-  pthread_mutex_unlock(&lock);
+  gort__lock_release(&lock);
 }
 
 void gort__stack_cache_trim(int keep) {
-  pthread_mutex_lock(&lock);
+  gort__lock_acquire(&lock);
   if (ndirty_total > keep) purge_locked(keep);
-  pthread_mutex_unlock(&lock);
+  gort__lock_release(&lock);
 }
 
 /* m's cache back to the arenas (m exits); with m NULL, unmap every arena
@@ -424,19 +439,19 @@ void gort__stack_cache_trim(int keep) {
 void gort__stack_cache_drain(gort__m *m) {
   if (m) {
     size_t slot = current_slot();
-    pthread_mutex_lock(&lock);
+    gort__lock_acquire(&lock);
     while (m->scache) {
       gort__g *g = m->scache;
       m->scache = g->cache_next;
       m->nscache--;
       release_locked(g, slot);
     }
-    pthread_mutex_unlock(&lock);
+    gort__lock_release(&lock);
     return;
   }
-  pthread_mutex_lock(&lock);
+  gort__lock_acquire(&lock);
   purge_locked(0);
-  pthread_mutex_unlock(&lock);
+  gort__lock_release(&lock);
 }
 
 /* ---- overflow reporting ---- */
