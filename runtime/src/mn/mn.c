@@ -116,7 +116,7 @@ struct gort__p {
 
 static struct {
   gort__lock lock;           /* spin-then-futex: held for a few dozen instructions */
-  gort__g *gq_head, *gq_tail; /* lock */
+  gort__g *gq_head, *gq_tail; /* lock; the first and last batch */
   _Atomic int64_t gq_len;
   gort__p *pidle;             /* lock */
   _Atomic int npidle;
@@ -168,7 +168,7 @@ static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 /* ---- context switches, with the sanitizers' fiber hooks ---- */
 
 #ifdef GORT_MN_ASAN
-static size_t g_stack_size(const gort__g *g) { return (size_t)((const char *)g - (g->map + g->guard)); }
+static size_t g_stack_size(const gort__g *g) { return g->map_size - g->guard; }
 #endif
 
 /* On g's stack: to the scheduler. Returns when g is resumed, possibly on
@@ -275,15 +275,27 @@ static bool runq_has_work(gort__p *p) {
          atomic_load_explicit(&p->runnext, memory_order_acquire) != NULL;
 }
 
+/* The global queue is a list of batches: a batch is the Gs one put moved
+ * (linked through next), its first G holding the batch's link, last G and
+ * length. A put or a get is then a few pointer moves under the lock; the
+ * walk through a batch's Gs (a cache miss each: another worker wrote them
+ * last) is done by the worker that took it, after the lock is dropped. */
+static void global_batch_init(gort__g *head, gort__g *tail, int64_t n) {
+  tail->next = NULL;
+  head->gq_next = NULL;
+  head->gq_last = tail;
+  head->gq_n = n;
+}
+
 /* Append the n Gs head..tail (linked through next) to the global queue. */
 static void global_put_list(gort__g *head, gort__g *tail, int64_t n) {
-  tail->next = NULL;
+  global_batch_init(head, tail, n);
   gort__lock_acquire(&sched.lock);
   if (sched.gq_tail)
-    sched.gq_tail->next = head;
+    sched.gq_tail->gq_next = head;
   else
     sched.gq_head = head;
-  sched.gq_tail = tail;
+  sched.gq_tail = head;
   atomic_fetch_add(&sched.gq_len, n);
   gort__lock_release(&sched.lock);
 }
@@ -304,26 +316,38 @@ static void runq_put_slow(gort__p *p, gort__g *g) {
   global_put_list(head, g, n + 1);
 }
 
-/* Take one G for p's worker, and a fair share more into p's local queue. */
+/* Take one G for p's worker, and a fair share more into p's local queue
+ * (Go's globrunqget): the first batch is taken whole, what p does not take
+ * of it goes back to the front. */
 static gort__g *global_get(gort__p *p) {
   if (atomic_load(&sched.gq_len) == 0) return NULL;
   gort__lock_acquire(&sched.lock);
   gort__g *g = sched.gq_head;
+  int64_t len = atomic_load(&sched.gq_len);
   if (g) {
-    int64_t len = atomic_load(&sched.gq_len);
-    int64_t extra = len / sched.nprocs;
-    if (extra > RUNQ_SIZE / 2) extra = RUNQ_SIZE / 2;
-    sched.gq_head = g->next;
-    len--;
-    for (; extra > 0 && sched.gq_head; extra--, len--) {
-      gort__g *x = sched.gq_head, *next = x->next; /* x is not ours once queued */
-      if (!runq_put(p, x)) break;
-      sched.gq_head = next;
-    }
+    sched.gq_head = g->gq_next;
     if (!sched.gq_head) sched.gq_tail = NULL;
-    atomic_store(&sched.gq_len, len);
+    atomic_store(&sched.gq_len, len - g->gq_n);
   }
   gort__lock_release(&sched.lock);
+  if (!g) return NULL;
+  gort__g *last = g->gq_last, *x = g->next;
+  int64_t n = g->gq_n, taken = 1, extra = len / sched.nprocs;
+  if (extra > RUNQ_SIZE / 2) extra = RUNQ_SIZE / 2;
+  for (; x && extra > 0; extra--, taken++) {
+    gort__g *next = x->next; /* x is not ours once queued */
+    if (!runq_put(p, x)) break;
+    x = next;
+  }
+  if (x) {
+    global_batch_init(x, last, n - taken);
+    gort__lock_acquire(&sched.lock);
+    x->gq_next = sched.gq_head;
+    sched.gq_head = x;
+    if (!sched.gq_tail) sched.gq_tail = x;
+    atomic_fetch_add(&sched.gq_len, n - taken);
+    gort__lock_release(&sched.lock);
+  }
   return g;
 }
 
@@ -864,7 +888,7 @@ static int mn_start(gort__task *t) {
   }
   g->task = t;
   t->g = g;
-  g->sp = gort__ctx_make((char *)g, g_main, g);
+  g->sp = gort__ctx_make(g->map + g->map_size, g_main, g);
 #ifdef GORT_MN_TSAN
   g->tsan_fiber = __tsan_create_fiber(0);
 #endif

@@ -2,16 +2,17 @@
  * warm for reuse, and the reporter that names the task whose stack
  * overflowed.
  *
- * An arena is one mapping of n slots, each [guard | stack ....... | G]. The
- * G record sits at the top of its stack, so a spawn allocates nothing but
- * (rarely) an arena. Guards: Linux 6.13+ has madvise(MADV_GUARD_INSTALL),
+ * An arena is one mapping of n slots, each [guard | stack .......], and an
+ * array of their n G records in its header (a G at the top of its stack put
+ * each G on a page of its own: a run queue walk missed the TLB on every
+ * one), so a spawn allocates nothing but (rarely) an arena. Guards: Linux 6.13+ has madvise(MADV_GUARD_INSTALL),
  * guard regions that do not split the mapping, so a million stacks cost a
  * few thousand mappings. Older kernels get mprotect(PROT_NONE): two mappings
  * per stack, so vm.max_map_count (65530 by default) caps the task count near
  * 32k; a spawn past it fails with GORT_ETHREAD and a message naming the
  * limit. GORT_STACK_GUARD=mprotect forces the old way (tests). The guard is
- * 64 KiB (at least a page): below it lies the next slot's G, and gcc's stack
- * clash protection assumes that much on aarch64.
+ * 64 KiB (at least a page): below it lies the next slot's stack top, and
+ * gcc's stack clash protection assumes that much on aarch64.
  *
  * Reuse: a fresh slot costs a guard install and a page fault on first touch
  * (several us here), so a freed stack goes to its M's cache
@@ -76,6 +77,7 @@ struct stack_arena {
   int *free;      /* free carved slots, a stack: the last freed on top */
   uint8_t *state; /* SLOT_* of each carved slot */
   unsigned *vid;  /* Valgrind's id of each carved slot's stack */
+  gort__g *gs;    /* the G of each slot, side by side (cache lines, not pages apart) */
 };
 
 /* Everything below is under lock; a spawn takes it only when its M's cache
@@ -193,7 +195,9 @@ static void avail_remove(stack_arena *a) {
 static stack_arena *arena_new(size_t slot, size_t guard, int *rc) {
   int n = (int)(ARENA_BYTES / slot);
   if (n < 1) n = 1;
-  stack_arena *a = gort__calloc(1, sizeof *a + (size_t)n * (sizeof(int) + sizeof(unsigned) + 1));
+  size_t gs_at = (sizeof(stack_arena) + (size_t)n * (sizeof(int) + sizeof(unsigned) + 1) + 63) & ~(size_t)63;
+  char *mem = gort__calloc(1, gs_at + 63 + (size_t)n * sizeof(gort__g));
+  stack_arena *a = (stack_arena *)mem;
   if (!a) {
     *rc = GORT_ENOMEM;
     return NULL;
@@ -201,6 +205,7 @@ static stack_arena *arena_new(size_t slot, size_t guard, int *rc) {
   a->free = (int *)(a + 1);
   a->vid = (unsigned *)(a->free + n);
   a->state = (uint8_t *)(a->vid + n);
+  a->gs = (gort__g *)(((uintptr_t)mem + gs_at + 63) & ~(uintptr_t)63);
   a->slot = slot;
   a->guard = guard;
   a->nslots = n;
@@ -296,12 +301,11 @@ static void release_locked(gort__g *g, size_t cur_slot) {
   if (a->slot == cur_slot) avail_add(a);
 }
 
-/* A fresh G at the top of slot i. */
+/* A fresh G for slot i. */
 static gort__g *slot_g(stack_arena *a, int i) {
-  char *lo = slot_lo(a, i);
-  gort__g *g = (gort__g *)((uintptr_t)(lo + a->slot - sizeof(gort__g)) & ~(uintptr_t)63);
+  gort__g *g = &a->gs[i];
   memset(g, 0, sizeof *g);
-  g->map = lo;
+  g->map = slot_lo(a, i);
   g->map_size = a->slot;
   g->guard = a->guard;
   g->arena = a;
@@ -401,7 +405,7 @@ int gort__stack_get(gort__m *m, gort__g **out) {
 void gort__stack_put(gort__m *m, gort__g *g) {
 #ifdef GORT_MN_ASAN
   /* Frames of the dead task leave poisoned redzones behind. */
-  ASAN_UNPOISON_MEMORY_REGION(g->map + g->guard, (size_t)((char *)g - (g->map + g->guard)));
+  ASAN_UNPOISON_MEMORY_REGION(g->map + g->guard, g->map_size - g->guard);
 #endif
   /* TSan remembers the dead task's accesses to its stack, and fiber
    * switches order nothing: the next task on this slot would race with
