@@ -42,10 +42,12 @@ static inline void gort__lock_acquire(gort__lock *l) {
   if (!atomic_compare_exchange_strong_explicit(&l->state, &expected, 1, memory_order_acquire,
                                                memory_order_relaxed))
     gort__lock_slow(l);
-  GORT__HB_AFTER(l); /* Helgrind and DRD see no atomics (hb.h) */
+  GORT__HB_AFTER(l);     /* Helgrind and DRD see no atomics (hb.h) */
+  GORT__TSAN_ACQUIRE(l); /* nor does TSan in code it does not instrument (mn/) */
 }
 
 static inline void gort__lock_release(gort__lock *l) {
+  GORT__TSAN_RELEASE(l);
   GORT__HB_BEFORE(l);
   if (atomic_exchange_explicit(&l->state, 0, memory_order_release) == 2) gort__lock_wake(l);
 }

@@ -24,6 +24,7 @@
 #include "backend.h"
 #include "hb.h"
 #include "local.h"
+#include "lock.h"
 #include "threads/token.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -328,54 +329,51 @@ void gort__reg_drop_cached(void *list) {
  * other, back to malloc, free and the registry lock. A full cache moves half
  * of itself here, an empty one takes a batch back, one lock per REC_BATCH
  * records. Pooled records stay listed (not alive) and count as freed, as
- * cached ones do. Bounded (beyond REC_POOL_MAX they are unlisted and freed);
+ * cached ones do. Bounded (beyond 16384 they are unlisted and freed);
  * a forked child forgets it. */
 #define REC_BATCH (GORT__TASK_CACHE_MAX / 2)
-#define REC_POOL_MAX 16384
-static pthread_mutex_t rec_pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static void *rec_pool; /* rec_pool_lock; linked through each record's first word */
-static _Atomic int rec_pool_n; /* written under rec_pool_lock; read alone as a hint */
+#define REC_POOL_BATCHES (16384 / REC_BATCH) /* 16384 records */
+/* A stack of whole batches: a lock holds for a push or a pop, never for a
+ * walk through records another thread wrote last (a cache miss each). */
+static gort__lock rec_pool_lock;
+static void *rec_pool[REC_POOL_BATCHES]; /* rec_pool_lock; each a chain through first words */
+static int rec_pool_len[REC_POOL_BATCHES], rec_pool_batches; /* rec_pool_lock */
+static _Atomic int rec_pool_n; /* records; written under rec_pool_lock, read alone as a hint */
 
 /* The calling thread's cache is full: move a batch to the pool. */
 static void rec_pool_spill(void) {
-  void *batch = NULL, *over = NULL;
+  void *batch = NULL;
   int n = 0;
   for (void *c; n < REC_BATCH && (c = gort__task_cache_get()) != NULL; n++) {
     *(void **)c = batch;
     batch = c;
   }
-  pthread_mutex_lock(&rec_pool_lock);
-  while (batch) {
-    void *c = batch;
-    batch = *(void **)c;
-    int n_pooled = atomic_load_explicit(&rec_pool_n, memory_order_relaxed);
-    if (n_pooled < REC_POOL_MAX) {
-      *(void **)c = rec_pool;
-      rec_pool = c;
-      atomic_store_explicit(&rec_pool_n, n_pooled + 1, memory_order_relaxed);
-    } else {
-      *(void **)c = over;
-      over = c;
-    }
+  if (!batch) return;
+  gort__lock_acquire(&rec_pool_lock);
+  bool pooled = rec_pool_batches < REC_POOL_BATCHES;
+  if (pooled) {
+    rec_pool[rec_pool_batches] = batch;
+    rec_pool_len[rec_pool_batches++] = n;
+    atomic_store_explicit(&rec_pool_n, atomic_load_explicit(&rec_pool_n, memory_order_relaxed) + n,
+                          memory_order_relaxed);
   }
-  pthread_mutex_unlock(&rec_pool_lock);
-  gort__reg_drop_cached(over);
+  gort__lock_release(&rec_pool_lock);
+  if (!pooled) gort__reg_drop_cached(batch);
 }
 
 /* The calling thread's cache is empty: take a batch from the pool. */
 static void rec_pool_refill(void) {
   if (atomic_load_explicit(&rec_pool_n, memory_order_relaxed) == 0) return; /* a hint */
-  pthread_mutex_lock(&rec_pool_lock);
   void *batch = NULL;
-  for (int n = 0; n < REC_BATCH && rec_pool; n++) {
-    void *c = rec_pool;
-    rec_pool = *(void **)c;
-    atomic_store_explicit(&rec_pool_n, atomic_load_explicit(&rec_pool_n, memory_order_relaxed) - 1,
+  gort__lock_acquire(&rec_pool_lock);
+  if (rec_pool_batches > 0) {
+    batch = rec_pool[--rec_pool_batches];
+    atomic_store_explicit(&rec_pool_n,
+                          atomic_load_explicit(&rec_pool_n, memory_order_relaxed) -
+                              rec_pool_len[rec_pool_batches],
                           memory_order_relaxed);
-    *(void **)c = batch;
-    batch = c;
   }
-  pthread_mutex_unlock(&rec_pool_lock);
+  gort__lock_release(&rec_pool_lock);
   while (batch) {
     void *c = batch;
     batch = *(void **)c;
@@ -586,7 +584,7 @@ size_t gort_task_snapshot(gort_task_info *out, size_t max) {
  * (they may be mid-use). */
 static void atfork_prepare(void) {
   pthread_mutex_lock(&gort__reg_lock);
-  pthread_mutex_lock(&rec_pool_lock);
+  gort__lock_acquire(&rec_pool_lock);
   gort__be->atfork_prepare();
   gort__stats_fork_lock();
 }
@@ -594,7 +592,7 @@ static void atfork_prepare(void) {
 static void atfork_parent(void) {
   gort__stats_fork_unlock();
   gort__be->atfork_parent();
-  pthread_mutex_unlock(&rec_pool_lock);
+  gort__lock_release(&rec_pool_lock);
   pthread_mutex_unlock(&gort__reg_lock);
 }
 
@@ -609,7 +607,7 @@ static void atfork_child(void) {
   gort__reg_head = self;
   /* The cache's records were listed; the list is gone: forget them. */
   (void)gort__task_cache_take();
-  rec_pool = NULL;
+  rec_pool_batches = 0;
   atomic_store(&rec_pool_n, 0);
   atomic_store(&reg_reading, false);
   atomic_store(&gort__live_count, self ? 1 : 0);
@@ -617,7 +615,7 @@ static void atfork_child(void) {
   atomic_store(&gort__parked_count, 0);
   gort__stats_fork_unlock();
   gort__be->atfork_child();
-  pthread_mutex_unlock(&rec_pool_lock);
+  gort__lock_release(&rec_pool_lock);
   pthread_mutex_unlock(&gort__reg_lock);
 }
 

@@ -115,8 +115,8 @@ struct gort__p {
 };
 
 static struct {
-  pthread_mutex_t lock;
-  gort__g *gq_head, *gq_tail; /* lock */
+  gort__lock lock;           /* spin-then-futex: held for a few dozen instructions */
+  gort__g *gq_head, *gq_tail; /* lock; the first and last batch */
   _Atomic int64_t gq_len;
   gort__p *pidle;             /* lock */
   _Atomic int npidle;
@@ -138,7 +138,7 @@ static struct {
   bool sysmon_on;             /* life_lock */
   _Atomic uint32_t sysmon_wake;
   _Atomic pid_t sysmon_tid;
-} sched = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} sched;
 
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -168,7 +168,7 @@ static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 /* ---- context switches, with the sanitizers' fiber hooks ---- */
 
 #ifdef GORT_MN_ASAN
-static size_t g_stack_size(const gort__g *g) { return (size_t)((const char *)g - (g->map + g->guard)); }
+static size_t g_stack_size(const gort__g *g) { return g->map_size - g->guard; }
 #endif
 
 /* On g's stack: to the scheduler. Returns when g is resumed, possibly on
@@ -275,17 +275,29 @@ static bool runq_has_work(gort__p *p) {
          atomic_load_explicit(&p->runnext, memory_order_acquire) != NULL;
 }
 
+/* The global queue is a list of batches: a batch is the Gs one put moved
+ * (linked through next), its first G holding the batch's link, last G and
+ * length. A put or a get is then a few pointer moves under the lock; the
+ * walk through a batch's Gs (a cache miss each: another worker wrote them
+ * last) is done by the worker that took it, after the lock is dropped. */
+static void global_batch_init(gort__g *head, gort__g *tail, int64_t n) {
+  tail->next = NULL;
+  head->gq_next = NULL;
+  head->gq_last = tail;
+  head->gq_n = n;
+}
+
 /* Append the n Gs head..tail (linked through next) to the global queue. */
 static void global_put_list(gort__g *head, gort__g *tail, int64_t n) {
-  tail->next = NULL;
-  pthread_mutex_lock(&sched.lock);
+  global_batch_init(head, tail, n);
+  gort__lock_acquire(&sched.lock);
   if (sched.gq_tail)
-    sched.gq_tail->next = head;
+    sched.gq_tail->gq_next = head;
   else
     sched.gq_head = head;
-  sched.gq_tail = tail;
+  sched.gq_tail = head;
   atomic_fetch_add(&sched.gq_len, n);
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
 }
 
 static void global_put(gort__g *g) { global_put_list(g, g, 1); }
@@ -304,26 +316,38 @@ static void runq_put_slow(gort__p *p, gort__g *g) {
   global_put_list(head, g, n + 1);
 }
 
-/* Take one G for p's worker, and a fair share more into p's local queue. */
+/* Take one G for p's worker, and a fair share more into p's local queue
+ * (Go's globrunqget): the first batch is taken whole, what p does not take
+ * of it goes back to the front. */
 static gort__g *global_get(gort__p *p) {
   if (atomic_load(&sched.gq_len) == 0) return NULL;
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
   gort__g *g = sched.gq_head;
+  int64_t len = atomic_load(&sched.gq_len);
   if (g) {
-    int64_t len = atomic_load(&sched.gq_len);
-    int64_t extra = len / sched.nprocs;
-    if (extra > RUNQ_SIZE / 2) extra = RUNQ_SIZE / 2;
-    sched.gq_head = g->next;
-    len--;
-    for (; extra > 0 && sched.gq_head; extra--, len--) {
-      gort__g *x = sched.gq_head, *next = x->next; /* x is not ours once queued */
-      if (!runq_put(p, x)) break;
-      sched.gq_head = next;
-    }
+    sched.gq_head = g->gq_next;
     if (!sched.gq_head) sched.gq_tail = NULL;
-    atomic_store(&sched.gq_len, len);
+    atomic_store(&sched.gq_len, len - g->gq_n);
   }
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
+  if (!g) return NULL;
+  gort__g *last = g->gq_last, *x = g->next;
+  int64_t n = g->gq_n, taken = 1, extra = len / sched.nprocs;
+  if (extra > RUNQ_SIZE / 2) extra = RUNQ_SIZE / 2;
+  for (; x && extra > 0; extra--, taken++) {
+    gort__g *next = x->next; /* x is not ours once queued */
+    if (!runq_put(p, x)) break;
+    x = next;
+  }
+  if (x) {
+    global_batch_init(x, last, n - taken);
+    gort__lock_acquire(&sched.lock);
+    x->gq_next = sched.gq_head;
+    sched.gq_head = x;
+    if (!sched.gq_tail) sched.gq_tail = x;
+    atomic_fetch_add(&sched.gq_len, n - taken);
+    gort__lock_release(&sched.lock);
+  }
   return g;
 }
 
@@ -356,9 +380,9 @@ static gort__p *pidle_get_locked(gort__m *m) {
 }
 
 static bool acquire_idle_p(gort__m *m) {
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
   gort__p *p = pidle_get_locked(m);
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   m->p = p;
   return p != NULL;
 }
@@ -372,7 +396,7 @@ static gort__m *newm(gort__p *p, bool spinning, unsigned epoch) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, M_STACK_SIZE);
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
   int state = atomic_load(&sched.state);
   bool ok = m && sched.epoch == epoch && state != S_STOPPING && state != S_OFF;
   if (ok) {
@@ -389,7 +413,7 @@ static gort__m *newm(gort__p *p, bool spinning, unsigned epoch) {
     }
   }
   if (!ok && sched.epoch == epoch) pidle_put_locked(p);
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   pthread_attr_destroy(&attr);
   if (!ok) {
     free(m);
@@ -401,10 +425,10 @@ static gort__m *newm(gort__p *p, bool spinning, unsigned epoch) {
 
 /* Give p (or an idle P when p is NULL) to an idle or new M. */
 static bool startm(gort__p *p, bool spinning) {
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
   unsigned epoch = sched.epoch;
   if (!p && !(p = pidle_get_locked(NULL))) {
-    pthread_mutex_unlock(&sched.lock);
+    gort__lock_release(&sched.lock);
     return false;
   }
   gort__m *m = sched.midle;
@@ -412,7 +436,7 @@ static bool startm(gort__p *p, bool spinning) {
     sched.midle = m->idle_next;
     sched.nmidle--;
   }
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   if (m) {
     atomic_store(&p->owner, m);
     m->nextp = p;
@@ -436,24 +460,24 @@ static void wakep(void) {
 /* p was taken from its M: hand it to a worker if work waits, else idle. */
 static void handoffp(gort__p *p) {
   if (work_anywhere() && startm(p, false)) return;
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
   pidle_put_locked(p);
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   full_fence();
   if (work_anywhere()) wakep();
 }
 
 /* Sleep until handed a P (m->p set) or told to stop (m->p NULL). */
 static void stopm(gort__m *m) {
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
   if (atomic_load(&sched.state) == S_STOPPING) {
-    pthread_mutex_unlock(&sched.lock);
+    gort__lock_release(&sched.lock);
     return;
   }
   m->idle_next = sched.midle;
   sched.midle = m;
   sched.nmidle++;
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   gort__wait_token(&m->th.wake, 0, 0);
   m->p = m->nextp;
   m->nextp = NULL;
@@ -527,14 +551,14 @@ static gort__g *spin_for_work(gort__m *m, gort__p *p) {
 /* Give p back and sleep, unless a last look finds work. */
 static void drop_p_and_sleep(gort__m *m) {
   gort__p *p = m->p;
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
   if (atomic_load(&sched.gq_len) > 0) {
-    pthread_mutex_unlock(&sched.lock);
+    gort__lock_release(&sched.lock);
     return;
   }
   gort__m *me = m;
   if (atomic_compare_exchange_strong(&p->owner, &me, NULL)) pidle_put_locked(p);
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   m->p = NULL;
   bool was_spinning = m->spinning;
   if (was_spinning) {
@@ -657,9 +681,9 @@ static void execute(gort__m *m, gort__g *g) {
 static void m_init_thread(gort__m *m) {
   tls_m = m;
   pid_t tid = gettid_();
-  pthread_mutex_lock(&sched.lock); /* mn_list_threads reads it */
+  gort__lock_acquire(&sched.lock); /* mn_list_threads reads it */
   m->th.tid = tid;
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   pthread_sigmask(SIG_SETMASK, &sched.sigmask, NULL);
   pthread_setname_np(pthread_self(), "gort-m");
   pthread_attr_t a;
@@ -773,11 +797,11 @@ static int start_locked(void) {
     sched.nprocs = n;
   }
   pthread_sigmask(SIG_SETMASK, NULL, &sched.sigmask);
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
   reset_ps();
   sched.epoch++;
   atomic_store(&sched.state, S_ON);
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   atomic_store(&sched.sysmon_wake, 0);
   if (pthread_create(&sched.sysmon, NULL, sysmon_main, NULL) != 0) {
     atomic_store(&sched.state, S_OFF);
@@ -824,13 +848,13 @@ static void mn_quiesce(void) {
     return;
   }
   atomic_store(&sched.state, S_STOPPING);
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
   gort__m *idle = sched.midle;
   sched.midle = NULL;
   sched.nmidle = 0;
   gort__m *all = sched.allm;
   sched.allm = NULL;
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   for (gort__m *m = idle; m; m = m->idle_next) {
     m->nextp = NULL;
     gort__give_token(&m->th.wake);
@@ -864,7 +888,7 @@ static int mn_start(gort__task *t) {
   }
   g->task = t;
   t->g = g;
-  g->sp = gort__ctx_make((char *)g, g_main, g);
+  g->sp = gort__ctx_make(g->map + g->map_size, g_main, g);
 #ifdef GORT_MN_TSAN
   g->tsan_fiber = __tsan_create_fiber(0);
 #endif
@@ -955,18 +979,18 @@ static bool all_tids_known_locked(void) {
 }
 
 static size_t mn_list_threads(pid_t *out, size_t max, size_t n) {
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
   /* A thread listing must not miss a worker that exists: wait (bounded)
    * for new ones to publish their tid. */
   for (int i = 0; i < 20000 && !all_tids_known_locked(); i++) {
-    pthread_mutex_unlock(&sched.lock);
+    gort__lock_release(&sched.lock);
     struct timespec ts = {0, 50000};
     nanosleep(&ts, NULL);
-    pthread_mutex_lock(&sched.lock);
+    gort__lock_acquire(&sched.lock);
   }
   for (gort__m *m = sched.allm; m; m = m->all_next, n++)
     if (out && n < max) out[n] = m->th.tid;
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   pid_t s = atomic_load(&sched.sysmon_tid);
   if (s) {
     if (out && n < max) out[n] = s;
@@ -978,18 +1002,18 @@ static size_t mn_list_threads(pid_t *out, size_t max, size_t n) {
 static void mn_counters(gort_counters *c) {
   c->threads_created = (uint64_t)atomic_load(&sched.m_created);
   c->threads_reused = 0;
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
   c->threads_idle = (uint64_t)sched.nmidle;
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
 }
 
 static void mn_atfork_prepare(void) {
   pthread_mutex_lock(&life_lock);
-  pthread_mutex_lock(&sched.lock);
+  gort__lock_acquire(&sched.lock);
 }
 
 static void mn_atfork_parent(void) {
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   pthread_mutex_unlock(&life_lock);
 }
 
@@ -1008,7 +1032,7 @@ static void mn_atfork_child(void) {
   if (sched.allp) reset_ps();
   atomic_store(&sched.state, S_OFF);
   tls_m = NULL;
-  pthread_mutex_unlock(&sched.lock);
+  gort__lock_release(&sched.lock);
   pthread_mutex_unlock(&life_lock);
 }
 

@@ -37,12 +37,17 @@ typedef struct gort__p gort__p;
  * park consumes without switching (scheduler.h, step 4). */
 enum { G_RUNNING, G_TOKEN, G_WAITING, G_RUNNABLE };
 
-/* A green task. Lives at the top of its own stack (no allocation per spawn). */
+/* A green task. One per stack slot, kept beside its arena's others (stack.c):
+ * no allocation per spawn, and a run queue walk touches cache lines, not a
+ * page per G. Two lines, never shared with another G. */
 struct gort__g {
-  void *sp;                /* saved stack pointer while switched out */
+  _Alignas(64) void *sp;                /* saved stack pointer while switched out */
   gort__task *task;
   _Atomic uint32_t status; /* G_* */
-  gort__g *next;           /* global run queue link (sched lock) */
+  gort__g *next;           /* next G of its batch in the global run queue */
+  gort__g *gq_next;        /* a batch's first G: the next batch (sched lock) */
+  gort__g *gq_last;        /* a batch's first G: its last G */
+  int64_t gq_n;            /* a batch's first G: its length */
   char *map;               /* its slot: the guard, then the stack */
   size_t map_size, guard;  /* the slot's size and the guard's */
   void *arena;             /* the mapping that holds the slot (stack.c) */
@@ -58,7 +63,7 @@ void gort__ctx_switch(void **save, void *to_sp);
 void *gort__ctx_make(char *top, void (*entry)(void *), void *arg);
 
 /* Stacks (stack.c): guarded slots of gort_get_stack_size() bytes in shared
- * mappings, with the G at the top, kept warm for reuse. get: 0 and a fresh G
+ * mappings, each with its G in the arena's array, kept warm for reuse. get: 0 and a fresh G
  * in *out, GORT_ENOMEM, or GORT_ETHREAD when the kernel refuses another
  * mapping (vm.max_map_count). */
 int gort__stack_get(gort__m *m, gort__g **out);

@@ -2,16 +2,17 @@
  * warm for reuse, and the reporter that names the task whose stack
  * overflowed.
  *
- * An arena is one mapping of n slots, each [guard | stack ....... | G]. The
- * G record sits at the top of its stack, so a spawn allocates nothing but
- * (rarely) an arena. Guards: Linux 6.13+ has madvise(MADV_GUARD_INSTALL),
+ * An arena is one mapping of n slots, each [guard | stack .......], and an
+ * array of their n G records in its header (a G at the top of its stack put
+ * each G on a page of its own: a run queue walk missed the TLB on every
+ * one), so a spawn allocates nothing but (rarely) an arena. Guards: Linux 6.13+ has madvise(MADV_GUARD_INSTALL),
  * guard regions that do not split the mapping, so a million stacks cost a
  * few thousand mappings. Older kernels get mprotect(PROT_NONE): two mappings
  * per stack, so vm.max_map_count (65530 by default) caps the task count near
  * 32k; a spawn past it fails with GORT_ETHREAD and a message naming the
  * limit. GORT_STACK_GUARD=mprotect forces the old way (tests). The guard is
- * 64 KiB (at least a page): below it lies the next slot's G, and gcc's stack
- * clash protection assumes that much on aarch64.
+ * 64 KiB (at least a page): below it lies the next slot's stack top, and
+ * gcc's stack clash protection assumes that much on aarch64.
  *
  * Reuse: a fresh slot costs a guard install and a page fault on first touch
  * (several us here), so a freed stack goes to its M's cache
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include "hb.h"
+#include "lock.h"
 #include "mn/mn.h"
 
 #if defined(__has_include)
@@ -75,11 +77,12 @@ struct stack_arena {
   int *free;      /* free carved slots, a stack: the last freed on top */
   uint8_t *state; /* SLOT_* of each carved slot */
   unsigned *vid;  /* Valgrind's id of each carved slot's stack */
+  gort__g *gs;    /* the G of each slot, side by side (cache lines, not pages apart) */
 };
 
 /* Everything below is under lock; a spawn takes it only when its M's cache
  * is empty. */
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static gort__lock lock; /* spin-then-futex: a spawn or exit waits for a few dozen instructions */
 static stack_arena *all_head, *avail_head;
 static int ndirty_total;
 static int guard_mode;
@@ -192,7 +195,9 @@ static void avail_remove(stack_arena *a) {
 static stack_arena *arena_new(size_t slot, size_t guard, int *rc) {
   int n = (int)(ARENA_BYTES / slot);
   if (n < 1) n = 1;
-  stack_arena *a = gort__calloc(1, sizeof *a + (size_t)n * (sizeof(int) + sizeof(unsigned) + 1));
+  size_t gs_at = (sizeof(stack_arena) + (size_t)n * (sizeof(int) + sizeof(unsigned) + 1) + 63) & ~(size_t)63;
+  char *mem = gort__calloc(1, gs_at + 63 + (size_t)n * sizeof(gort__g));
+  stack_arena *a = (stack_arena *)mem;
   if (!a) {
     *rc = GORT_ENOMEM;
     return NULL;
@@ -200,6 +205,7 @@ static stack_arena *arena_new(size_t slot, size_t guard, int *rc) {
   a->free = (int *)(a + 1);
   a->vid = (unsigned *)(a->free + n);
   a->state = (uint8_t *)(a->vid + n);
+  a->gs = (gort__g *)(((uintptr_t)mem + gs_at + 63) & ~(uintptr_t)63);
   a->slot = slot;
   a->guard = guard;
   a->nslots = n;
@@ -295,12 +301,11 @@ static void release_locked(gort__g *g, size_t cur_slot) {
   if (a->slot == cur_slot) avail_add(a);
 }
 
-/* A fresh G at the top of slot i. */
+/* A fresh G for slot i. */
 static gort__g *slot_g(stack_arena *a, int i) {
-  char *lo = slot_lo(a, i);
-  gort__g *g = (gort__g *)((uintptr_t)(lo + a->slot - sizeof(gort__g)) & ~(uintptr_t)63);
+  gort__g *g = &a->gs[i];
   memset(g, 0, sizeof *g);
-  g->map = lo;
+  g->map = slot_lo(a, i);
   g->map_size = a->slot;
   g->guard = a->guard;
   g->arena = a;
@@ -311,10 +316,17 @@ static gort__g *slot_g(stack_arena *a, int i) {
 
 static bool fits(const gort__g *g, size_t slot) { return g->map_size == slot; }
 
-/* Under lock: a free slot of size slot for a G, carving a new one only when
- * carve (else only a dirty one, NULL when there is none). */
-static int take_locked(size_t slot, size_t guard, bool carve, gort__g **out) {
-  *out = NULL;
+/* A slot taken under lock; its G is written after the lock is dropped (the
+ * line is cold: another M freed it, and a batch is a dozen of them). */
+typedef struct {
+  stack_arena *a;
+  int i;
+} slot_ref;
+
+/* Under lock: a free slot of size slot, carving a new one only when carve
+ * (else only a dirty one; out->a NULL when there is none). */
+static int take_locked(size_t slot, size_t guard, bool carve, slot_ref *out) {
+  out->a = NULL;
   stack_arena *a = avail_head;
   while (a && a->slot != slot) { /* a stack size no longer wanted: drained by purges */
     stack_arena *next = a->avail_next;
@@ -342,7 +354,8 @@ static int take_locked(size_t slot, size_t guard, bool carve, gort__g **out) {
   a->state[i] = SLOT_LIVE;
   a->live++;
   if (a->nfree == 0 && a->carved == a->nslots) avail_remove(a);
-  *out = slot_g(a, i);
+  out->a = a;
+  out->i = i;
   return 0;
 }
 
@@ -363,30 +376,36 @@ int gort__stack_get(gort__m *m, gort__g **out) {
       GORT__TSAN_ACQUIRE(*out);
       return 0;
     }
-    pthread_mutex_lock(&lock);
+    gort__lock_acquire(&lock);
     release_locked(g, slot);
-    pthread_mutex_unlock(&lock);
+    gort__lock_release(&lock);
   }
-  pthread_mutex_lock(&lock);
-  int rc = take_locked(slot, guard, true, out);
+  slot_ref got[STACK_BATCH];
+  int n = 0;
+  gort__lock_acquire(&lock);
+  int rc = take_locked(slot, guard, true, &got[0]);
   /* Refill the empty cache with stacks that are warm already. */
-  for (int k = 1; rc == 0 && m && k < STACK_BATCH; k++) {
-    gort__g *g;
-    if (take_locked(slot, guard, false, &g) != 0 || !g) break;
+  if (rc == 0)
+    for (n = 1; m && n < STACK_BATCH; n++)
+      if (take_locked(slot, guard, false, &got[n]) != 0 || !got[n].a) break;
+  gort__lock_release(&lock);
+  if (rc != 0) return rc;
+  for (int k = 1; k < n; k++) {
+    gort__g *g = slot_g(got[k].a, got[k].i);
     g->cache_next = m->scache;
     m->scache = g;
     m->nscache++;
   }
-  pthread_mutex_unlock(&lock);
-  if (rc == 0) GORT__TSAN_ACQUIRE(*out);
-  return rc;
+  *out = slot_g(got[0].a, got[0].i);
+  GORT__TSAN_ACQUIRE(*out);
+  return 0;
 }
 
 /* Called on the scheduler's stack once g's task has exited. */
 void gort__stack_put(gort__m *m, gort__g *g) {
 #ifdef GORT_MN_ASAN
   /* Frames of the dead task leave poisoned redzones behind. */
-  ASAN_UNPOISON_MEMORY_REGION(g->map + g->guard, (size_t)((char *)g - (g->map + g->guard)));
+  ASAN_UNPOISON_MEMORY_REGION(g->map + g->guard, g->map_size - g->guard);
 #endif
   /* TSan remembers the dead task's accesses to its stack, and fiber
    * switches order nothing: the next task on this slot would race with
@@ -401,7 +420,7 @@ void gort__stack_put(gort__m *m, gort__g *g) {
   }
   size_t slot = current_slot();
   int max = cache_limit();
-  pthread_mutex_lock(&lock);
+  gort__lock_acquire(&lock);
   release_locked(g, slot);
   for (int k = 1; m && m->scache && k < STACK_BATCH; k++) { /* half the full cache along */
     gort__g *x = m->scache;
@@ -410,13 +429,13 @@ void gort__stack_put(gort__m *m, gort__g *g) {
     release_locked(x, slot);
   }
   if (ndirty_total > max) purge_locked(max / 2); /* amortized: a purge per max/2 frees */
-  pthread_mutex_unlock(&lock);
+  gort__lock_release(&lock);
 }
 
 void gort__stack_cache_trim(int keep) {
-  pthread_mutex_lock(&lock);
+  gort__lock_acquire(&lock);
   if (ndirty_total > keep) purge_locked(keep);
-  pthread_mutex_unlock(&lock);
+  gort__lock_release(&lock);
 }
 
 /* m's cache back to the arenas (m exits); with m NULL, unmap every arena
@@ -424,19 +443,19 @@ void gort__stack_cache_trim(int keep) {
 void gort__stack_cache_drain(gort__m *m) {
   if (m) {
     size_t slot = current_slot();
-    pthread_mutex_lock(&lock);
+    gort__lock_acquire(&lock);
     while (m->scache) {
       gort__g *g = m->scache;
       m->scache = g->cache_next;
       m->nscache--;
       release_locked(g, slot);
     }
-    pthread_mutex_unlock(&lock);
+    gort__lock_release(&lock);
     return;
   }
-  pthread_mutex_lock(&lock);
+  gort__lock_acquire(&lock);
   purge_locked(0);
-  pthread_mutex_unlock(&lock);
+  gort__lock_release(&lock);
 }
 
 /* ---- overflow reporting ---- */
