@@ -321,6 +321,9 @@ static gort__g *slot_g(stack_arena *a, int i) {
   char *lo = slot_lo(a, i);
   gort__g *g = (gort__g *)((uintptr_t)(lo + a->slot - sizeof(gort__g)) & ~(uintptr_t)63);
   memset(g, 0, sizeof *g);
+  /* Read by a readier while the task runs: an atomic with its edges stated
+   * in mn.c, plain memory to Helgrind and DRD (hb.h). */
+  GORT__HB_ATOMIC(&g->status, sizeof g->status);
   g->map = lo;
   g->map_size = a->slot;
   g->guard = a->guard;
