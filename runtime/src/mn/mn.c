@@ -94,7 +94,7 @@
  *    wrote before it switched out (its stack, its frames' saved registers,
  *    the G record) is ordered before it next runs, on whichever worker:
  *    HANDOFF(g) when its spawner queues it and when it switches out,
- *    TAKEOVER(g) just before a worker switches to it, HANDOFF_END(g) when
+ *    TAKEOVER(g) before a worker touches it to run it, HANDOFF_END(g) when
  *    it has ended. The real edge is the status CAS and the run queue
  *    hand-off that follow the switch-out;
  *  - a run queue cell hands its G pointer over through the cell's seq
@@ -640,6 +640,7 @@ static void g_exit(gort__m *m, gort__g *g) {
 /* Run g, and after it switches out, do what it asked (m->after). */
 static void execute(gort__m *m, gort__g *g) {
   for (;;) {
+    GORT__HB_TAKEOVER(g); /* its record and context, from where it last ran (the top) */
     atomic_store_explicit(&g->status, G_RUNNING, memory_order_relaxed);
     m->curg = g;
     m->after = AFTER_NONE;
@@ -649,7 +650,6 @@ static void execute(gort__m *m, gort__g *g) {
       uint64_t tick = atomic_load_explicit(&m->p->schedtick, memory_order_relaxed);
       atomic_store_explicit(&m->p->schedtick, tick + 1, memory_order_relaxed);
     }
-    GORT__HB_TAKEOVER(g); /* its context, from where it last ran (the top) */
     switch_to_g(m, g);
     GORT__HB_HANDOFF(g); /* to the worker that runs it next */
     gort__tls_task = NULL;
