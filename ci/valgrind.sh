@@ -15,7 +15,8 @@
 # Environment: REPORT_DIR (reports/out), VALGRIND_TOOLS, TEST_TIMEOUT (600 s
 # per binary and tool), GORT_STRESS_SCALE (0.01), HELGRIND_BINS (names of
 # the binaries Helgrind runs on; empty: all), DRD_BINS (names of the
-# binaries DRD runs on; empty: none).
+# binaries DRD runs on; empty: none); GORT_BACKEND reaches the binaries
+# unchanged (threads by default, mn for the M:N backend).
 #
 # Writes, per binary and tool, under $REPORT_DIR/valgrind/:
 #   <binary>.<tool>.xml   Valgrind's own XML (--xml=yes, protocol 4): every

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-bool gort__hb_on;
+bool gort__hb_on, gort__hb_drd;
 
 /* Priority 101: before the runtime's own constructor creates any object. */
 __attribute__((constructor(101))) static void hb_init(void) {
@@ -18,8 +18,10 @@ __attribute__((constructor(101))) static void hb_init(void) {
     return;
   }
   char line[4096];
-  while (!gort__hb_on && fgets(line, sizeof line, maps))
-    gort__hb_on = strstr(line, "vgpreload_helgrind") || strstr(line, "vgpreload_drd");
+  while (!gort__hb_on && fgets(line, sizeof line, maps)) {
+    gort__hb_drd = strstr(line, "vgpreload_drd") != NULL;
+    gort__hb_on = gort__hb_drd || strstr(line, "vgpreload_helgrind");
+  }
   fclose(maps);
 }
 #endif

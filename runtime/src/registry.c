@@ -620,6 +620,10 @@ static void atfork_child(void) {
 }
 
 __attribute__((constructor)) static void gort__init(void) {
+  /* Read without the lock: a hint, and the reader flag whose edge
+   * reg_remove states (hb.h). */
+  GORT__HB_ATOMIC(&rec_pool_n, sizeof rec_pool_n);
+  GORT__HB_ATOMIC(&reg_reading, sizeof reg_reading);
   reg_membarrier_init();
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
   gort__current(); /* the loading thread (main) becomes task 1 */

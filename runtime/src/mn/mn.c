@@ -85,6 +85,26 @@
 #define TSAN_SWITCH(fiber) __tsan_switch_to_fiber((fiber), __tsan_switch_to_fiber_no_sync)
 #endif
 
+/* Helgrind and DRD have no fibers: to them a worker is one thread that runs
+ * its tasks one after the other, and they see neither the atomics nor the
+ * futex tokens that hand a task from one worker to the next (hb.h). The
+ * scheduler states those hand-offs to them (hb.h's GORT__HB_*: no-ops
+ * natively but for a predicted branch on a read-mostly flag):
+ *  - a task's context moves with it: everything a task, and its spawner,
+ *    wrote before it switched out (its stack, its frames' saved registers,
+ *    the G record) is ordered before it next runs, on whichever worker:
+ *    HANDOFF(g) when its spawner queues it and when it switches out,
+ *    TAKEOVER(g) before a worker touches it to run it, HANDOFF_END(g) when
+ *    it has ended. The real edge is the status CAS and the run queue
+ *    hand-off that follow the switch-out;
+ *  - a run queue cell hands its G pointer over through the cell's seq
+ *    (release/acquire), both ways round the ring: BEFORE(cell) before each
+ *    release of seq, AFTER(cell) once an acquire of seq let the caller in;
+ *  - a ready before the readied park returns: park.c, on the task record;
+ *  - a worker's token hands it its P (m->nextp): token.c.
+ * The scheduler's other atomics (queue indexes, runnext, counters, states)
+ * carry no data and are not race-checked (GORT__HB_ATOMIC). */
+
 enum { AFTER_NONE, AFTER_PARK, AFTER_YIELD, AFTER_EXIT, AFTER_SYSCALL };
 enum { S_OFF, S_ON, S_QUIESCING, S_STOPPING };
 
@@ -220,7 +240,10 @@ static void g_main(void *arg) {
 /* ---- run queues ---- */
 
 static void runq_init(gort__p *p) {
-  for (size_t i = 0; i < RUNQ_SIZE; i++) atomic_init(&p->cell[i].seq, i);
+  for (size_t i = 0; i < RUNQ_SIZE; i++) {
+    GORT__HB_ATOMIC(&p->cell[i].seq, sizeof p->cell[i].seq);
+    atomic_init(&p->cell[i].seq, i);
+  }
   atomic_init(&p->enq, 0);
   atomic_init(&p->deq, 0);
   atomic_init(&p->runnext, NULL);
@@ -236,7 +259,9 @@ static bool runq_put(gort__p *p, gort__g *g) {
     if (dif == 0) {
       if (atomic_compare_exchange_weak_explicit(&p->enq, &pos, pos + 1, memory_order_relaxed,
                                                 memory_order_relaxed)) {
+        GORT__HB_AFTER(c); /* the pop that emptied the cell read its last g */
         c->g = g;
+        GORT__HB_BEFORE(c);
         atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
         return true;
       }
@@ -257,7 +282,9 @@ static gort__g *runq_pop(gort__p *p) {
     if (dif == 0) {
       if (atomic_compare_exchange_weak_explicit(&p->deq, &pos, pos + 1, memory_order_relaxed,
                                                 memory_order_relaxed)) {
+        GORT__HB_AFTER(c); /* the put that filled it */
         gort__g *g = c->g;
+        GORT__HB_BEFORE(c);
         atomic_store_explicit(&c->seq, pos + RUNQ_SIZE, memory_order_release);
         return g;
       }
@@ -393,6 +420,7 @@ static bool acquire_idle_p(gort__m *m) {
  * unless a restart has already reset the Ps. */
 static gort__m *newm(gort__p *p, bool spinning, unsigned epoch) {
   gort__m *m = calloc(1, sizeof *m); /* runtime infrastructure: libc, not counted */
+  if (m) gort__thread_record_init(&m->th);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, M_STACK_SIZE);
@@ -623,6 +651,7 @@ static void ready_g(gort__g *g, bool next) {
 
 static void g_exit(gort__m *m, gort__g *g) {
   GORT__TSAN_ACQUIRE(g->task);
+  GORT__HB_HANDOFF_END(g); /* not resumed again: its slot goes back (stack.c) */
 #ifdef GORT_MN_TSAN
   __tsan_destroy_fiber(g->tsan_fiber);
 #endif
@@ -635,6 +664,7 @@ static void g_exit(gort__m *m, gort__g *g) {
 /* Run g, and after it switches out, do what it asked (m->after). */
 static void execute(gort__m *m, gort__g *g) {
   for (;;) {
+    GORT__HB_TAKEOVER(g); /* its record and context, from where it last ran (the top) */
     atomic_store_explicit(&g->status, G_RUNNING, memory_order_relaxed);
     m->curg = g;
     m->after = AFTER_NONE;
@@ -645,6 +675,7 @@ static void execute(gort__m *m, gort__g *g) {
       atomic_store_explicit(&m->p->schedtick, tick + 1, memory_order_relaxed);
     }
     switch_to_g(m, g);
+    GORT__HB_HANDOFF(g); /* to the worker that runs it next */
     gort__tls_task = NULL;
     m->curg = NULL;
     if (m->p && atomic_load(&m->p->owner) != m) m->p = NULL; /* retaken meanwhile */
@@ -786,15 +817,43 @@ static void reset_ps(void) {
   }
 }
 
+/* Atomics that carry no data, or whose edges are stated where they are
+ * (the top), are not race-checked by Helgrind and DRD (hb.h). Once: the
+ * Ps and sched live as long as the process. */
+static void p_atomics_unchecked(gort__p *p) {
+  GORT__HB_ATOMIC(&p->owner, sizeof p->owner);
+  GORT__HB_ATOMIC(&p->schedtick, sizeof p->schedtick);
+  GORT__HB_ATOMIC(&p->nextcount, sizeof p->nextcount);
+  GORT__HB_ATOMIC(&p->runnext, sizeof p->runnext);
+  GORT__HB_ATOMIC(&p->enq, sizeof p->enq);
+  GORT__HB_ATOMIC(&p->deq, sizeof p->deq);
+}
+
+static void sched_atomics_unchecked(void) {
+  GORT__HB_ATOMIC(&sched.gq_len, sizeof sched.gq_len);
+  GORT__HB_ATOMIC(&sched.npidle, sizeof sched.npidle);
+  GORT__HB_ATOMIC(&sched.nmspinning, sizeof sched.nmspinning);
+  GORT__HB_ATOMIC(&sched.state, sizeof sched.state);
+  GORT__HB_ATOMIC(&sched.green_live, sizeof sched.green_live);
+  GORT__HB_ATOMIC(&sched.m_alive, sizeof sched.m_alive);
+  GORT__HB_ATOMIC(&sched.m_created, sizeof sched.m_created);
+  GORT__HB_ATOMIC(&sched.sysmon_wake, sizeof sched.sysmon_wake);
+  GORT__HB_ATOMIC(&sched.sysmon_tid, sizeof sched.sysmon_tid);
+}
+
 /* Under life_lock, state OFF: set up Ps and the monitor. */
 static int start_locked(void) {
   if (!sched.allp) {
     int n = nprocs_config();
     gort__p *ps = calloc((size_t)n, sizeof *ps);
     if (!ps) return GORT_ENOMEM;
-    for (int i = 0; i < n; i++) ps[i].id = i;
+    for (int i = 0; i < n; i++) {
+      ps[i].id = i;
+      p_atomics_unchecked(&ps[i]);
+    }
     sched.allp = ps;
     sched.nprocs = n;
+    sched_atomics_unchecked();
   }
   pthread_sigmask(SIG_SETMASK, NULL, &sched.sigmask);
   gort__lock_acquire(&sched.lock);
@@ -894,6 +953,7 @@ static int mn_start(gort__task *t) {
 #endif
   atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
   GORT__TSAN_RELEASE(t);
+  GORT__HB_HANDOFF(g); /* its record and fresh context, to the worker that runs it */
   ready_g(g, true); /* the new task runs next on this P, as Go's newproc */
   return 0;
 }
